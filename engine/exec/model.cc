@@ -1,0 +1,36 @@
+#include "engine/exec/model.h"
+
+#include <new>
+
+#include "engine/format/loader.h"
+#include "engine/plan/planner.h"
+
+namespace dyad {
+
+Status Model::from_graph(Graph graph, std::shared_ptr<const Model>* out) {
+  try {
+    auto model = std::shared_ptr<Model>(new Model());
+    model->graph_ = std::move(graph);
+    DYAD_RETURN_IF_ERROR(build_plan(model->graph_, &model->plan_));
+    *out = std::move(model);
+    return Status::ok();
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kOutOfMemory, graph.source + ": out of memory while planning");
+  }
+}
+
+Status Model::load_file(const std::string& json_path, std::shared_ptr<const Model>* out) {
+  Graph graph;
+  DYAD_RETURN_IF_ERROR(load_graph_from_file(json_path, &graph));
+  return from_graph(std::move(graph), out);
+}
+
+Status Model::load_memory(std::string_view json_text, const void* weights, size_t weights_bytes,
+                          std::string_view source_name, std::shared_ptr<const Model>* out) {
+  Graph graph;
+  DYAD_RETURN_IF_ERROR(
+      load_graph_from_memory(json_text, weights, weights_bytes, source_name, &graph));
+  return from_graph(std::move(graph), out);
+}
+
+}  // namespace dyad

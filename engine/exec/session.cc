@@ -1,0 +1,119 @@
+#include "engine/exec/session.h"
+
+#include <chrono>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace dyad {
+
+Status Session::create(std::shared_ptr<const Model> model, int num_threads,
+                       std::unique_ptr<Session>* out) {
+  if (model == nullptr) return invalid_argument("session: model is null");
+  if (num_threads < 1 || num_threads > 256)
+    return invalid_argument("session: num_threads " + std::to_string(num_threads) +
+                            " is outside [1, 256]");
+  try {
+    std::unique_ptr<Session> s(new Session());
+    s->model_ = std::move(model);
+    const Plan& plan = s->model_->plan();
+    s->arena_ = AlignedBuffer(plan.arena_bytes);
+    const size_t per_thread = (plan.scratch_bytes_per_thread + 63) / 64 * 64;
+    s->scratch_ = AlignedBuffer(per_thread * static_cast<size_t>(num_threads));
+    if (!s->arena_.ok() || !s->scratch_.ok())
+      return Status(StatusCode::kOutOfMemory,
+                    "session: cannot allocate an arena of " + std::to_string(plan.arena_bytes) +
+                        " bytes");
+    s->pool_ = std::make_unique<kernels::ThreadPool>(num_threads);
+    for (const Step& step : plan.steps) {
+      std::vector<const void*> ins;
+      for (int t : step.inputs) ins.push_back(t < 0 ? nullptr : s->tensor_data(t));
+      std::vector<void*> outs;
+      for (int t : step.outputs) outs.push_back(s->tensor_data(t));
+      s->step_inputs_.push_back(std::move(ins));
+      s->step_outputs_.push_back(std::move(outs));
+    }
+    *out = std::move(s);
+    return Status::ok();
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kOutOfMemory, "session: out of memory");
+  } catch (const std::system_error& e) {
+    return Status(StatusCode::kInternal, std::string("session: cannot start threads: ") + e.what());
+  }
+}
+
+void* Session::tensor_data(int tensor) {
+  return const_cast<void*>(static_cast<const Session*>(this)->tensor_data(tensor));
+}
+
+const void* Session::tensor_data(int tensor) const {
+  const TensorDesc& desc = model_->graph().tensors[tensor];
+  if (desc.is_constant) return desc.data;
+  return arena_.data() + model_->plan().arena_offsets[tensor];
+}
+
+void* Session::input_data(size_t i) { return tensor_data(model_->graph().inputs[i]); }
+const void* Session::output_data(size_t i) const {
+  return tensor_data(model_->graph().outputs[i]);
+}
+
+size_t Session::input_bytes(size_t i) const {
+  const TensorDesc& d = model_->input(i);
+  return static_cast<size_t>(shape_elements(d.shape)) * dtype_storage_bytes(d.dtype);
+}
+size_t Session::output_bytes(size_t i) const {
+  const TensorDesc& d = model_->output(i);
+  return static_cast<size_t>(shape_elements(d.shape)) * dtype_storage_bytes(d.dtype);
+}
+
+Status Session::set_input(size_t i, const void* data, size_t bytes) {
+  if (i >= model_->num_inputs())
+    return invalid_argument("set_input: index " + std::to_string(i) + " but the model has " +
+                            std::to_string(model_->num_inputs()) + " inputs");
+  const TensorDesc& d = model_->input(i);
+  if (data == nullptr) return invalid_argument("set_input: data is null for input '" + d.name + "'");
+  if (bytes != input_bytes(i))
+    return invalid_argument("set_input: input '" + d.name + "' takes " +
+                            std::to_string(input_bytes(i)) + " bytes, got " + std::to_string(bytes));
+  // 4-bit activations live in byte containers; a value outside the range would
+  // break the kernels' no-saturation arguments, so refuse it here.
+  if (dtype_is_4bit(d.dtype)) {
+    const int64_t lo = dtype_min(d.dtype), hi = dtype_max(d.dtype);
+    for (size_t k = 0; k < bytes; ++k) {
+      const int64_t v = d.dtype == DType::kInt4 ? static_cast<const int8_t*>(data)[k]
+                                                : static_cast<const uint8_t*>(data)[k];
+      if (v < lo || v > hi)
+        return invalid_argument("set_input: input '" + d.name + "' element " + std::to_string(k) +
+                                " is " + std::to_string(v) + ", outside the " +
+                                std::string(dtype_name(d.dtype)) + " range");
+    }
+  }
+  std::memcpy(input_data(i), data, bytes);
+  return Status::ok();
+}
+
+Status Session::run(std::vector<int64_t>* step_nanoseconds) {
+  const Plan& plan = model_->plan();
+  if (step_nanoseconds) step_nanoseconds->assign(plan.steps.size(), 0);
+  StepIO io;
+  io.scratch = scratch_.data();
+  io.scratch_bytes_per_thread = (plan.scratch_bytes_per_thread + 63) / 64 * 64;
+  io.pool = pool_.get();
+  io.num_threads = pool_->num_threads();
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    io.inputs = step_inputs_[s].data();
+    io.outputs = step_outputs_[s].data();
+    if (step_nanoseconds == nullptr) {
+      plan.steps[s].fn(plan.steps[s].op_data.get(), io);
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    plan.steps[s].fn(plan.steps[s].op_data.get(), io);
+    (*step_nanoseconds)[s] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+            .count();
+  }
+  return Status::ok();
+}
+
+}  // namespace dyad

@@ -1,0 +1,117 @@
+/* dyad: integer-only inference for quantized transformers and CNNs.
+ *
+ * The C API. Every function returns a dyad_status (or a value that cannot
+ * fail); no C++ exception crosses this boundary. Objects are opaque and are
+ * freed by their own *_free function. A dyad_model is immutable once loaded and
+ * may be shared by any number of sessions on any threads; a dyad_session is used
+ * by one thread at a time.
+ *
+ * Error messages: when a call fails, dyad_last_error_message() returns a text
+ * that names the file, node and field at fault. It is thread-local and stays
+ * valid until the next failing dyad call on the same thread.
+ */
+#ifndef DYAD_DYAD_H_
+#define DYAD_DYAD_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum dyad_status {
+  DYAD_OK = 0,
+  DYAD_INVALID_ARGUMENT = 1, /* a bad argument to a call (null pointer, index, size) */
+  DYAD_IO_ERROR = 2,         /* a file could not be opened or read */
+  DYAD_PARSE_ERROR = 3,      /* the model JSON is not valid JSON */
+  DYAD_INVALID_MODEL = 4,    /* the model is not valid (see the message) */
+  DYAD_UNSUPPORTED = 5,      /* newer format version, or a feature this build lacks */
+  DYAD_OUT_OF_MEMORY = 6,
+  DYAD_INTERNAL_ERROR = 7
+} dyad_status;
+
+typedef enum dyad_dtype {
+  DYAD_INT8 = 0,
+  DYAD_UINT8 = 1,
+  DYAD_INT4 = 2,  /* one value per int8 byte at the API */
+  DYAD_UINT4 = 3, /* one value per uint8 byte at the API */
+  DYAD_INT16 = 4,
+  DYAD_INT32 = 5,
+  DYAD_INT64 = 6
+} dyad_dtype;
+
+typedef struct dyad_model dyad_model;
+typedef struct dyad_session dyad_session;
+
+#define DYAD_MAX_RANK 8
+
+/* Describes one input or output. Strings and arrays belong to the model and stay
+ * valid until dyad_model_free. */
+typedef struct dyad_tensor_info {
+  const char* name;
+  dyad_dtype dtype;
+  size_t rank;
+  int64_t shape[DYAD_MAX_RANK];
+  size_t num_elements;
+  size_t bytes;                 /* size of the buffer set_input/get_output use */
+  size_t num_scales;            /* 0 (no scale), 1 (per tensor) or the channel count */
+  const double* scales;
+  const int64_t* zero_points;   /* num_scales entries, or one when num_scales is 0 */
+  int quant_axis;               /* -1 for per tensor */
+} dyad_tensor_info;
+
+typedef struct dyad_model_options {
+  int reserved; /* set to 0 */
+} dyad_model_options;
+
+typedef struct dyad_session_options {
+  int num_threads; /* >= 1; 0 means 1 */
+} dyad_session_options;
+
+/* Version of the library, "MAJOR.MINOR.PATCH". */
+const char* dyad_version(void);
+/* A short constant description of a status code. */
+const char* dyad_status_string(dyad_status status);
+/* The message of the last failing call on this thread ("" if none). */
+const char* dyad_last_error_message(void);
+
+/* Loads, validates and plans a model. `options` may be NULL. On failure *out is NULL. */
+dyad_status dyad_model_load(const char* json_path, const dyad_model_options* options,
+                            dyad_model** out);
+/* The same from memory; both buffers are copied. `weights` may be NULL when the model
+ * has no external weights. */
+dyad_status dyad_model_load_from_memory(const char* json_text, size_t json_bytes,
+                                        const void* weights, size_t weights_bytes,
+                                        const dyad_model_options* options, dyad_model** out);
+void dyad_model_free(dyad_model* model);
+
+size_t dyad_model_num_inputs(const dyad_model* model);
+size_t dyad_model_num_outputs(const dyad_model* model);
+dyad_status dyad_model_input_info(const dyad_model* model, size_t index, dyad_tensor_info* out);
+dyad_status dyad_model_output_info(const dyad_model* model, size_t index, dyad_tensor_info* out);
+
+/* Creates a session with its own activation memory. `options` may be NULL (one thread). */
+dyad_status dyad_session_create(const dyad_model* model, const dyad_session_options* options,
+                                dyad_session** out);
+void dyad_session_free(dyad_session* session);
+
+/* Integer input: `bytes` must equal the input's info.bytes. */
+dyad_status dyad_session_set_input(dyad_session* session, size_t index, const void* data,
+                                   size_t bytes);
+/* Float input, quantized at the boundary: q = clamp(rne(x / scale) + zero_point). */
+dyad_status dyad_session_set_input_f32(dyad_session* session, size_t index, const float* data,
+                                       size_t count);
+dyad_status dyad_session_run(dyad_session* session);
+/* Copies output `index` into `data` (`bytes` must equal info.bytes). */
+dyad_status dyad_session_get_output(const dyad_session* session, size_t index, void* data,
+                                    size_t bytes);
+/* Dequantized output: (q - zero_point) * scale, per channel where the output has it. */
+dyad_status dyad_session_get_output_f32(const dyad_session* session, size_t index, float* data,
+                                        size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DYAD_DYAD_H_ */

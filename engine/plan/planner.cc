@@ -1,0 +1,165 @@
+#include "engine/plan/planner.h"
+
+#include <algorithm>
+#include <queue>
+#include <string>
+
+#include "engine/ops/op.h"
+#include "engine/plan/arena_planner.h"
+
+namespace dyad {
+
+namespace {
+
+Status node_error(const Graph& graph, const Node& node, const std::string& field,
+                  const std::string& message) {
+  return invalid_model(graph.source + ": node '" + node.name + "' (" +
+                       std::string(op_type_name(node.op)) + "): field '" + field + "': " + message);
+}
+
+Status run_build_function(BuildContext& ctx) {
+  switch (ctx.node().op) {
+#define DYAD_OP(enum_name, json_name, build_fn) \
+  case OpType::enum_name:                       \
+    return build_fn(ctx);
+#include "engine/ir/ops.inc"
+#undef DYAD_OP
+    case OpType::kCount:
+      break;
+  }
+  return Status(StatusCode::kInternal, "node '" + ctx.node().name + "' has no op");
+}
+
+// Kahn's algorithm over producer -> consumer edges. Reports a cycle by naming
+// one node on it.
+Status topological_order(const Graph& graph, std::vector<int>* order) {
+  const int num_nodes = static_cast<int>(graph.nodes.size());
+  std::vector<int> producer(graph.tensors.size(), -1);
+  for (int n = 0; n < num_nodes; ++n)
+    for (int t : graph.nodes[n].outputs) producer[t] = n;
+
+  std::vector<int> pending(num_nodes, 0);
+  std::vector<std::vector<int>> consumers(num_nodes);
+  for (int n = 0; n < num_nodes; ++n) {
+    for (size_t i = 0; i < graph.nodes[n].inputs.size(); ++i) {
+      const int t = graph.nodes[n].inputs[i];
+      if (t < 0) continue;
+      const TensorDesc& desc = graph.tensors[t];
+      const bool is_graph_input =
+          std::find(graph.inputs.begin(), graph.inputs.end(), t) != graph.inputs.end();
+      if (producer[t] < 0 && !desc.is_constant && !is_graph_input)
+        return node_error(graph, graph.nodes[n], "inputs[" + std::to_string(i) + "]",
+                          "tensor '" + desc.name +
+                              "' is not a constant, not a graph input and not produced by any node");
+      if (producer[t] >= 0) {
+        ++pending[n];
+        consumers[producer[t]].push_back(n);
+      }
+    }
+  }
+  // A queue ordered by file position keeps the plan close to the author's order.
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  for (int n = 0; n < num_nodes; ++n)
+    if (pending[n] == 0) ready.push(n);
+  order->clear();
+  while (!ready.empty()) {
+    const int n = ready.top();
+    ready.pop();
+    order->push_back(n);
+    for (int c : consumers[n])
+      if (--pending[c] == 0) ready.push(c);
+  }
+  if (static_cast<int>(order->size()) != num_nodes) {
+    for (int n = 0; n < num_nodes; ++n)
+      if (pending[n] > 0)
+        return node_error(graph, graph.nodes[n], "inputs",
+                          "the graph has a cycle through this node");
+  }
+  return Status::ok();
+}
+
+Status build_steps(Graph& graph, const std::vector<int>& order, std::vector<Step>* steps) {
+  for (int n : order) {
+    const Node& node = graph.nodes[n];
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int t = node.inputs[i];
+      if (t >= 0 && !graph.tensors[t].shape_known)
+        return node_error(graph, node, "inputs[" + std::to_string(i) + "]",
+                          "the shape of tensor '" + graph.tensors[t].name + "' is unknown");
+    }
+    Step step;
+    step.node_name = node.name;
+    step.op = node.op;
+    step.inputs = node.inputs;
+    step.outputs = node.outputs;
+    BuildContext ctx(graph, n, step);
+    DYAD_RETURN_IF_ERROR(run_build_function(ctx));
+    DYAD_RETURN_IF_ERROR(ctx.check_no_unknown_attrs());
+    if (step.fn == nullptr)
+      return Status(StatusCode::kInternal, graph.source + ": node '" + node.name +
+                                               "': the op selected no kernel");
+    for (size_t i = 0; i < node.outputs.size(); ++i)
+      if (!graph.tensors[node.outputs[i]].shape_known)
+        return Status(StatusCode::kInternal, graph.source + ": node '" + node.name +
+                                                 "': the op set no shape for outputs[" +
+                                                 std::to_string(i) + "]");
+    steps->push_back(std::move(step));
+  }
+  return Status::ok();
+}
+
+// Lifetimes: a graph input lives through the whole run (so a second run() sees
+// the same inputs), a graph output until after the last step; any other tensor
+// from its producer to its last reader.
+void layout_arena(const Graph& graph, Plan* plan) {
+  const int num_steps = static_cast<int>(plan->steps.size());
+  std::vector<int> first(graph.tensors.size(), -2), last(graph.tensors.size(), -2);
+  for (int t : graph.inputs) first[t] = last[t] = -1;
+  for (int s = 0; s < num_steps; ++s) {
+    for (int t : plan->steps[s].outputs) {
+      first[t] = s;
+      last[t] = std::max(last[t], s);
+    }
+    for (int t : plan->steps[s].inputs)
+      if (t >= 0 && !graph.tensors[t].is_constant) last[t] = std::max(last[t], s);
+  }
+  for (int t : graph.inputs) last[t] = num_steps;
+  for (int t : graph.outputs) last[t] = num_steps;
+
+  std::vector<BufferRequest> requests;
+  std::vector<int> tensor_of_request;
+  plan->unshared_bytes = 0;
+  for (size_t t = 0; t < graph.tensors.size(); ++t) {
+    const TensorDesc& desc = graph.tensors[t];
+    if (desc.is_constant || first[t] == -2) continue;
+    const size_t bytes = static_cast<size_t>(shape_elements(desc.shape)) *
+                         dtype_storage_bytes(desc.dtype);
+    requests.push_back({bytes, first[t], last[t]});
+    tensor_of_request.push_back(static_cast<int>(t));
+    plan->unshared_bytes += (bytes + 63) / 64 * 64;
+  }
+  const std::vector<size_t> offsets = plan_arena(requests, &plan->arena_bytes);
+  plan->arena_offsets.assign(graph.tensors.size(), -1);
+  for (size_t r = 0; r < requests.size(); ++r)
+    plan->arena_offsets[tensor_of_request[r]] = static_cast<int64_t>(offsets[r]);
+}
+
+}  // namespace
+
+Status build_plan(Graph& graph, Plan* out) {
+  for (int t : graph.inputs)
+    if (!graph.tensors[t].shape_known)
+      return invalid_model(graph.source + ": tensor '" + graph.tensors[t].name +
+                           "': field 'shape': a graph input needs a shape");
+  std::vector<int> order;
+  DYAD_RETURN_IF_ERROR(topological_order(graph, &order));
+  Plan plan;
+  DYAD_RETURN_IF_ERROR(build_steps(graph, order, &plan.steps));
+  for (const Step& s : plan.steps)
+    plan.scratch_bytes_per_thread = std::max(plan.scratch_bytes_per_thread, s.scratch_bytes_per_thread);
+  layout_arena(graph, &plan);
+  *out = std::move(plan);
+  return Status::ok();
+}
+
+}  // namespace dyad

@@ -1,0 +1,59 @@
+// A small fixed-size thread pool owned by one session.
+//
+// Kernels split their work into independent tasks along output elements (never
+// along a reduction), so the result does not depend on how many threads run
+// them. parallel_for blocks until every task is done; the calling thread takes
+// part. A pool of size 1 runs everything inline with no synchronisation.
+//
+// Why not OpenMP: a session must run with exactly the thread count it was
+// created with, several sessions run concurrently on one model, and OpenMP's
+// global runtime state makes both awkward. This pool is about 100 lines.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace dyad::kernels {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls task(i) for every i in [0, num_tasks), spread over the threads.
+  void parallel_for(size_t num_tasks, const std::function<void(size_t)>& task);
+
+ private:
+  void worker_loop();
+  void run_tasks();
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  const std::function<void(size_t)>* task_ = nullptr;
+  size_t num_tasks_ = 0;
+  size_t next_task_ = 0;      // guarded by mutex_
+  size_t tasks_finished_ = 0; // guarded by mutex_
+  size_t generation_ = 0;
+  bool stopping_ = false;
+};
+
+// Runs task(i) for i in [0, n) on `pool`, or inline when pool is null.
+inline void parallel_for(ThreadPool* pool, size_t n, const std::function<void(size_t)>& task) {
+  if (pool == nullptr || pool->num_threads() == 1 || n <= 1) {
+    for (size_t i = 0; i < n; ++i) task(i);
+    return;
+  }
+  pool->parallel_for(n, task);
+}
+
+}  // namespace dyad::kernels
