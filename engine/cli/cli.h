@@ -1,0 +1,68 @@
+// Shared pieces of the `dyad` command-line tool: the command entry points,
+// argument parsing, error reporting and input generation.
+//
+// Exit codes: 0 success, 1 runtime error (a model or file that cannot be
+// loaded or used, a failed run), 2 usage error (bad command line). Every error
+// is one line on stderr that names the file or argument at fault.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/core/status.h"
+#include "engine/exec/model.h"
+#include "engine/ir/tensor.h"
+
+namespace dyad::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitUsage = 2;
+
+// Each takes the arguments after the command name.
+int info_command(const std::vector<std::string>& args);
+int run_command(const std::vector<std::string>& args);
+int bench_command(const std::vector<std::string>& args);
+
+// Prints "dyad <command>: <message>" and a pointer to the help; returns kExitUsage.
+int usage_error(std::string_view command, const std::string& message);
+// Prints "dyad <command>: error: <message>"; returns kExitRuntime.
+int runtime_error(std::string_view command, const std::string& message);
+
+struct ParsedArgs {
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::string>> flags;  // in order; "" for switches
+  bool help = false;                                       // -h or --help was given
+};
+
+// Splits args into positionals and flags. `value_flags` take a value
+// ("--threads 2" or "--threads=2"); `switches` take none. Anything else that
+// starts with '-' is an error. Returns false with *error set on failure.
+bool parse_args(const std::vector<std::string>& args,
+                const std::vector<std::string_view>& value_flags,
+                const std::vector<std::string_view>& switches, ParsedArgs* out,
+                std::string* error);
+
+// Parses a flag value as an int in [lo, hi]; on failure sets *error naming the flag.
+bool parse_int_flag(const std::string& flag, const std::string& text, int lo, int hi, int* out,
+                    std::string* error);
+
+// Loads and plans a model; the Status message names the file.
+Status load_model(const std::string& path, std::shared_ptr<const Model>* out);
+
+// Fills an input container with deterministic pseudo-random values (a
+// splitmix64 stream seeded by `seed`): the whole range for 4- and 8-bit dtypes,
+// [-128, 127] for wider ones.
+void fill_pseudo_random(const TensorDesc& desc, uint64_t seed, void* container);
+
+// "1,234,567".
+std::string group_thousands(int64_t v);
+// A short text of a tensor's quantization: "scale 0.05 zero_point 0" or
+// "scale [0.01, 0.02] zero_point 0 (axis 0)" or "no scale".
+std::string quantization_text(const TensorDesc& desc);
+
+}  // namespace dyad::cli

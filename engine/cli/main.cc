@@ -1,0 +1,58 @@
+// `dyad`: inspect, run and benchmark a model from the command line.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "dyad/dyad.h"
+#include "engine/cli/cli.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: dyad <command> [arguments]\n"
+    "\n"
+    "commands:\n"
+    "  info MODEL [--verbose]          inputs, outputs, op counts, parameters, MACs, memory\n"
+    "  run MODEL [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N]\n"
+    "                                  run once; print (and optionally save) the outputs\n"
+    "  bench MODEL [--threads N] [--warmup W] [--iters I]\n"
+    "                                  latency percentiles and a per-op time table\n"
+    "  version                         print the library version\n"
+    "  help                            print this text\n"
+    "\n"
+    "'dyad COMMAND --help' describes one command. Exit codes: 0 ok, 1 runtime error,\n"
+    "2 usage error.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dyad::cli;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  int (*const fn)(const std::vector<std::string>&) = command == "info"    ? info_command
+                                                     : command == "run"   ? run_command
+                                                     : command == "bench" ? bench_command
+                                                                          : nullptr;
+  if (fn != nullptr) {
+    try {
+      return fn(args);
+    } catch (const std::exception& e) {  // out of memory, a filesystem error, ...
+      return runtime_error(command, e.what());
+    }
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (command == "version" || command == "--version") {
+    std::printf("dyad %s\n", dyad_version());
+    return kExitOk;
+  }
+  std::fprintf(stderr, "dyad: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return kExitUsage;
+}
