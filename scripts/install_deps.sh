@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dyad needs, only those that are missing.
+# Safe to run again: with everything present it does nothing and takes a second.
+set -euo pipefail
+
+PACKAGES=(
+  cmake g++ make pkg-config
+  libdnnl-dev libeigen3-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
+  python3 python3-numpy python3-torch python3-matplotlib
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "dyad: installing missing packages: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

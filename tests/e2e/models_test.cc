@@ -1,0 +1,112 @@
+// End to end: every shipped model that carries samples (metadata.samples, made
+// by the independent Python simulator) must reproduce them bit for bit, with
+// the default kernels and with DYAD_KERNELS=ref, at 1 and 3 threads.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/exec/model.h"
+#include "engine/exec/session.h"
+
+namespace dyad {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> models_with_samples() {
+  std::vector<std::string> paths;
+  const fs::path root = fs::path(DYAD_SOURCE_DIR) / "models";
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream f(entry.path());
+    std::stringstream text;
+    text << f.rdbuf();
+    const auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+    if (doc.is_object() && doc.value("format", "") == "dyad" && doc.contains("metadata") &&
+        doc["metadata"].contains("samples"))
+      paths.push_back(entry.path().string());
+  }
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+// Writes the flat list of ints into the tensor's container.
+std::vector<uint8_t> to_container(const TensorDesc& desc, const nlohmann::json& values) {
+  const size_t n = values.size();
+  std::vector<uint8_t> bytes(n * dtype_storage_bytes(desc.dtype));
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t v = values[i].get<int64_t>();
+    switch (dtype_storage_bytes(desc.dtype)) {
+      case 1: bytes[i] = static_cast<uint8_t>(v); break;
+      case 2: { const int16_t x = static_cast<int16_t>(v); std::memcpy(&bytes[2 * i], &x, 2); break; }
+      case 4: { const int32_t x = static_cast<int32_t>(v); std::memcpy(&bytes[4 * i], &x, 4); break; }
+      default: std::memcpy(&bytes[8 * i], &v, 8); break;
+    }
+  }
+  return bytes;
+}
+
+std::vector<int64_t> from_container(const TensorDesc& desc, const void* data, size_t n) {
+  std::vector<int64_t> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    switch (desc.dtype) {
+      case DType::kInt8: case DType::kInt4: out[i] = static_cast<const int8_t*>(data)[i]; break;
+      case DType::kUint8: case DType::kUint4: out[i] = static_cast<const uint8_t*>(data)[i]; break;
+      case DType::kInt16: out[i] = static_cast<const int16_t*>(data)[i]; break;
+      case DType::kInt32: out[i] = static_cast<const int32_t*>(data)[i]; break;
+      case DType::kInt64: out[i] = static_cast<const int64_t*>(data)[i]; break;
+    }
+  }
+  return out;
+}
+
+int index_of(const Graph& g, const std::vector<int>& list, const std::string& name) {
+  for (size_t i = 0; i < list.size(); ++i)
+    if (g.tensors[list[i]].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+void check_samples(const std::string& path, bool reference, int threads) {
+  SCOPED_TRACE(path + (reference ? " [DYAD_KERNELS=ref]" : " [default kernels]") + " threads " +
+               std::to_string(threads));
+  if (reference) setenv("DYAD_KERNELS", "ref", 1);
+  std::shared_ptr<const Model> model;
+  const Status st = Model::load_file(path, &model);
+  if (reference) unsetenv("DYAD_KERNELS");
+  ASSERT_TRUE(st.is_ok()) << st.message();
+  std::unique_ptr<Session> session;
+  ASSERT_TRUE(Session::create(model, threads, &session).is_ok());
+  const auto& samples = model->graph().metadata["samples"];
+  ASSERT_GT(samples.size(), 0u);
+  for (size_t s = 0; s < samples.size(); ++s) {
+    for (auto it = samples[s]["inputs"].begin(); it != samples[s]["inputs"].end(); ++it) {
+      const int i = index_of(model->graph(), model->graph().inputs, it.key());
+      ASSERT_GE(i, 0) << "sample input " << it.key();
+      const auto bytes = to_container(model->input(i), it.value());
+      ASSERT_TRUE(session->set_input(i, bytes.data(), bytes.size()).is_ok());
+    }
+    ASSERT_TRUE(session->run().is_ok());
+    for (auto it = samples[s]["expected"].begin(); it != samples[s]["expected"].end(); ++it) {
+      const int o = index_of(model->graph(), model->graph().outputs, it.key());
+      ASSERT_GE(o, 0) << "sample output " << it.key();
+      const auto got = from_container(model->output(o), session->output_data(o), it.value().size());
+      EXPECT_EQ(got, it.value().get<std::vector<int64_t>>()) << "sample " << s << " output " << it.key();
+    }
+  }
+}
+
+TEST(ShippedModels, ReproduceSimulatorSamplesWithEveryKernelChoiceAndThreadCount) {
+  const auto paths = models_with_samples();
+  ASSERT_FALSE(paths.empty()) << "no shipped model with samples found";
+  for (const std::string& path : paths)
+    for (bool reference : {false, true})
+      for (int threads : {1, 3}) check_samples(path, reference, threads);
+}
+
+}  // namespace
+}  // namespace dyad
