@@ -100,18 +100,20 @@ Status Session::run(std::vector<int64_t>* step_nanoseconds) {
   io.scratch_bytes_per_thread = (plan.scratch_bytes_per_thread + 63) / 64 * 64;
   io.pool = pool_.get();
   io.num_threads = pool_->num_threads();
+  Status step_status;
+  io.status = &step_status;
   for (size_t s = 0; s < plan.steps.size(); ++s) {
     io.inputs = step_inputs_[s].data();
     io.outputs = step_outputs_[s].data();
-    if (step_nanoseconds == nullptr) {
-      plan.steps[s].fn(plan.steps[s].op_data.get(), io);
-      continue;
-    }
     const auto start = std::chrono::steady_clock::now();
     plan.steps[s].fn(plan.steps[s].op_data.get(), io);
-    (*step_nanoseconds)[s] =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-            .count();
+    if (step_nanoseconds != nullptr)
+      (*step_nanoseconds)[s] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count();
+    if (!step_status.is_ok())
+      return Status(step_status.code(), "node '" + plan.steps[s].node_name + "': " +
+                                            step_status.message());
   }
   return Status::ok();
 }

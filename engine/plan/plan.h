@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/status.h"
 #include "engine/ir/op_type.h"
 
 namespace dyad::kernels {
@@ -29,6 +30,9 @@ struct StepIO {
   size_t scratch_bytes_per_thread = 0;
   kernels::ThreadPool* pool = nullptr;
   int num_threads = 1;
+  // A step that finds bad run-time data (an embedding id out of range) sets
+  // this; Session::run stops after the step and returns it.
+  Status* status = nullptr;
 };
 
 using KernelFn = void (*)(const void* op_data, const StepIO& io);

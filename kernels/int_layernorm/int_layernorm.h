@@ -1,0 +1,50 @@
+// Integer LayerNorm of I-BERT over the last axis, numerics.md 6.2 (run time).
+//
+// Per row of n values:
+//   sum    = sum of x                               (int64)
+//   mean   = rne(sum / n)                           exact, ties to even
+//   y      = x - mean
+//   ys     = y >> shift                             floor
+//   var    = sum of ys*ys                           (unsigned, see below)
+//   std    = isqrt(var) << shift                    isqrt = floor(sqrt), Newton
+//   factor = floor(2^31 / std)
+//   out    = ((y * factor) >> 1) + bias_int[c]      int64; std == 0 -> bias_int[c]
+//
+// `var` is designed to stay below 2^32 but a calibrated `shift` does not
+// guarantee it (numerics.md 6.2). It is accumulated in 128 bits, so it is
+// exact for every int32 input, and its square root is exact at any size
+// (uint64 Newton when var < 2^64, which covers every 22-bit input, else the
+// same iteration on 128 bits). The output scale (base * gamma) is per channel
+// and may be negative; the requant after absorbs it.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/common/int_elements.h"
+
+namespace dyad::kernels {
+
+class ThreadPool;
+
+inline constexpr int32_t kIntLayerNormMaxShift = 62;  // shift in [0, 62]
+
+struct IntLayerNormParams {
+  IntType x_type = IntType::kS32;     // int8, uint8, int16 or int32 (not int64)
+  int64_t rows = 0;
+  int64_t channels = 0;               // n, the last axis
+  int32_t shift = 0;                  // the checkpoint's `shift` buffer
+  const int64_t* bias_int = nullptr;  // [n]
+};
+
+bool int_layernorm_params_valid(const IntLayerNormParams& p);
+
+// x [rows, n] of p.x_type -> out [rows, n] (int64). |y * factor| < 2^63 always; the final
+// `+ bias_int` saturates to int64, which cannot happen for |bias_int| < 2^62.
+// Rows are split over `pool` (may be null); the result does not depend on it.
+void int_layernorm__ref(const IntLayerNormParams& p, const void* x, int64_t* out, ThreadPool* pool);
+
+// rne(sum / n) for n >= 1, exact: floor quotient, then +1 when the remainder
+// is above one half, or exactly one half and the floor quotient is odd.
+int64_t int_layernorm_mean(int64_t sum, int64_t n);
+
+}  // namespace dyad::kernels
