@@ -1,0 +1,111 @@
+// conv2d (docs/format.md "conv2d"): checks, shape inference, constants, and
+// kernel selection.
+#include <memory>
+#include <vector>
+
+#include "engine/ops/op.h"
+#include "engine/ops/quant_params.h"
+#include "engine/ops/window2d.h"
+#include "kernels/conv2d/conv2d.h"
+
+namespace dyad {
+
+namespace {
+
+struct Conv2dData {
+  kernels::Conv2dParams params;  // params.out.requant is set from `requant` at run time
+  std::vector<int8_t> weights;   // OHWI, unpacked
+  std::vector<int32_t> bias;     // empty: no bias
+  std::vector<kernels::Dyadic> requant;  // empty: raw int32 output
+};
+
+template <typename Src, void (*Kernel)(const kernels::Conv2dParams&, const Src*, const int8_t*,
+                                       const int32_t*, void*, kernels::ThreadPool*)>
+void run(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const Conv2dData*>(op_data);
+  kernels::Conv2dParams p = d->params;
+  p.out.requant = d->requant.empty() ? nullptr : d->requant.data();
+  Kernel(p, static_cast<const Src*>(io.inputs[0]), d->weights.data(),
+         d->bias.empty() ? nullptr : d->bias.data(), io.outputs[0], io.pool);
+}
+
+// The one place a conv2d kernel is chosen. Faster variants (the AVX2 GEMM)
+// go here, best first, each checking kernels::cpu_features(), its shape
+// constraints and kernels::force_reference_kernels(); the reference is last.
+void select_kernel(BuildContext& ctx, bool unsigned_input, std::shared_ptr<const Conv2dData> data) {
+  if (unsigned_input)
+    ctx.set_kernel("conv2d_u8_qc8w__ref", run<uint8_t, kernels::conv2d_u8_qc8w__ref>, data);
+  else
+    ctx.set_kernel("conv2d_s8_qc8w__ref", run<int8_t, kernels::conv2d_s8_qc8w__ref>, data);
+}
+
+}  // namespace
+
+Status build_conv2d(BuildContext& ctx) {
+  DYAD_RETURN_IF_ERROR(ctx.expect_io(2, 3, 1));
+  const DType x_dtype = ctx.input(0).dtype;
+  DYAD_RETURN_IF_ERROR(expect_activation_input(
+      ctx, 0, {DType::kInt8, DType::kUint8, DType::kInt4, DType::kUint4}));
+  DYAD_RETURN_IF_ERROR(ctx.expect_output_dtype(
+      0, {DType::kInt8, DType::kUint8, DType::kInt4, DType::kUint4, DType::kInt32}));
+  Nhwc in;
+  DYAD_RETURN_IF_ERROR(read_nhwc(ctx, 0, &in));
+
+  auto data = std::make_shared<Conv2dData>();
+  DYAD_RETURN_IF_ERROR(read_weights(ctx, 1, &data->weights));
+  DYAD_RETURN_IF_ERROR(ctx.expect_input_rank(1, 4));
+  const Shape& ws = ctx.input(1).shape;  // [O, KH, KW, C / groups]
+  const int64_t out_c = ws[0];
+
+  int64_t groups = 1;
+  DYAD_RETURN_IF_ERROR(ctx.attr_int("groups", &groups, 1, 1, INT32_MAX));
+  if (in.c % groups != 0 || out_c % groups != 0)
+    return ctx.error("attrs.groups", "groups " + std::to_string(groups) +
+                                         " must divide the input channels (" +
+                                         std::to_string(in.c) + ") and the output channels (" +
+                                         std::to_string(out_c) + ")");
+  if (ws[3] != in.c / groups)
+    return ctx.error("inputs[1]", "weight '" + ctx.input(1).name + "' has shape " +
+                                      shape_to_string(ws) + "; its last dim must be input "
+                                      "channels / groups = " + std::to_string(in.c / groups));
+
+  Window2d win;
+  win.kernel_h = ws[1];
+  win.kernel_w = ws[2];
+  DYAD_RETURN_IF_ERROR(read_window2d(ctx, in, 1, 1, true, &win));
+  DYAD_RETURN_IF_ERROR(ctx.set_output_shape(0, {in.n, win.out_h, win.out_w, out_c}));
+  DYAD_RETURN_IF_ERROR(read_bias(ctx, 2, out_c, &data->bias));
+
+  int64_t z_x = 0;
+  DYAD_RETURN_IF_ERROR(single_zero_point(ctx, "inputs[0]", ctx.input(0), &z_x));
+  DYAD_RETURN_IF_ERROR(check_accumulator_range(ctx, x_dtype, z_x, data->weights, data->bias, out_c));
+
+  kernels::Conv2dParams& p = data->params;
+  p.batch = in.n;
+  p.in_h = in.h;
+  p.in_w = in.w;
+  p.in_c = in.c;
+  p.out_h = win.out_h;
+  p.out_w = win.out_w;
+  p.out_c = out_c;
+  p.kernel_h = win.kernel_h;
+  p.kernel_w = win.kernel_w;
+  p.stride_h = win.stride_h;
+  p.stride_w = win.stride_w;
+  p.dilation_h = win.dilation_h;
+  p.dilation_w = win.dilation_w;
+  p.pad_top = win.pad_top;
+  p.pad_left = win.pad_left;
+  p.groups = groups;
+  p.src_zero_point = static_cast<int32_t>(z_x);
+
+  DYAD_RETURN_IF_ERROR(
+      read_output_stage(ctx, static_cast<size_t>(out_c), &p.out, &data->requant));
+
+  ctx.set_macs(in.n * win.out_h * win.out_w * out_c * win.kernel_h * win.kernel_w *
+               (in.c / groups));
+  select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
+  return Status::ok();
+}
+
+}  // namespace dyad

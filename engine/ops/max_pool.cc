@@ -1,0 +1,27 @@
+// max_pool (docs/format.md "max_pool"): the integers pass through.
+#include <memory>
+
+#include "engine/ops/op.h"
+#include "engine/ops/window2d.h"
+#include "kernels/max_pool/max_pool.h"
+
+namespace dyad {
+
+namespace {
+void run(const void* op_data, const StepIO& io) {
+  kernels::max_pool__ref(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0],
+                         io.outputs[0], io.pool);
+}
+}  // namespace
+
+Status build_max_pool(BuildContext& ctx) {
+  auto p = std::make_shared<kernels::Pool2dParams>();
+  DYAD_RETURN_IF_ERROR(prepare_pool2d(ctx,
+                                      {DType::kInt8, DType::kUint8, DType::kInt4, DType::kUint4,
+                                       DType::kInt16, DType::kInt32, DType::kInt64},
+                                      p.get()));
+  ctx.set_kernel("max_pool__ref", run, std::move(p));
+  return Status::ok();
+}
+
+}  // namespace dyad

@@ -1,0 +1,48 @@
+// requantize (docs/format.md "requantize"): any integer dtype to any integer
+// dtype, y = clamp(z_y + rne((x - z_x) * m[c] / 2^e[c])).
+#include <memory>
+#include <vector>
+
+#include "engine/ops/op.h"
+#include "engine/ops/quant_params.h"
+#include "kernels/requantize/requantize.h"
+
+namespace dyad {
+
+namespace {
+
+struct RequantizeData {
+  kernels::RequantizeParams params;
+  std::vector<kernels::Dyadic> requant;  // params.channels entries
+};
+
+void run(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const RequantizeData*>(op_data);
+  kernels::requantize__ref(d->params, d->requant.data(), io.inputs[0], io.outputs[0]);
+}
+
+}  // namespace
+
+Status build_requantize(BuildContext& ctx) {
+  DYAD_RETURN_IF_ERROR(ctx.expect_io(1, 1, 1));
+  DYAD_RETURN_IF_ERROR(expect_any_int_activation(ctx, 0));
+  const TensorDesc& x = ctx.input(0);
+  DYAD_RETURN_IF_ERROR(ctx.set_output_shape(0, x.shape));
+  const TensorDesc& y = ctx.output(0);
+
+  auto data = std::make_shared<RequantizeData>();
+  kernels::RequantizeParams& p = data->params;
+  p.count = static_cast<size_t>(shape_elements(x.shape));
+  p.channels = x.shape.empty() ? 1 : static_cast<size_t>(x.shape.back());
+  p.src_type = int_type_of(x.dtype);
+  p.dst_type = int_type_of(y.dtype);
+  DYAD_RETURN_IF_ERROR(single_zero_point(ctx, "inputs[0]", x, &p.src_zero_point));
+  DYAD_RETURN_IF_ERROR(single_zero_point(ctx, "outputs[0]", y, &p.dst_zero_point));
+  DYAD_RETURN_IF_ERROR(read_requant(ctx, "multiplier", "shift", p.channels,
+                                    rescale_ratios(ctx, 0, p.channels), &data->requant));
+  DYAD_RETURN_IF_ERROR(read_activation(ctx, y, p.dst_zero_point, &p.dst_min, &p.dst_max));
+  ctx.set_kernel("requantize__ref", run, std::move(data));
+  return Status::ok();
+}
+
+}  // namespace dyad

@@ -1,0 +1,15 @@
+// Average pooling over NHWC windows (docs/format.md "average_pool"):
+//   y = floor(sum / count) over the valid (unpadded) positions of each window
+// (HAWQ-V3, numerics.md 9). The sum is int64: inputs are at most 32-bit.
+#pragma once
+
+#include "kernels/common/pool2d.h"
+
+namespace dyad::kernels {
+
+class ThreadPool;
+
+// src: [batch, in_h, in_w, channels]; dst: [batch, out_h, out_w, channels].
+void average_pool__ref(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
+
+}  // namespace dyad::kernels

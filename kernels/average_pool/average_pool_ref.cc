@@ -1,0 +1,37 @@
+#include "kernels/average_pool/average_pool.h"
+
+#include <algorithm>
+
+#include "kernels/common/thread_pool.h"
+
+namespace dyad::kernels {
+
+void average_pool__ref(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool) {
+  with_int_type(p.type, [&](auto zero) {
+    using T = decltype(zero);
+    const T* x = static_cast<const T*>(src);
+    T* y = static_cast<T*>(dst);
+    parallel_for(pool, static_cast<size_t>(p.batch * p.out_h), [&](size_t task) {
+      const int64_t n = static_cast<int64_t>(task) / p.out_h;
+      const int64_t oh = static_cast<int64_t>(task) % p.out_h;
+      const int64_t h0 = std::max<int64_t>(oh * p.stride_h - p.pad_top, 0);
+      const int64_t h1 = std::min(oh * p.stride_h - p.pad_top + p.kernel_h, p.in_h);
+      for (int64_t ow = 0; ow < p.out_w; ++ow) {
+        const int64_t w0 = std::max<int64_t>(ow * p.stride_w - p.pad_left, 0);
+        const int64_t w1 = std::min(ow * p.stride_w - p.pad_left + p.kernel_w, p.in_w);
+        const int64_t count = (h1 - h0) * (w1 - w0);  // valid positions only
+        for (int64_t c = 0; c < p.channels; ++c) {
+          int64_t sum = 0;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w)
+              sum += x[((n * p.in_h + h) * p.in_w + w) * p.channels + c];
+          // The floor of an average of values of T lies in T's range.
+          y[((n * p.out_h + oh) * p.out_w + ow) * p.channels + c] =
+              static_cast<T>(floor_div(sum, count));
+        }
+      }
+    });
+  });
+}
+
+}  // namespace dyad::kernels

@@ -1,0 +1,22 @@
+// Global average pooling (docs/format.md "global_average_pool"):
+//   y[n, c] = floor(sum_{h,w} x[n, h, w, c] / (H * W)).
+// The sum is int64: inputs are at most 32-bit and H * W < 2^31.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/common/int_elements.h"
+
+namespace dyad::kernels {
+
+struct GlobalAveragePoolParams {
+  int64_t batch = 1;
+  int64_t pixels = 1;  // H * W
+  int64_t channels = 1;
+  IntType type = IntType::kS8;  // of both input and output
+};
+
+// src: [batch, pixels, channels]; dst: [batch, channels].
+void global_average_pool__ref(const GlobalAveragePoolParams& p, const void* src, void* dst);
+
+}  // namespace dyad::kernels

@@ -1,0 +1,63 @@
+// requantize through the loader, planner and session, and its errors.
+#include <gtest/gtest.h>
+
+#include "tests/ops/op_test_util.h"
+
+namespace dyad::test {
+namespace {
+
+// x int32 [1 3 5 -7] by 0.5 (ties to even): 0 2 2 -4; z_y = 10: 10 12 12 6.
+// S_x = 0.5, S_y = 1: r = 0.5 = (2^30, 31).
+json model(const json& attrs = {{"multiplier", 1073741824}, {"shift", 31}}) {
+  const json tensors = json::parse(R"([
+    {"name": "x", "dtype": "int32", "shape": [1, 4], "scale": 0.5},
+    {"name": "y", "dtype": "int8", "scale": 1.0, "zero_point": 10}])");
+  return one_node_model("requantize", tensors, {"x"}, {"y"}, attrs, {"x"});
+}
+
+const std::vector<std::vector<uint8_t>> kInput = {bytes_of<int32_t>({1, 3, 5, -7})};
+
+TEST(RequantizeBuild, StoredDerivedAndActivation) {
+  EXPECT_EQ(run_model<int8_t>(model(), kInput), (std::vector<int8_t>{10, 12, 12, 6}));
+  EXPECT_EQ(run_model<int8_t>(model(json::object()), kInput), (std::vector<int8_t>{10, 12, 12, 6}));
+  // relu6 with S_y = 1: [10, 16]; clamp [11, 11]: all 11.
+  EXPECT_EQ(run_model<int8_t>(model({{"multiplier", 1073741824}, {"shift", 30},
+                                     {"activation", "relu6"}}),
+                              kInput),
+            (std::vector<int8_t>{11, 13, 15, 10}));  // by 1: 11 13 15 3 -> [10, 16]
+  EXPECT_EQ(run_model<int8_t>(model({{"multiplier", 1073741824}, {"shift", 31},
+                                     {"activation", "clamp"}, {"clamp", {11, 11}}}),
+                              kInput),
+            (std::vector<int8_t>{11, 11, 11, 11}));
+  EXPECT_EQ(kernel_of(model()), "requantize__ref");
+}
+
+TEST(RequantizeBuild, PerChannelConstants) {
+  // Channels along the last axis: by 1, 2, -1, 0.5 -> 1 6 -5 -3.5 -> -4; + 10.
+  json m = model({{"multiplier", {1073741824, 1073741824, -1073741824, 1073741824}},
+                  {"shift", {30, 29, 30, 31}}});
+  EXPECT_EQ(run_model<int8_t>(m, kInput), (std::vector<int8_t>{11, 16, 5, 6}));
+}
+
+TEST(RequantizeBuild, Errors) {
+  expect_build_error(model({{"multiplier", {1, 2, 3}}, {"shift", 31}}), "attrs.multiplier",
+                     {"expected 1 or 4"});
+  expect_build_error(model({{"multiplier", 1}, {"shift", {1, 2}}}), "attrs.shift");
+  expect_build_error(model({{"multiplier", 1}, {"shift", 1}, {"activation", "clamp"}}),
+                     "attrs.clamp", {"required"});
+  expect_build_error(model({{"multiplier", 1}, {"shift", 1}, {"axis", 0}}), "attrs.axis",
+                     {"unknown attribute"});
+  json m = model();
+  m["tensors"][1]["shape"] = {4};
+  expect_build_error(m, "outputs[0]", {"[1, 4]"});
+  m = model();
+  m["tensors"][1]["zero_point"] = {1, 2, 3, 4};
+  m["tensors"][1]["axis"] = 1;
+  expect_build_error(m, "outputs[0]", {"per-channel zero points"});
+  m = model(json::object());
+  m["tensors"][1]["scale"] = 1e-300;  // 0 as a float32
+  expect_build_error(m, "attrs.multiplier", {"float32"});
+}
+
+}  // namespace
+}  // namespace dyad::test
