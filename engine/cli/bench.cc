@@ -73,7 +73,8 @@ int bench_command(const std::vector<std::string>& args) {
     return runtime_error("bench", s.message());
   for (size_t i = 0; i < model->num_inputs(); ++i) {
     std::vector<uint8_t> container(session->input_bytes(i));
-    fill_pseudo_random(model->input(i), 1 + i, container.data());
+    fill_pseudo_random(model->input(i), 1 + i, container.data(),
+                       embedding_id_limit(*model, i));
     if (Status s = session->set_input(i, container.data(), container.size()); !s.is_ok())
       return runtime_error("bench", s.message());
   }

@@ -56,8 +56,13 @@ Status load_model(const std::string& path, std::shared_ptr<const Model>* out);
 
 // Fills an input container with deterministic pseudo-random values (a
 // splitmix64 stream seeded by `seed`): the whole range for 4- and 8-bit dtypes,
-// [-128, 127] for wider ones.
-void fill_pseudo_random(const TensorDesc& desc, uint64_t seed, void* container);
+// [-128, 127] for wider ones, and [0, id_limit) when id_limit > 0 (token ids).
+void fill_pseudo_random(const TensorDesc& desc, uint64_t seed, void* container,
+                        int64_t id_limit = 0);
+
+// For a graph input that an `embedding` node reads as ids, the smallest table
+// size (vocab) among those nodes, so pseudo-random ids stay valid; else 0.
+int64_t embedding_id_limit(const Model& model, size_t input);
 
 // "1,234,567".
 std::string group_thousands(int64_t v);

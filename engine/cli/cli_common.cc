@@ -86,10 +86,13 @@ Status load_model(const std::string& path, std::shared_ptr<const Model>* out) {
   }
 }
 
-void fill_pseudo_random(const TensorDesc& desc, uint64_t seed, void* container) {
+void fill_pseudo_random(const TensorDesc& desc, uint64_t seed, void* container,
+                        int64_t id_limit) {
   const bool narrow = dtype_storage_bytes(desc.dtype) == 1;
-  const int64_t lo = narrow ? dtype_min(desc.dtype) : -128;
-  const int64_t hi = narrow ? dtype_max(desc.dtype) : 127;
+  const int64_t lo = id_limit > 0 ? 0 : narrow ? dtype_min(desc.dtype) : -128;
+  const int64_t hi = id_limit > 0 ? std::min(id_limit - 1, dtype_max(desc.dtype))
+                     : narrow     ? dtype_max(desc.dtype)
+                                  : 127;
   const uint64_t span = static_cast<uint64_t>(hi - lo + 1);
   uint64_t state = seed;
   const int64_t n = shape_elements(desc.shape);
@@ -102,6 +105,18 @@ void fill_pseudo_random(const TensorDesc& desc, uint64_t seed, void* container) 
     store_container_element(desc.dtype, container, static_cast<size_t>(i),
                             lo + static_cast<int64_t>(z % span));
   }
+}
+
+int64_t embedding_id_limit(const Model& model, size_t input) {
+  const Graph& g = model.graph();
+  const int tensor = g.inputs[input];
+  int64_t limit = 0;
+  for (const Node& n : g.nodes)
+    if (n.op == OpType::kEmbedding && n.inputs.size() == 2 && n.inputs[0] == tensor) {
+      const int64_t vocab = g.tensors[n.inputs[1]].shape.at(0);
+      limit = limit == 0 ? vocab : std::min(limit, vocab);
+    }
+  return limit;
 }
 
 std::string group_thousands(int64_t v) {

@@ -181,7 +181,7 @@ int run_command(const std::vector<std::string>& args) {
     }
     const uint64_t seed = 1 + i;
     std::vector<uint8_t> container(session->input_bytes(i));
-    fill_pseudo_random(desc, seed, container.data());
+    fill_pseudo_random(desc, seed, container.data(), embedding_id_limit(*model, i));
     if (Status s = session->set_input(i, container.data(), container.size()); !s.is_ok())
       return runtime_error("run", s.message());
     std::printf("note: no file for input '%s'; using deterministic pseudo-random %s values (seed %llu)\n",

@@ -3,10 +3,12 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/gemm_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 #include "engine/ops/window2d.h"
 #include "kernels/conv2d/conv2d.h"
+#include "kernels/conv2d/im2col.h"
 
 namespace dyad {
 
@@ -29,14 +31,73 @@ void run(const void* op_data, const StepIO& io) {
          d->bias.empty() ? nullptr : d->bias.data(), io.outputs[0], io.pool);
 }
 
-// The one place a conv2d kernel is chosen. Faster variants (the AVX2 GEMM)
-// go here, best first, each checking kernels::cpu_features(), its shape
-// constraints and kernels::force_reference_kernels(); the reference is last.
-void select_kernel(BuildContext& ctx, bool unsigned_input, std::shared_ptr<const Conv2dData> data) {
+// conv2d with groups == 1 as a GEMM: a 1x1, stride-1, unpadded conv reads the
+// NHWC input directly as [pixels, C]; any other window goes through im2col
+// into the step's scratch first.
+struct Conv2dGemmData {
+  kernels::Conv2dParams params;
+  kernels::GemmPlanPtr plan;
+  bool direct = false;
+  size_t im2col_bytes = 0;  // 64-byte multiple; the GEMM's scratch follows it
+};
+
+void run_gemm(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const Conv2dGemmData*>(op_data);
+  const kernels::Conv2dParams& p = d->params;
+  const size_t rows = static_cast<size_t>(p.batch * p.out_h * p.out_w);
+  const size_t k = static_cast<size_t>(p.kernel_h * p.kernel_w * p.in_c);
+  const void* src = io.inputs[0];
+  if (!d->direct) {
+    kernels::im2col_x8(p, static_cast<const uint8_t*>(io.inputs[0]),
+                       static_cast<uint8_t>(p.src_zero_point), io.scratch, io.pool);
+    src = io.scratch;
+  }
+  kernels::gemm_run(*d->plan, src, rows, k, io.outputs[0], static_cast<size_t>(p.out_c), io.pool,
+                    io.scratch + d->im2col_bytes);
+}
+
+// The one place a conv2d kernel is chosen: the exact AVX2 GEMM for groups == 1
+// when it supports the operands (kernels/gemm/gemm.inc), else the reference.
+Status select_kernel(BuildContext& ctx, bool unsigned_input,
+                     std::shared_ptr<const Conv2dData> data) {
+  const kernels::Conv2dParams& p = data->params;
+  if (p.groups == 1) {
+    GemmOperands ops;
+    ops.src_dtype = ctx.input(0).dtype;
+    ops.src_zero_point = p.src_zero_point;
+    ops.weight_dtype = ctx.input(1).dtype;
+    ops.M = p.batch * p.out_h * p.out_w;
+    ops.N = p.out_c;
+    ops.K = p.kernel_h * p.kernel_w * p.in_c;
+    ops.weights = &data->weights;  // OHWI is [O, KH*KW*C] row-major
+    ops.bias = &data->bias;
+    ops.requant = &data->requant;
+    ops.out = p.out;
+    kernels::GemmPlanPtr plan;
+    DYAD_RETURN_IF_ERROR(plan_fast_gemm(ctx, ops, &plan));
+    if (plan != nullptr) {
+      auto gemm = std::make_shared<Conv2dGemmData>();
+      gemm->params = p;
+      gemm->direct = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+                     p.pad_top == 0 && p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
+      gemm->im2col_bytes =
+          gemm->direct ? 0 : (static_cast<size_t>(ops.M * ops.K) + 63) / 64 * 64;
+      // The im2col buffer plus one GEMM slice per thread fits in num_threads
+      // slices of this size.
+      ctx.set_scratch_bytes_per_thread(gemm->im2col_bytes +
+                                       kernels::gemm_scratch_bytes_per_thread(*plan));
+      const std::string name = std::string(gemm->direct ? "conv2d_1x1:" : "conv2d_im2col:") +
+                               kernels::gemm_plan_variant_name(*plan);
+      gemm->plan = std::move(plan);
+      ctx.set_kernel(name, run_gemm, std::move(gemm));
+      return Status::ok();
+    }
+  }
   if (unsigned_input)
     ctx.set_kernel("conv2d_u8_qc8w__ref", run<uint8_t, kernels::conv2d_u8_qc8w__ref>, data);
   else
     ctx.set_kernel("conv2d_s8_qc8w__ref", run<int8_t, kernels::conv2d_s8_qc8w__ref>, data);
+  return Status::ok();
 }
 
 }  // namespace
@@ -104,8 +165,7 @@ Status build_conv2d(BuildContext& ctx) {
 
   ctx.set_macs(in.n * win.out_h * win.out_w * out_c * win.kernel_h * win.kernel_w *
                (in.c / groups));
-  select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
-  return Status::ok();
+  return select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
 }
 
 }  // namespace dyad

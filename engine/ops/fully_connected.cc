@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/gemm_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 #include "kernels/fully_connected/fully_connected.h"
@@ -29,17 +30,53 @@ void run(const void* op_data, const StepIO& io) {
          d->bias.empty() ? nullptr : d->bias.data(), io.outputs[0], io.pool);
 }
 
-// The one place a fully_connected kernel is chosen. Faster variants (the AVX2
-// GEMM/GEMV) go here, best first, each checking kernels::cpu_features(), its
-// shape constraints and kernels::force_reference_kernels(); the reference is last.
-void select_kernel(BuildContext& ctx, bool unsigned_input,
-                   std::shared_ptr<const FullyConnectedData> data) {
+struct FullyConnectedGemmData {
+  kernels::GemmPlanPtr plan;
+  int64_t rows = 0, in_features = 0, out_features = 0;
+};
+
+void run_gemm(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const FullyConnectedGemmData*>(op_data);
+  kernels::gemm_run(*d->plan, io.inputs[0], static_cast<size_t>(d->rows),
+                    static_cast<size_t>(d->in_features), io.outputs[0],
+                    static_cast<size_t>(d->out_features), io.pool, io.scratch);
+}
+
+// The one place a fully_connected kernel is chosen: the exact AVX2 GEMM/GEMV
+// when it supports the operands (kernels/gemm/gemm.inc), else the reference.
+Status select_kernel(BuildContext& ctx, bool unsigned_input,
+                     std::shared_ptr<const FullyConnectedData> data) {
+  GemmOperands ops;
+  ops.src_dtype = ctx.input(0).dtype;
+  ops.src_zero_point = data->params.src_zero_point;
+  ops.weight_dtype = ctx.input(1).dtype;
+  ops.M = data->params.rows;
+  ops.N = data->params.out_features;
+  ops.K = data->params.in_features;
+  ops.weights = &data->weights;
+  ops.bias = &data->bias;
+  ops.requant = &data->requant;
+  ops.out = data->params.out;
+  kernels::GemmPlanPtr plan;
+  DYAD_RETURN_IF_ERROR(plan_fast_gemm(ctx, ops, &plan));
+  if (plan != nullptr) {
+    auto gemm = std::make_shared<FullyConnectedGemmData>();
+    gemm->rows = ops.M;
+    gemm->in_features = ops.K;
+    gemm->out_features = ops.N;
+    ctx.set_scratch_bytes_per_thread(kernels::gemm_scratch_bytes_per_thread(*plan));
+    const std::string name = kernels::gemm_plan_variant_name(*plan);
+    gemm->plan = std::move(plan);
+    ctx.set_kernel("fully_connected:" + name, run_gemm, std::move(gemm));
+    return Status::ok();
+  }
   if (unsigned_input)
     ctx.set_kernel("fully_connected_u8_qc8w__ref",
                    run<uint8_t, kernels::fully_connected_u8_qc8w__ref>, data);
   else
     ctx.set_kernel("fully_connected_s8_qc8w__ref",
                    run<int8_t, kernels::fully_connected_s8_qc8w__ref>, data);
+  return Status::ok();
 }
 
 }  // namespace
@@ -85,8 +122,7 @@ Status build_fully_connected(BuildContext& ctx) {
       read_output_stage(ctx, static_cast<size_t>(out_features), &p.out, &data->requant));
 
   ctx.set_macs(p.rows * out_features * in_features);
-  select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
-  return Status::ok();
+  return select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
 }
 
 }  // namespace dyad

@@ -1,5 +1,6 @@
 #include "engine/ops/op.h"
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -212,6 +213,23 @@ Status BuildContext::attr_bool(const std::string& name, bool* out, std::optional
   const nlohmann::json& v = node().attrs.at(name);
   if (!v.is_boolean()) return error(field, "expected true or false, got " + v.dump());
   *out = v.get<bool>();
+  return Status::ok();
+}
+
+Status BuildContext::attr_number(const std::string& name, double* out,
+                                 std::optional<double> fallback) {
+  attrs_read_.insert(name);
+  const std::string field = "attrs." + name;
+  if (!has_attr(name)) {
+    if (!fallback) return error(field, "required attribute is missing");
+    *out = *fallback;
+    return Status::ok();
+  }
+  const nlohmann::json& v = node().attrs.at(name);
+  if (!v.is_number()) return error(field, "expected a number, got " + v.dump());
+  const double x = v.get<double>();
+  if (!std::isfinite(x)) return error(field, "expected a finite number, got " + v.dump());
+  *out = x;
   return Status::ok();
 }
 

@@ -68,6 +68,8 @@ class BuildContext {
                      std::optional<std::string> fallback,
                      std::initializer_list<std::string_view> allowed = {});
   Status attr_bool(const std::string& name, bool* out, std::optional<bool> fallback);
+  // A finite number (integer or float), e.g. a scale used to derive constants.
+  Status attr_number(const std::string& name, double* out, std::optional<double> fallback);
   Status check_no_unknown_attrs() const;
 
   // Kernel selection result.

@@ -44,13 +44,29 @@ def softmax_constants(scale, act_x_min, act_x_max, T=np.float64):
     c_int = floor_int(rdiv(C_OVER_A, SS))
     exp_scale = T(T(SS * T(A)) / T(2**N))
     act = quant_act_scale(act_x_min, act_x_max, ACT_BITS, T)
-    # FixedPointMul: ratio f64(exp_scale) / f64(f32(act_scale)), then batch_frexp.
-    ratio = float(np.float64(exp_scale)) / float(np.float64(np.float32(act)))
+    consts = {"x0_int": x0_int, "b_int": b_int, "c_int": c_int, "exp_scale": exp_scale,
+              "act_scale": act}
+    consts.update(fused_act16_constants(exp_scale, act))
+    return consts
+
+
+def fused_act16_constants(exp_scale, act_scale):
+    """The internal QuantAct(16) fused with the exp shift, for a given act scale:
+    FixedPointMul ratio f64(exp_scale) / f64(f32(act_scale)), batch_frexp, then
+    (M, E) of the exact R = (m / 2^e) / exp_scale (numerics.md 5.3)."""
+    ratio = float(np.float64(exp_scale)) / float(np.float64(np.float32(act_scale)))
     m, e = frexp_dyadic(ratio)
     R = Fraction(m, 2**e) / Fraction(float(exp_scale))   # exact rational
     M, E = fused_act16(R)
-    return {"x0_int": x0_int, "b_int": b_int, "c_int": c_int, "exp_scale": exp_scale,
-            "act_scale": act, "act_m": m, "act_e": e, "R": R, "M": M, "E": E}
+    return {"act_m": m, "act_e": e, "R": R, "M": M, "E": E}
+
+
+def softmax_constants_from_act_scale(scale, act_scale, T=np.float64):
+    """softmax_constants when the internal act's scale is given instead of its range."""
+    consts = softmax_constants(scale, 0.0, 1.0, T)
+    consts["act_scale"] = act_scale
+    consts.update(fused_act16_constants(consts["exp_scale"], act_scale))
+    return consts
 
 
 def _clamp16(v):

@@ -10,11 +10,14 @@ namespace {
 
 // table [4, 3] = rows (0 1 2) (3 4 5) (6 7 8) (-9 -10 -11), scale 0.1, zero point 2.
 json model(const std::string& ids_dtype = "int32", const Shape& ids_shape = {1, 3}) {
-  const json tensors = {
-      {{"name", "ids"}, {"dtype", ids_dtype}, {"shape", ids_shape}},
-      {{"name", "table"}, {"dtype", "int8"}, {"shape", {4, 3}}, {"scale", 0.1}, {"zero_point", 2},
-       {"values", {0, 1, 2, 3, 4, 5, 6, 7, 8, -9, -10, -11}}},
-      {{"name", "y"}, {"dtype", "int8"}, {"scale", 0.1}, {"zero_point", 2}}};
+  const json tensors = {{{"name", "ids"}, {"dtype", ids_dtype}, {"shape", ids_shape}},
+                        {{"name", "table"},
+                         {"dtype", "int8"},
+                         {"shape", {4, 3}},
+                         {"scale", 0.1},
+                         {"zero_point", 2},
+                         {"values", {0, 1, 2, 3, 4, 5, 6, 7, 8, -9, -10, -11}}},
+                        {{"name", "y"}, {"dtype", "int8"}, {"scale", 0.1}, {"zero_point", 2}}};
   return one_node_model("embedding", tensors, {"ids", "table"}, {"y"}, json(), {"ids"});
 }
 

@@ -16,14 +16,14 @@ namespace {
 //   x = 2502:  the clip point, y = 2502 * -846 = -2116692
 //   x = 2^31 - 1: y = -846 * (2^31 - 1);  x = -2^31: y = -2^31 * -1
 const std::vector<int32_t> kX = {0, 1000, -1000, 5000, -5000, 2502, INT32_MAX, INT32_MIN};
-const std::vector<int64_t> kY = {0,      -708000,  139000,         -4230000,
-                                 5000,   -2116692, -1816771165362, 2147483648};
+const std::vector<int64_t> kY = {0,    -708000,  139000,         -4230000,
+                                 5000, -2116692, -1816771165362, 2147483648};
 
-json model(const json& attrs, const std::string& x_dtype = "int32",
-           const json& x_scale = 0.001, int64_t channels = 1) {
-  json tensors = {{{"name", "x"}, {"dtype", x_dtype}, {"shape", {8 / channels, channels}},
-                   {"scale", x_scale}},
-                  {{"name", "y"}, {"dtype", "int64"}}};
+json model(const json& attrs, const std::string& x_dtype = "int32", const json& x_scale = 0.001,
+           int64_t channels = 1) {
+  json tensors = {
+      {{"name", "x"}, {"dtype", x_dtype}, {"shape", {8 / channels, channels}}, {"scale", x_scale}},
+      {{"name", "y"}, {"dtype", "int64"}}};
   if (x_scale.is_array()) tensors[0]["axis"] = 1;
   return one_node_model("int_gelu", tensors, {"x"}, {"y"}, attrs, {"x"});
 }
@@ -51,9 +51,8 @@ TEST(IntGeluBuild, PerChannelConstants) {
   // x = -1000: erf_i = 7058, y = -1000 * (7058 - 42268) = 35210000.
   const std::vector<int32_t> x = {1000, 1000, -1000, -1000, 0, 0, 5000, 0};
   const std::vector<int64_t> want = {-708000, -49327000, 139000, 35210000, 0, 0, -4230000, 0};
-  const json lists = {{"b_int", {-2502, -25018}},
-                      {"c_int", {-6925075, -692507494}},
-                      {"shift_int", {-423, -42268}}};
+  const json lists = {
+      {"b_int", {-2502, -25018}}, {"c_int", {-6925075, -692507494}}, {"shift_int", {-423, -42268}}};
   EXPECT_EQ(run_model<int64_t>(model(lists, "int32", 0.001, 2), {bytes_of(x)}), want);
   // The same constants derived from per-channel scales along the last axis.
   EXPECT_EQ(run_model<int64_t>(model(json::object(), "int32", {0.001, 0.0001}, 2), {bytes_of(x)}),
@@ -64,8 +63,8 @@ TEST(IntGeluBuild, SmallScaleConstantsBeyondInt32) {
   // S = 1e-5: c_int = -69250749308 does not fit int32; |y| reaches 2^54.
   // Expected values from models/ibert_sim (gelu.int_gelu_element).
   const std::vector<int32_t> x = {0, 100000, -100000, 250172, -250173, INT32_MAX, INT32_MIN, 12345};
-  const std::vector<int64_t> want = {0,         -707702000000,      137644300000, -2114819495464,
-                                     250173,    -18153671405535914, 2147483648,   -61739949795};
+  const std::vector<int64_t> want = {0,      -707702000000,      137644300000, -2114819495464,
+                                     250173, -18153671405535914, 2147483648,   -61739949795};
   const json stored = {{"b_int", -250172}, {"c_int", -69250749308}, {"shift_int", -4226731}};
   EXPECT_EQ(run_model<int64_t>(model(stored, "int32", 1e-5), {bytes_of(x)}), want);
   EXPECT_EQ(run_model<int64_t>(model(json::object(), "int32", 1e-5), {bytes_of(x)}), want);
@@ -76,9 +75,9 @@ TEST(IntGeluBuild, Errors) {
                      {"outside"});
   expect_build_error(model({{"b_int", -1}, {"c_int", -(int64_t{1} << 62) - 1}, {"shift_int", -1}}),
                      "attrs.c_int", {"outside"});
-  expect_build_error(model({{"b_int", {-1, -1}}, {"c_int", {-1, -1}}, {"shift_int", {-1, 5}}},
-                           "int32", 0.001, 2),
-                     "attrs.shift_int", {"channel 1"});
+  expect_build_error(
+      model({{"b_int", {-1, -1}}, {"c_int", {-1, -1}}, {"shift_int", {-1, 5}}}, "int32", 0.001, 2),
+      "attrs.shift_int", {"channel 1"});
   expect_build_error(model({{"b_int", -2502}}), "attrs.c_int", {"together"});
   expect_build_error(model({{"b_int", {-1, -1, -1}}, {"c_int", -1}, {"shift_int", -1}}),
                      "attrs.b_int", {"expected 1 integers"});

@@ -23,10 +23,12 @@ TEST(IntLayerNormBuild, HandComputedRows) {
   // Row [7 7 7 7]: std 0 -> bias.
   const std::vector<int16_t> x = {1, 2, 3, 6, 0, 1, 0, 1, 1, 2, 1, 2, 7, 7, 7, 7};
   const int64_t g = int64_t{1} << 30;
-  const std::vector<int64_t> want = {-715827882, -357913931, -10,    1073741828,
-                                     0,          g + 10,     -10,    g + 5,
+  // clang-format off
+  const std::vector<int64_t> want = {-715827882, -357913931, -10,     1073741828,
+                                     0,          g + 10,     -10,     g + 5,
                                      -g,         10,         -g - 10, 5,
-                                     0,          10,         -10,    5};
+                                     0,          10,         -10,     5};
+  // clang-format on
   const json attrs = {{"shift", 0}, {"bias_int", {0, 10, -10, 5}}};
   EXPECT_EQ(run_model<int64_t>(model(attrs, {4, 4}, "int16"), {bytes_of(x)}), want);
   EXPECT_EQ(run_model<int64_t>(model(attrs, {4, 4}, "int16"), {bytes_of(x)}, 3), want);
@@ -39,9 +41,9 @@ TEST(IntLayerNormBuild, ShiftFloorsNegativesAndCanZeroTheStd) {
   // Row [0 1 0 1]: ys = 0 0 0 0, std 0 -> bias (a single int, broadcast).
   const std::vector<int8_t> x = {0, -1, 0, -1, 0, 1, 0, 1};
   const int64_t h = int64_t{1} << 29;
-  EXPECT_EQ(run_model<int64_t>(model({{"shift", 1}, {"bias_int", 3}}, {1, 2, 4}, "int8"),
-                               {bytes_of(x)}),
-            (std::vector<int64_t>{3, 3 - h, 3, 3 - h, 3, 3, 3, 3}));
+  EXPECT_EQ(
+      run_model<int64_t>(model({{"shift", 1}, {"bias_int", 3}}, {1, 2, 4}, "int8"), {bytes_of(x)}),
+      (std::vector<int64_t>{3, 3 - h, 3, 3 - h, 3, 3, 3, 3}));
 }
 
 TEST(IntLayerNormBuild, VarianceBeyond2To32And2To64) {
@@ -53,7 +55,8 @@ TEST(IntLayerNormBuild, VarianceBeyond2To32And2To64) {
             (std::vector<int64_t>{-759169024, 759168662}));
   // Full int32 range: var = 3 * 2^62 + 3 * (2^31 - 1)^2 > 2^64 (the 128-bit path);
   // std > 2^31, so factor = 0 and the output is bias_int.
-  const std::vector<int32_t> wide = {INT32_MIN, INT32_MAX, INT32_MIN, INT32_MAX, INT32_MIN, INT32_MAX};
+  const std::vector<int32_t> wide = {INT32_MIN, INT32_MAX, INT32_MIN,
+                                     INT32_MAX, INT32_MIN, INT32_MAX};
   EXPECT_EQ(run_model<int64_t>(model({{"shift", 0}, {"bias_int", {1, 2, 3, 4, 5, 6}}}, {1, 6}),
                                {bytes_of(wide)}),
             (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));

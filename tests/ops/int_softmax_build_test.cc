@@ -36,10 +36,9 @@ TEST(IntSoftmaxBuild, HandComputedRows) {
   //   factor floor(2^32 / 36864) = 116508 -> 113 28 113 0.
   // Row 2: [0 -20 -20 -20]: e16 = 16384 0 0 0, factor 2^18 -> exactly 256.
   // Row 3: extremes [MAX MIN MAX 0]: e16 = 16384 0 16384 0, factor 2^17 -> 128 0 128 0.
-  const std::vector<int32_t> x = {0, 0,  0,   0,   5,         3,         5,         -100,
+  const std::vector<int32_t> x = {0, 0,   0,   0,   5,         3,         5,         -100,
                                   0, -20, -20, -20, INT32_MAX, INT32_MIN, INT32_MAX, 0};
-  const std::vector<int16_t> want = {64, 64, 64, 64, 113, 28, 113, 0,
-                                     256, 0, 0, 0, 128, 0, 128, 0};
+  const std::vector<int16_t> want = {64, 64, 64, 64, 113, 28, 113, 0, 256, 0, 0, 0, 128, 0, 128, 0};
   EXPECT_EQ(run_model<int16_t>(model(kBase2, {4, 4}), {bytes_of(x)}), want);
   EXPECT_EQ(run_model<int16_t>(model(kBase2, {4, 4}), {bytes_of(x)}, 3), want);
   EXPECT_EQ(kernel_of(model(kBase2, {4, 4})), "int_softmax_s32__ref");
@@ -53,9 +52,9 @@ TEST(IntSoftmaxBuild, MaskExcludesEntriesFromTheMaxAndZeroesFullyMaskedRows) {
   const std::vector<int32_t> x = {0, 0, 100, 0, 0, 0, 100, 0, 1, 2, 3, 4, 5, 6, 7, 8};
   const std::vector<int32_t> mask = {1, 1, 0, 1, 0, 0, 0, 0};
   const std::vector<int16_t> want = {85, 85, 0, 85, 85, 85, 0, 85, 0, 0, 0, 0, 0, 0, 0, 0};
-  EXPECT_EQ(run_model<int16_t>(model(kBase2, {2, 2, 1, 4}, {2, 1, 1, 4}),
-                               {bytes_of(x), bytes_of(mask)}),
-            want);
+  EXPECT_EQ(
+      run_model<int16_t>(model(kBase2, {2, 2, 1, 4}, {2, 1, 1, 4}), {bytes_of(x), bytes_of(mask)}),
+      want);
   // Any integer dtype: an int8 mask, nonzero = attend (-1 attends).
   const std::vector<int8_t> mask8 = {-1, 7, 0, 1, 0, 0, 0, 0};
   EXPECT_EQ(run_model<int16_t>(model(kBase2, {2, 2, 1, 4}, {2, 1, 1, 4}, "int8"),

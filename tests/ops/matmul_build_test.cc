@@ -11,10 +11,9 @@ namespace {
 json model(const Shape& a_shape, const Shape& b_shape, const json& attrs,
            const std::string& y_dtype = "int32", const std::string& a_dtype = "int8",
            const std::string& b_dtype = "int8") {
-  const json tensors = {
-      {{"name", "a"}, {"dtype", a_dtype}, {"shape", a_shape}, {"scale", 0.5}},
-      {{"name", "b"}, {"dtype", b_dtype}, {"shape", b_shape}, {"scale", 0.25}},
-      {{"name", "y"}, {"dtype", y_dtype}, {"scale", 0.25}}};
+  const json tensors = {{{"name", "a"}, {"dtype", a_dtype}, {"shape", a_shape}, {"scale", 0.5}},
+                        {{"name", "b"}, {"dtype", b_dtype}, {"shape", b_shape}, {"scale", 0.25}},
+                        {{"name", "y"}, {"dtype", y_dtype}, {"scale", 0.25}}};
   return one_node_model("matmul", tensors, {"a", "b"}, {"y"}, attrs, {"a", "b"});
 }
 
@@ -24,8 +23,9 @@ const std::vector<int8_t> kB = {1, 2, 3, 4, 5, 6};
 const std::vector<int8_t> kBt = {1, 3, 5, 2, 4, 6};  // the same matrix as [N, K]
 
 TEST(MatmulBuild, RawAccumulator) {
-  EXPECT_EQ(run_model<int32_t>(model({1, 2, 3}, {1, 3, 2}, json::object()), {bytes_of(kA), bytes_of(kB)}),
-            (std::vector<int32_t>{22, 28, 49, 64}));
+  EXPECT_EQ(
+      run_model<int32_t>(model({1, 2, 3}, {1, 3, 2}, json::object()), {bytes_of(kA), bytes_of(kB)}),
+      (std::vector<int32_t>{22, 28, 49, 64}));
   EXPECT_EQ(kernel_of(model({1, 2, 3}, {1, 3, 2}, json::object())), "matmul__ref");
   const json t = model({2, 3}, {2, 3}, {{"transpose_b", true}});
   EXPECT_EQ(run_model<int32_t>(t, {bytes_of(kA), bytes_of(kBt)}),
@@ -48,17 +48,21 @@ TEST(MatmulBuild, RequantizedOutput) {
   // By 0.5, ties to even: 11 14 24.5 -> 24 32; with z_y = 3: 14 17 27 35.
   const json stored = {{"multiplier", 1073741824}, {"shift", 31}};
   json m = model({1, 2, 3}, {1, 3, 2}, stored, "int8");
-  EXPECT_EQ(run_model<int8_t>(m, {bytes_of(kA), bytes_of(kB)}), (std::vector<int8_t>{11, 14, 24, 32}));
+  EXPECT_EQ(run_model<int8_t>(m, {bytes_of(kA), bytes_of(kB)}),
+            (std::vector<int8_t>{11, 14, 24, 32}));
   m["tensors"][2]["zero_point"] = 3;
-  EXPECT_EQ(run_model<int8_t>(m, {bytes_of(kA), bytes_of(kB)}), (std::vector<int8_t>{14, 17, 27, 35}));
+  EXPECT_EQ(run_model<int8_t>(m, {bytes_of(kA), bytes_of(kB)}),
+            (std::vector<int8_t>{14, 17, 27, 35}));
   // Derived from the scales: f32(0.5 * 0.25) / f32(0.25) = 0.5, the same pair.
   EXPECT_EQ(run_model<int8_t>(model({1, 2, 3}, {1, 3, 2}, json::object(), "int8"),
                               {bytes_of(kA), bytes_of(kB)}),
             (std::vector<int8_t>{11, 14, 24, 32}));
   // Activation clamp [0, 20]: 11 14 20 20.
   EXPECT_EQ(run_model<int8_t>(model({1, 2, 3}, {1, 3, 2},
-                                    {{"multiplier", 1073741824}, {"shift", 31},
-                                     {"activation", "clamp"}, {"clamp", {0, 20}}},
+                                    {{"multiplier", 1073741824},
+                                     {"shift", 31},
+                                     {"activation", "clamp"},
+                                     {"clamp", {0, 20}}},
                                     "int8"),
                               {bytes_of(kA), bytes_of(kB)}),
             (std::vector<int8_t>{11, 14, 20, 20}));
@@ -69,8 +73,8 @@ TEST(MatmulBuild, Int16SoftmaxOperand) {
   // by 2^-8 -> 100, -50.
   const std::vector<int16_t> p = {256, 0, 64, 192};
   const std::vector<int8_t> v = {100, -100};
-  EXPECT_EQ(run_model<int8_t>(model({1, 2, 2}, {1, 2, 1}, {{"multiplier", 1073741824}, {"shift", 38}},
-                                    "int8", "int16"),
+  EXPECT_EQ(run_model<int8_t>(model({1, 2, 2}, {1, 2, 1},
+                                    {{"multiplier", 1073741824}, {"shift", 38}}, "int8", "int16"),
                               {bytes_of(p), bytes_of(v)}),
             (std::vector<int8_t>{100, -50}));
 }
@@ -85,8 +89,8 @@ TEST(MatmulBuild, Errors) {
   expect_build_error(model({3}, {3}, json::object()), "inputs[0]", {"[..., M, K]"});
   expect_build_error(model({1, 2, 3}, {1, 3, 2}, {{"transpose_b", 1}}), "attrs.transpose_b",
                      {"true or false"});
-  expect_build_error(model({1, 2, 3}, {1, 3, 2}, {{"multiplier", 1}, {"shift", 1}}), "attrs.multiplier",
-                     {"raw accumulator"});
+  expect_build_error(model({1, 2, 3}, {1, 3, 2}, {{"multiplier", 1}, {"shift", 1}}),
+                     "attrs.multiplier", {"raw accumulator"});
   expect_build_error(model({1, 2, 3}, {1, 3, 2}, {{"multiplier", 1}}, "int8"), "attrs.shift",
                      {"missing"});
   expect_build_error(model({1, 2, 3}, {1, 3, 2}, json::object(), "int64"), "outputs[0]", {"int64"});

@@ -1,0 +1,69 @@
+// int_layernorm (docs/format.md "int_layernorm"): I-BERT integer LayerNorm over
+// the last axis, x [..., n] (int8, uint8, int16, int32) -> y [..., n] int64.
+#include "kernels/int_layernorm/int_layernorm.h"
+
+#include <memory>
+#include <vector>
+
+#include "engine/ops/op.h"
+#include "engine/ops/quant_params.h"
+
+namespace dyad {
+
+namespace {
+
+// |bias_int| <= 2^62 keeps `(y * factor >> 1) + bias_int` inside int64
+// (|y * factor >> 1| < 2^62), so the kernel's saturation never acts.
+constexpr int64_t kMaxAbsBias = int64_t{1} << 62;
+
+struct IntLayerNormData {
+  kernels::IntLayerNormParams params;  // params.bias_int is set at run time
+  std::vector<int64_t> bias_int;
+};
+
+void run(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntLayerNormData*>(op_data);
+  kernels::IntLayerNormParams p = d->params;
+  p.bias_int = d->bias_int.data();
+  kernels::int_layernorm__ref(p, io.inputs[0], static_cast<int64_t*>(io.outputs[0]), io.pool);
+}
+
+}  // namespace
+
+Status build_int_layernorm(BuildContext& ctx) {
+  DYAD_RETURN_IF_ERROR(ctx.expect_io(1, 1, 1));
+  // The zero point cancels in x - mean, so any is accepted.
+  DYAD_RETURN_IF_ERROR(
+      expect_activation_input(ctx, 0, {DType::kInt8, DType::kUint8, DType::kInt16, DType::kInt32}));
+  DYAD_RETURN_IF_ERROR(ctx.expect_output_dtype(0, {DType::kInt64}));
+  const TensorDesc& x = ctx.input(0);
+  if (x.shape.empty())
+    return ctx.error("inputs[0]", "tensor '" + x.name + "' is a scalar; expected [..., n]");
+  DYAD_RETURN_IF_ERROR(ctx.set_output_shape(0, x.shape));
+  int64_t z_y = 0;
+  DYAD_RETURN_IF_ERROR(single_zero_point(ctx, "outputs[0]", ctx.output(0), &z_y));
+  if (z_y != 0)
+    return ctx.error("outputs[0]", "tensor '" + ctx.output(0).name + "' has zero point " +
+                                       std::to_string(z_y) + "; the int_layernorm output has 0");
+
+  auto data = std::make_shared<IntLayerNormData>();
+  kernels::IntLayerNormParams& p = data->params;
+  const int64_t n = x.shape.back();
+  int64_t shift = 0;
+  DYAD_RETURN_IF_ERROR(
+      ctx.attr_int("shift", &shift, std::nullopt, 0, kernels::kIntLayerNormMaxShift));
+  DYAD_RETURN_IF_ERROR(ctx.attr_int_or_ints("bias_int", &data->bias_int, static_cast<size_t>(n),
+                                            std::nullopt, -kMaxAbsBias, kMaxAbsBias));
+  p.x_type = int_type_of(x.dtype);
+  p.channels = n;
+  p.rows = shape_elements(x.shape) / n;
+  p.shift = static_cast<int32_t>(shift);
+  p.bias_int = data->bias_int.data();
+  if (!kernels::int_layernorm_params_valid(p))
+    return ctx.error("inputs[0]", "tensor '" + x.name + "' " + shape_to_string(x.shape) +
+                                      " does not meet the kernel's limits (n <= 2^31)");
+  ctx.set_kernel("int_layernorm__ref", run, std::move(data));
+  return Status::ok();
+}
+
+}  // namespace dyad

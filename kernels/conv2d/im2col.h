@@ -1,0 +1,21 @@
+// im2col for NHWC conv2d with groups == 1: one row per output pixel, holding
+// its KH x KW x C window in (kh, kw, c) order, the same order as OHWI weights,
+// so the convolution becomes a GEMM against the weights viewed as [O, KH*KW*C].
+// Positions in the padding get the source zero point, which contributes 0 to
+// sum (x - z) * w exactly as in the reference kernel.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/conv2d/conv2d.h"
+
+namespace dyad::kernels {
+
+class ThreadPool;
+
+// dst: [batch * out_h * out_w, kernel_h * kernel_w * in_c] bytes (int8 or uint8
+// containers; only the byte pattern matters, so one function serves both).
+void im2col_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte, uint8_t* dst,
+               ThreadPool* pool);
+
+}  // namespace dyad::kernels
