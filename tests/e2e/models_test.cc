@@ -84,14 +84,21 @@ void check_samples(const std::string& path, bool reference, int threads) {
   const auto& samples = model->graph().metadata["samples"];
   ASSERT_GT(samples.size(), 0u);
   for (size_t s = 0; s < samples.size(); ++s) {
-    for (auto it = samples[s]["inputs"].begin(); it != samples[s]["inputs"].end(); ++it) {
+    // Two sample layouts: {"inputs": {name: ints}, "expected": {name: ints}}, or
+    // for one-input one-output models {"input": ints, "expected": ints}.
+    nlohmann::json sample = samples[s];
+    if (sample.contains("input")) {
+      sample["inputs"] = {{model->input(0).name, sample["input"]}};
+      sample["expected"] = {{model->output(0).name, samples[s]["expected"]}};
+    }
+    for (auto it = sample["inputs"].begin(); it != sample["inputs"].end(); ++it) {
       const int i = index_of(model->graph(), model->graph().inputs, it.key());
       ASSERT_GE(i, 0) << "sample input " << it.key();
       const auto bytes = to_container(model->input(i), it.value());
       ASSERT_TRUE(session->set_input(i, bytes.data(), bytes.size()).is_ok());
     }
     ASSERT_TRUE(session->run().is_ok());
-    for (auto it = samples[s]["expected"].begin(); it != samples[s]["expected"].end(); ++it) {
+    for (auto it = sample["expected"].begin(); it != sample["expected"].end(); ++it) {
       const int o = index_of(model->graph(), model->graph().outputs, it.key());
       ASSERT_GE(o, 0) << "sample output " << it.key();
       const auto got = from_container(model->output(o), session->output_data(o), it.value().size());

@@ -3,6 +3,10 @@
 // (each message names the file, the node and the field).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
+#include "kernels/common/cpu.h"
+
 #include "tests/ops/op_test_util.h"
 
 namespace dyad::test {
@@ -24,7 +28,13 @@ const std::vector<std::vector<uint8_t>> kInput = {{1, 2, 3, 4, 5, 6, 7, 8, 9}};
 
 TEST(Conv2dBuild, StoredConstants) {
   EXPECT_EQ(run_model<int8_t>(model(), kInput), (std::vector<int8_t>{5, 5, 7, 9}));
+  // The exact AVX2 GEMM where the CPU has it; the reference when forced.
+  if (kernels::cpu_features().avx2) {
+    EXPECT_NE(kernel_of(model()).find("__avx2"), std::string::npos) << kernel_of(model());
+  }
+  setenv("DYAD_KERNELS", "ref", 1);
   EXPECT_EQ(kernel_of(model()), "conv2d_s8_qc8w__ref");
+  unsetenv("DYAD_KERNELS");
 }
 
 TEST(Conv2dBuild, MultiplierTwoToThe31IsAccepted) {

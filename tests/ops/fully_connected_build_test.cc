@@ -1,6 +1,10 @@
 // fully_connected through the loader, planner and session, and its errors.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
+#include "kernels/common/cpu.h"
+
 #include "tests/ops/op_test_util.h"
 
 namespace dyad::test {
@@ -26,7 +30,13 @@ TEST(FullyConnectedBuild, StoredAndDerivedConstants) {
   EXPECT_EQ(run_model<int8_t>(model(), kInput), (std::vector<int8_t>{27, -19, 29, -22}));
   EXPECT_EQ(run_model<int8_t>(model(json::object()), kInput),
             (std::vector<int8_t>{27, -19, 29, -22}));
+  // The exact AVX2 GEMM where the CPU has it; the reference when forced.
+  if (kernels::cpu_features().avx2) {
+    EXPECT_NE(kernel_of(model()).find("__avx2"), std::string::npos) << kernel_of(model());
+  }
+  setenv("DYAD_KERNELS", "ref", 1);
   EXPECT_EQ(kernel_of(model()), "fully_connected_s8_qc8w__ref");
+  unsetenv("DYAD_KERNELS");
 }
 
 TEST(FullyConnectedBuild, OneEntryListsBroadcastAndLeadingDims) {

@@ -1,0 +1,297 @@
+// GEMM planning: validation, variant selection (ordered list with reasons,
+// oneDNN style), and the run entry point. Packing is in gemm_pack.cc, the
+// kernels in gemm_ref.cc and gemm_*_avx2.cc.
+#include <algorithm>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "kernels/common/cpu.h"
+#include "kernels/common/thread_pool.h"
+#include "kernels/gemm/gemm_internal.h"
+
+namespace dyad::kernels {
+namespace {
+
+constexpr GemmVariant kVariants[] = {
+#define DYAD_GEMM_VARIANT(name, isa, family, wbits, min_chunk, mr, nr) \
+  {#name, isa, family, wbits, min_chunk, mr, nr, &name},
+#include "kernels/gemm/gemm.inc"
+#undef DYAD_GEMM_VARIANT
+};
+static_assert(kVariants[std::size(kVariants) - 1].family == GemmFamily::kRef,
+              "gemm.inc must end with the reference variant");
+
+constexpr int32_t kMaxDim = 1 << 24;
+constexpr size_t kActivationBlockBytes = 192 * 1024;  // packed activation rows per block (L2)
+
+struct DescFacts {
+  bool acc_fits_int32 = false;  // |acc| <= INT32_MAX for every src in range, every n
+  int32_t max_abs_wei = 0;
+  int64_t chunk_quads = 0;      // kUbs: quads whose int16 sums provably stay in range
+};
+
+std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* format, ...) {
+  char buf[256];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof(buf), format, args);
+  va_end(args);
+  return buf;
+}
+
+const char* dst_type_name(GemmDstType t) {
+  switch (t) {
+    case GemmDstType::kInt8: return "int8";
+    case GemmDstType::kUint8: return "uint8";
+    case GemmDstType::kInt32: return "int32";
+  }
+  return "?";
+}
+
+bool validate(const GemmDesc& d, const GemmWeights& w, std::string* error) {
+  auto fail = [&](std::string message) {
+    if (error) *error = "gemm: " + message;
+    return false;
+  };
+  if (d.N < 1 || d.N > kMaxDim) return fail(fmt("N = %d is outside [1, %d]", d.N, kMaxDim));
+  if (d.K < 1 || d.K > kMaxDim) return fail(fmt("K = %d is outside [1, %d]", d.K, kMaxDim));
+  if (d.M_hint < 0) return fail(fmt("M_hint = %d is negative", d.M_hint));
+  const int32_t lo = d.src_signed ? -128 : 0, hi = d.src_signed ? 127 : 255;
+  const char* container = d.src_signed ? "int8" : "uint8";
+  if (d.src_min < lo || d.src_max > hi || d.src_min > d.src_max) {
+    return fail(fmt("src range [%d, %d] is not a range of the %s container", d.src_min, d.src_max,
+                    container));
+  }
+  if (d.src_zp < lo || d.src_zp > hi) {
+    return fail(fmt("src_zp = %d is outside the %s range", d.src_zp, container));
+  }
+  if (d.weight_bits != 4 && d.weight_bits != 8) {
+    return fail(fmt("weight_bits = %d (must be 4 or 8)", d.weight_bits));
+  }
+  if (d.dst_type != GemmDstType::kInt8 && d.dst_type != GemmDstType::kUint8 &&
+      d.dst_type != GemmDstType::kInt32) {
+    return fail("unknown dst type");
+  }
+  if (d.dst_type != GemmDstType::kInt32) {
+    const int32_t dlo = d.dst_type == GemmDstType::kInt8 ? -128 : 0;
+    const int32_t dhi = d.dst_type == GemmDstType::kInt8 ? 127 : 255;
+    const char* dname = dst_type_name(d.dst_type);
+    if (d.qmin < dlo || d.qmax > dhi || d.qmin > d.qmax) {
+      return fail(fmt("[qmin, qmax] = [%d, %d] is not a range of %s", d.qmin, d.qmax, dname));
+    }
+    if (d.dst_zp < dlo || d.dst_zp > dhi) {
+      return fail(fmt("dst_zp = %d is outside the %s range", d.dst_zp, dname));
+    }
+    if (w.requant == nullptr) return fail("requant constants are missing");
+  }
+  if (w.wei == nullptr) return fail("weights are missing");
+  const int32_t wlo = d.weight_bits == 4 ? -8 : -128, whi = d.weight_bits == 4 ? 7 : 127;
+  for (int64_t i = 0; i < int64_t{d.N} * d.K; ++i) {
+    if (w.wei[i] < wlo || w.wei[i] > whi) {
+      return fail(fmt("wei[%" PRId64 ", %" PRId64 "] = %d is outside the int%d range [%d, %d]",
+                      i / d.K, i % d.K, w.wei[i], d.weight_bits, wlo, whi));
+    }
+  }
+  return true;
+}
+
+DescFacts compute_facts(const GemmDesc& d, const GemmWeights& w) {
+  DescFacts f;
+  const int64_t max_src = std::max(std::abs(int64_t{d.src_min} - d.src_zp),
+                                   std::abs(int64_t{d.src_max} - d.src_zp));
+  f.acc_fits_int32 = true;
+  for (int32_t n = 0; n < d.N; ++n) {
+    int64_t sum_abs = 0;
+    for (int32_t k = 0; k < d.K; ++k) {
+      const int32_t v = w.wei[int64_t{n} * d.K + k];
+      sum_abs += std::abs(v);
+      f.max_abs_wei = std::max(f.max_abs_wei, std::abs(v));
+    }
+    const int64_t bias = w.bias ? std::abs(int64_t{w.bias[n]}) : 0;
+    if (sum_abs * max_src + bias > INT32_MAX) f.acc_fits_int32 = false;
+  }
+  // kUbs: a pair sum is u0*w0 + u1*w1 with u in [0, src_max - src_min] and
+  // |w| <= max_abs_wei; a chunk of J quads adds J pair sums into one int16.
+  const int64_t pair_max = 2 * int64_t{d.src_max - d.src_min} * f.max_abs_wei;
+  f.chunk_quads = pair_max == 0 ? (1 << 20) : (32767 / pair_max) & ~int64_t{1};
+  return f;
+}
+
+// Why `v` cannot run `d`, or "" when it can.
+std::string gemm_variant_refusal(const GemmVariant& v, const GemmDesc& d, const DescFacts& f) {
+  if (v.isa == GemmIsa::kAvx2 && !cpu_features().avx2) return "the CPU has no AVX2";
+  if (v.family == GemmFamily::kRef) return "";
+  if (!f.acc_fits_int32) {
+    return "the int32 accumulator could overflow (sum |w| * max|src - zp| + |bias| > 2^31 - 1)";
+  }
+  if (v.packed_weight_bits < d.weight_bits) {
+    return fmt("needs 4-bit weights, the desc has %d-bit ones", d.weight_bits);
+  }
+  if (v.family == GemmFamily::kUbs && f.chunk_quads < v.min_chunk_quads) {
+    return fmt("int16 pair sums of src range [%d, %d] x |w| <= %d allow chunks of %" PRId64
+               " quads, this variant needs >= %d",
+               d.src_min, d.src_max, f.max_abs_wei, f.chunk_quads, v.min_chunk_quads);
+  }
+  return "";
+}
+
+const GemmVariant* find_variant(std::string_view name) {
+  for (const GemmVariant& v : kVariants) {
+    if (name == v.name) return &v;
+  }
+  return nullptr;
+}
+
+size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+// Fills the plan for `v` and packs. False (error set) when out of memory.
+bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, const DescFacts& f,
+                std::string* error) {
+  const GemmDesc& d = plan.desc;
+  plan.variant = v;
+  if (v->family == GemmFamily::kRef) {
+    const size_t nk = size_t(d.N) * d.K;
+    try {
+      plan.wei.assign(w.wei, w.wei + nk);
+      plan.bias.assign(d.N, 0);
+      if (w.bias) plan.bias.assign(w.bias, w.bias + d.N);
+      if (d.dst_type != GemmDstType::kInt32) plan.requant.assign(w.requant, w.requant + d.N);
+    } catch (const std::bad_alloc&) {
+      if (error) *error = "gemm: out of memory copying the weights";
+      return false;
+    }
+    return true;
+  }
+  plan.kp = static_cast<int32_t>(round_up(d.K, 8));
+  plan.n_panels = (d.N + v->nr - 1) / v->nr;
+  const bool wd = v->family == GemmFamily::kWd;
+  plan.src_offset = wd ? d.src_zp : d.src_min;
+  plan.chunk_quads = wd ? 0 : static_cast<int32_t>(std::min<int64_t>(f.chunk_quads, 1 << 16));
+  // Offset nibbles are in [0, 15] and u in [0, umax <= 255]: pairs in [0, 30 * umax].
+  const int64_t umax = std::max(d.src_max - d.src_min, 1);
+  plan.chunk_quads_offset = static_cast<int32_t>(std::min<int64_t>(32767 / (30 * umax), 1 << 16) & ~int64_t{1});
+  const size_t a_elem = wd ? 2 : 1;
+  // Bytes of one unpacked panel: int16 for kWd, int8 for nibbles; 8-bit kUbs
+  // weights are already in the kernel's layout.
+  const size_t w_elem = wd ? 2 : (v->packed_weight_bits == 4 ? 1 : 0);
+  // Packed activation rows: a multiple of 64 bytes, and not of 256, so the
+  // 4 rows a register tile broadcasts from do not share L1 banks (4 KiB
+  // apart they run at half speed on Zen 3).
+  plan.a_stride = round_up(size_t(plan.kp) * a_elem + (wd ? 0 : sizeof(int32_t)), 64);
+  if (plan.a_stride % 256 == 0) plan.a_stride += 64;
+  const size_t rows = kActivationBlockBytes / plan.a_stride;
+  plan.mc = static_cast<int32_t>(std::clamp<size_t>(rows / v->mr * v->mr, v->mr, 512));
+  plan.panel_scratch = w_elem != 0 && (d.M_hint == 0 || d.M_hint > v->mr);
+  plan.scratch_a_bytes = round_up(size_t(plan.mc) * plan.a_stride, 64);
+  plan.scratch_w_bytes = plan.panel_scratch ? round_up(size_t(plan.kp) * v->nr * w_elem, 64) : 0;
+  plan.scratch_acc_bytes = round_up(size_t(plan.mc) * v->nr * sizeof(int32_t), 64);
+  plan.scratch_bytes_per_thread = plan.scratch_a_bytes + plan.scratch_w_bytes + plan.scratch_acc_bytes;
+  return gemm_pack(plan, w, error);
+}
+
+void log_dispatch(const GemmDesc& d, const char* what, const char* variant, const std::string& why) {
+  std::fprintf(stderr,
+               "dyad dispatch: gemm N=%d K=%d M~%d w%d src[%d,%d] zp=%d dst=%s: %s %s%s%s\n",
+               d.N, d.K, d.M_hint, d.weight_bits, d.src_min, d.src_max, d.src_zp,
+               dst_type_name(d.dst_type), what, variant, why.empty() ? "" : ": ", why.c_str());
+}
+
+GemmPlanPtr make_plan(const GemmDesc& desc, const GemmWeights& weights,
+                      const std::string_view* forced, std::string* error) {
+  if (!validate(desc, weights, error)) return nullptr;
+  const DescFacts facts = compute_facts(desc, weights);
+  const bool verbose = verbose_dispatch();
+  const GemmVariant* chosen = nullptr;
+  if (forced != nullptr) {
+    chosen = find_variant(*forced);
+    if (chosen == nullptr) {
+      if (error) *error = "gemm: unknown variant '" + std::string(*forced) + "'";
+      return nullptr;
+    }
+    const std::string why = gemm_variant_refusal(*chosen, desc, facts);
+    if (!why.empty()) {
+      if (error) *error = "gemm: variant " + std::string(chosen->name) + " refused: " + why;
+      return nullptr;
+    }
+  } else if (force_reference_kernels()) {
+    chosen = &kVariants[std::size(kVariants) - 1];
+    if (verbose) log_dispatch(desc, "chose", chosen->name, "DYAD_KERNELS=ref");
+  } else {
+    for (const GemmVariant& v : kVariants) {
+      const std::string why = gemm_variant_refusal(v, desc, facts);
+      if (why.empty()) {
+        chosen = &v;
+        break;
+      }
+      if (verbose) log_dispatch(desc, "skipped", v.name, why);
+    }
+    if (verbose) log_dispatch(desc, "chose", chosen->name, "");
+  }
+  GemmPlanPtr plan(new (std::nothrow) GemmPlan);
+  if (!plan) {
+    if (error) *error = "gemm: out of memory";
+    return nullptr;
+  }
+  plan->desc = desc;
+  if (!build_plan(*plan, chosen, weights, facts, error)) return nullptr;
+  return plan;
+}
+
+}  // namespace
+
+bool AlignedBytes::allocate(size_t bytes) {
+  size = bytes;
+  ptr.reset();
+  if (bytes == 0) return true;
+  const size_t rounded = round_up(bytes, 64);
+  ptr.reset(static_cast<uint8_t*>(std::aligned_alloc(64, rounded)));
+  if (!ptr) return false;
+  std::memset(ptr.get(), 0, rounded);
+  return true;
+}
+
+void GemmPlanDeleter::operator()(GemmPlan* plan) const { delete plan; }
+
+GemmPlanPtr gemm_plan(const GemmDesc& desc, const GemmWeights& weights, std::string* error) {
+  return make_plan(desc, weights, nullptr, error);
+}
+
+GemmPlanPtr gemm_plan_variant(const GemmDesc& desc, const GemmWeights& weights,
+                              std::string_view variant_name, std::string* error) {
+  return make_plan(desc, weights, &variant_name, error);
+}
+
+const char* gemm_plan_variant_name(const GemmPlan& plan) { return plan.variant->name; }
+
+size_t gemm_scratch_bytes_per_thread(const GemmPlan& plan) { return plan.scratch_bytes_per_thread; }
+
+bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride, void* dst,
+              size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
+  if (M == 0) return true;
+  AlignedBytes owned;
+  const size_t threads = pool ? static_cast<size_t>(pool->num_threads()) : 1;
+  if (scratch == nullptr && plan.scratch_bytes_per_thread > 0) {
+    if (!owned.allocate(threads * plan.scratch_bytes_per_thread)) return false;
+    scratch = owned.data();
+  }
+  const GemmArgs args{src, M, src_stride, dst, dst_stride, pool, scratch};
+  plan.variant->run(plan, args);
+  return true;
+}
+
+std::vector<GemmVariantInfo> gemm_variants() {
+  std::vector<GemmVariantInfo> out;
+  for (const GemmVariant& v : kVariants) {
+    out.push_back({v.name, v.family == GemmFamily::kRef,
+                   v.isa == GemmIsa::kScalar || cpu_features().avx2});
+  }
+  return out;
+}
+
+}  // namespace dyad::kernels

@@ -1,0 +1,264 @@
+// Shared by the AVX2 GEMM kernels (include only from *_avx2.cc files): the
+// work split over threads, the requant epilogue, and tile stores.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+#include "kernels/common/thread_pool.h"
+#include "kernels/gemm/gemm_internal.h"
+
+namespace dyad::kernels::gemm_avx2 {
+
+inline __m256i load32_broadcast(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// One register-tile row step: b = broadcast(4 bytes at a), then
+//   s0 += MUL(b, w0), s1 += MUL(b, w1), s2 += MUL(b, [w2])
+// with MUL/ADD = vpmaddubsw/vpaddw (ubs) or vpmaddwd/vpaddd (wd). Written as
+// asm because GCC's scheduling of the intrinsic form hoists every multiply
+// of a step ahead of the adds and spills the 12 accumulators of a 4 x 24
+// tile; here each product is consumed at once, so 12 sums + 2 weight
+// vectors + b + one product register fit the 16 ymm registers (the third
+// weight vector is a memory operand).
+#define DYAD_GEMM_ROW3_ASM(MUL, ADD)                                              \
+  "vpbroadcastd %[a], %[b]\n\t"                                                   \
+  MUL " %[w0], %[b], %[t]\n\t" ADD " %[t], %[s0], %[s0]\n\t"                        \
+  MUL " %[w1], %[b], %[t]\n\t" ADD " %[t], %[s1], %[s1]\n\t"                        \
+  MUL " %[w2], %[b], %[t]\n\t" ADD " %[t], %[s2], %[s2]\n\t"
+#define DYAD_GEMM_ROW3_OPERANDS                                                    \
+  : [s0] "+x"(s0), [s1] "+x"(s1), [s2] "+x"(s2), [b] "=&x"(b), [t] "=&x"(t)       \
+  : [a] "m"(*static_cast<const int32_t*>(a)), [w0] "x"(w0), [w1] "x"(w1),        \
+    [w2] "m"(*static_cast<const __m256i*>(w2))
+
+// u8 x s8 pair sums into int16 (vpmaddubsw: b unsigned, w signed).
+inline void row3_ubs(__m256i& s0, __m256i& s1, __m256i& s2, const void* a, __m256i w0,
+                     __m256i w1, const void* w2) {
+  __m256i b, t;
+  asm(DYAD_GEMM_ROW3_ASM("vpmaddubsw", "vpaddw") DYAD_GEMM_ROW3_OPERANDS);
+}
+
+// int16 x int16 pair sums into int32 (vpmaddwd).
+inline void row3_wd(__m256i& s0, __m256i& s1, __m256i& s2, const void* a, __m256i w0,
+                    __m256i w1, const void* w2) {
+  __m256i b, t;
+  asm(DYAD_GEMM_ROW3_ASM("vpmaddwd", "vpaddd") DYAD_GEMM_ROW3_OPERANDS);
+}
+
+#undef DYAD_GEMM_ROW3_ASM
+#undef DYAD_GEMM_ROW3_OPERANDS
+
+// The 4 x 24 register tile: MR rows of three 8-column vectors, as named
+// variables (GCC keeps them in registers; an array of vectors it spills).
+struct Tile4x24 {
+  __m256i s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32;
+
+  void zero() {
+    s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = s30 = s31 = s32 = _mm256_setzero_si256();
+  }
+
+  // Rows < MR from / to an int32 tile with row stride 24.
+  template <int MR>
+  void load(const int32_t* acc) {
+    __m256i v[12];
+    for (int i = 0; i < 12; ++i) {
+      v[i] = i < 3 * MR ? _mm256_load_si256(reinterpret_cast<const __m256i*>(acc + 8 * i))
+                        : _mm256_setzero_si256();
+    }
+    *this = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  }
+  template <int MR>
+  void store(int32_t* acc) const {
+    const __m256i v[12] = {s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32};
+    for (int i = 0; i < 3 * MR; ++i) _mm256_store_si256(reinterpret_cast<__m256i*>(acc + 8 * i), v[i]);
+  }
+  // acc (+)= vpmaddwd(s, ones) for rows < MR: widens int16 chunk sums.
+  template <int MR>
+  void widen_into(int32_t* acc, bool add) const {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i v[12] = {s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32};
+    for (int i = 0; i < 3 * MR; ++i) {
+      __m256i* c = reinterpret_cast<__m256i*>(acc + 8 * i);
+      const __m256i wide = _mm256_madd_epi16(v[i], ones);
+      _mm256_store_si256(c, add ? _mm256_add_epi32(_mm256_load_si256(c), wide) : wide);
+    }
+  }
+};
+
+// Steps i in [i0, i1) of a 4 x 24 tile: row r reads 4 bytes at
+// a + r * a_stride + i * 4, the weights of step i are the 96 bytes at
+// w + i * 96. Row = row3_ubs or row3_wd.
+template <int MR, auto Row>
+__attribute__((always_inline)) inline void tile_steps(Tile4x24& t, const uint8_t* a, size_t a_stride,
+                                                      const uint8_t* w, size_t i0, size_t i1) {
+  __m256i s00 = t.s00, s01 = t.s01, s02 = t.s02, s10 = t.s10, s11 = t.s11, s12 = t.s12;
+  __m256i s20 = t.s20, s21 = t.s21, s22 = t.s22, s30 = t.s30, s31 = t.s31, s32 = t.s32;
+  const uint8_t* a0 = a;
+  const uint8_t* a1 = a + a_stride;
+  const uint8_t* a2 = a + 2 * a_stride;
+  const uint8_t* a3 = a + 3 * a_stride;
+  for (size_t i = i0; i < i1; ++i) {
+    const uint8_t* wi = w + i * 96;
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wi));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wi + 32));
+    Row(s00, s01, s02, a0 + 4 * i, w0, w1, wi + 64);
+    if constexpr (MR > 1) Row(s10, s11, s12, a1 + 4 * i, w0, w1, wi + 64);
+    if constexpr (MR > 2) Row(s20, s21, s22, a2 + 4 * i, w0, w1, wi + 64);
+    if constexpr (MR > 3) Row(s30, s31, s32, a3 + 4 * i, w0, w1, wi + 64);
+  }
+  t = {s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32};
+}
+
+// floor((t + 2^(shift-1) - 1 + bit_shift(t)) / 2^shift) + 2^(63-shift), in
+// 64-bit lanes, shift in [1, 63]: rne(t / 2^shift) with ties to even (adding
+// 2^(shift-1) - 1 plus the lowest kept bit rounds up exactly when the
+// remainder is above half, or equal to half with an odd quotient), computed
+// with a logical shift because `round` also adds 2^63.
+inline __m256i round_shift(__m256i t, __m256i shift, __m256i round) {
+  const __m256i bit = _mm256_and_si256(_mm256_srlv_epi64(t, shift), _mm256_set1_epi64x(1));
+  return _mm256_srlv_epi64(_mm256_add_epi64(_mm256_add_epi64(t, round), bit), shift);
+}
+
+// dst_zp + rne(acc * m / 2^e) for 8 columns as int32 lanes, before the
+// [qmin, qmax] clamp (RequantBlock8 describes the steps).
+inline __m256i requant8(__m256i acc, const RequantBlock8& b) {
+  auto ld = [](const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); };
+  acc = _mm256_max_epi32(_mm256_min_epi32(acc, ld(b.acc_hi)), ld(b.acc_lo));
+  const __m256i t_even = _mm256_mul_epi32(acc, ld(b.mult));
+  const __m256i t_odd = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), ld(b.mult_odd));
+  const __m256i q_even = round_shift(t_even, ld(b.shift_even), ld(b.round_even));
+  const __m256i q_odd = round_shift(t_odd, ld(b.shift_odd), ld(b.round_odd));
+  const __m256i q = _mm256_blend_epi32(q_even, _mm256_slli_epi64(q_odd, 32), 0xAA);
+  return _mm256_add_epi32(q, ld(b.offset));
+}
+
+// Writes an mr x (8 * NV) int32 accumulator tile (row stride 8 * NV) to dst
+// rows m0.., columns n0.. (n0 a multiple of 8), adding the column constants
+// and requantizing; columns past N are dropped.
+template <int NV>
+void store_tile(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
+                const GemmArgs& args) {
+  constexpr int NR = NV * 8;
+  const GemmDesc& d = plan.desc;
+  const size_t ncols = std::min<size_t>(NR, d.N - n0);
+  const int32_t* col = plan.col_const.data() + n0;
+  const bool to_int32 = d.dst_type == GemmDstType::kInt32;
+  const bool is_signed = d.dst_type == GemmDstType::kInt8;
+  const __m256i qmin = _mm256_set1_epi32(d.qmin), qmax = _mm256_set1_epi32(d.qmax);
+  for (size_t j = 0; 8 * j < ncols; ++j) {
+    const size_t n = 8 * j, count = std::min<size_t>(8, ncols - n);
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + n));
+    for (int r = 0; r < mr; ++r) {
+      const __m256i a = _mm256_add_epi32(
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(acc + r * NR + n)), c);
+      const size_t row = (m0 + r) * args.dst_stride + n0 + n;
+      if (to_int32) {
+        int32_t* out = static_cast<int32_t*>(args.dst) + row;
+        if (count == 8) {
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), a);
+        } else {
+          alignas(32) int32_t tmp[8];
+          _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), a);
+          std::memcpy(out, tmp, count * sizeof(int32_t));
+        }
+        continue;
+      }
+      const __m256i y = _mm256_min_epi32(_mm256_max_epi32(requant8(a, plan.requant_blocks[(n0 + n) / 8]), qmin), qmax);
+      // y is in [qmin, qmax]: the saturating packs only narrow.
+      const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+      const __m128i b8 = is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16);
+      uint8_t* out = static_cast<uint8_t*>(args.dst) + row;
+      if (count == 8) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b8);
+      } else {
+        alignas(16) uint8_t tmp[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
+        std::memcpy(out, tmp, count);
+      }
+    }
+  }
+}
+
+// The work split, shared by every AVX2 variant. `Kernel` provides:
+//   kMR, kNV        register tile: kMR rows x 8*kNV columns
+//   kStepK          k values per kernel step (2: int16 pairs, 4: byte quads)
+//   kBlockSteps     steps per K block when weights come from panel scratch
+//   pack_a(plan, src, rows, src_stride, out)   rows at plan.a_stride
+//   panel(plan, p, scratch)   weights of panel p for tile(); scratch ==
+//                             nullptr means "direct": read the packed form
+//   tile<MR>(plan, a, w, direct, s0, s1, acc, accumulate)   steps [s0, s1)
+//                             of one tile into (or onto) acc, row stride nr
+// Each of the num_threads tasks owns one scratch slice (packed activation
+// rows, one unpacked panel, int32 sums) and takes work items (m block, panel
+// group) from a shared counter. Every output is summed over the whole K by
+// one task, in a fixed order, so the result does not depend on the thread
+// count. K blocks keep a panel's slice of weights in L1 while all row tiles
+// of the block pass over it.
+template <class Kernel>
+void drive(const GemmPlan& plan, const GemmArgs& args) {
+  constexpr int MR = Kernel::kMR, NR = Kernel::kNV * 8;
+  const size_t M = args.M;
+  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
+  // Few rows (GEMV): stream the packed weights once, no panel unpacking.
+  const bool few_rows = M <= static_cast<size_t>(MR);
+  const bool direct = few_rows || !plan.panel_scratch;
+  const size_t steps = plan.kp / Kernel::kStepK;
+  // Equal K blocks of at most kBlockSteps steps (an even count: nibble
+  // panels hold quads in pairs), when several row tiles share a panel.
+  const size_t k_blocks = few_rows ? 1 : (steps + Kernel::kBlockSteps - 1) / Kernel::kBlockSteps;
+  const size_t k_block = ((steps + k_blocks - 1) / k_blocks + 1) & ~size_t{1};
+  const size_t mc = plan.mc;
+  const size_t m_blocks = (M + mc - 1) / mc;
+  const size_t panels = plan.n_panels;
+  const size_t group = threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads));
+  const size_t groups = (panels + group - 1) / group;
+  const size_t items = m_blocks * groups;
+  std::atomic<size_t> next{0};
+  auto task = [&](size_t t) {
+    uint8_t* slot = args.scratch + t * plan.scratch_bytes_per_thread;
+    uint8_t* a_buf = slot;
+    uint8_t* w_buf = direct ? nullptr : slot + plan.scratch_a_bytes;
+    auto* acc = reinterpret_cast<int32_t*>(slot + plan.scratch_a_bytes + plan.scratch_w_bytes);
+    size_t packed_block = SIZE_MAX;
+    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      const size_t mb = item / groups, g = item % groups;
+      const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
+      if (packed_block != mb) {
+        Kernel::pack_a(plan, static_cast<const uint8_t*>(args.src) + m0 * args.src_stride, rows,
+                       args.src_stride, a_buf);
+        packed_block = mb;
+      }
+      for (size_t p = g * group; p < std::min(panels, (g + 1) * group); ++p) {
+        const void* w = Kernel::panel(plan, p, w_buf);
+        for (size_t s0 = 0; s0 < steps; s0 += k_block) {
+          const size_t s1 = std::min(steps, s0 + k_block);
+          for (size_t r0 = 0; r0 < rows; r0 += MR) {
+            const uint8_t* a = a_buf + r0 * plan.a_stride;
+            int32_t* c = acc + r0 * NR;
+            const bool more = s0 > 0;
+            switch (std::min<size_t>(MR, rows - r0)) {
+              case 4: Kernel::template tile<4>(plan, a, w, direct, s0, s1, c, more); break;
+              case 3: Kernel::template tile<3>(plan, a, w, direct, s0, s1, c, more); break;
+              case 2: Kernel::template tile<2>(plan, a, w, direct, s0, s1, c, more); break;
+              default: Kernel::template tile<1>(plan, a, w, direct, s0, s1, c, more); break;
+            }
+          }
+        }
+        for (size_t r0 = 0; r0 < rows; r0 += MR) {
+          const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
+          store_tile<Kernel::kNV>(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+        }
+      }
+    }
+  };
+  static_assert(MR == 4, "the tile dispatch above covers 1..4 rows");
+  parallel_for(args.pool, threads, task);
+}
+
+}  // namespace dyad::kernels::gemm_avx2

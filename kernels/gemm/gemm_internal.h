@@ -1,0 +1,135 @@
+// Internals shared by the GEMM planner (gemm.cc, gemm_pack.cc) and the
+// kernels (gemm_ref.cc, gemm_*_avx2.cc): the variant descriptor, the plan and
+// its packed layouts. Not part of the public API (gemm.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "kernels/gemm/gemm.h"
+
+namespace dyad::kernels {
+
+enum class GemmIsa : uint8_t { kScalar, kAvx2 };
+
+// How a variant multiplies; decides the packed weight layout, the scratch and
+// the ranges it accepts (docs/kernels.md has the saturation argument of each).
+enum class GemmFamily : uint8_t {
+  // Scalar, int64 accumulator, no packing: the oracle. Accepts everything.
+  kRef,
+  // int16 x int16 -> int32 pair sums (vpmaddwd): a = src - src_zp in int16,
+  // weights sign-extended from int8. Cannot saturate (|a| <= 255, |w| <= 128).
+  kWd,
+  // u8 x s8 -> int16 pair sums (vpmaddubsw): a = src - src_min in [0, 255],
+  // weights signed. `chunk_quads` groups of 4 k are summed in int16 before
+  // widening to int32; the planner picks the chunk so no int16 sum can leave
+  // [-32768, 32767] (narrow operands give long chunks: where INT4 wins).
+  kUbs,
+};
+
+struct GemmArgs {
+  const void* src;
+  size_t M;
+  size_t src_stride;
+  void* dst;
+  size_t dst_stride;
+  ThreadPool* pool;
+  uint8_t* scratch;  // num_threads slices of plan.scratch_bytes_per_thread
+};
+
+using GemmRunFn = void (*)(const GemmPlan& plan, const GemmArgs& args);
+
+// One line of gemm.inc.
+struct GemmVariant {
+  const char* name;
+  GemmIsa isa;
+  GemmFamily family;
+  int32_t packed_weight_bits;  // 8: int8 bytes; 4: nibbles (needs desc.weight_bits == 4)
+  int32_t min_chunk_quads;     // kUbs: refuse when the safe int16 chunk is shorter
+  int32_t mr;                  // rows per register tile
+  int32_t nr;                  // columns per register tile = packed panel width
+  GemmRunFn run;
+};
+
+// Every variant's run function, declared from the list.
+#define DYAD_GEMM_VARIANT(name, isa, family, wbits, min_chunk, mr, nr) \
+  void name(const GemmPlan& plan, const GemmArgs& args);
+#include "kernels/gemm/gemm.inc"
+#undef DYAD_GEMM_VARIANT
+
+// 64-byte aligned, zero-initialised bytes.
+struct AlignedBytes {
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> ptr;
+  size_t size = 0;
+
+  bool allocate(size_t bytes);
+  uint8_t* data() { return ptr.get(); }
+  const uint8_t* data() const { return ptr.get(); }
+};
+
+// Requant constants of 8 consecutive columns in the form the AVX2 epilogue
+// reads (gemm_pack.cc derives them; docs/kernels.md has the proof):
+//   acc' = clamp(acc, acc_lo, acc_hi)        changes no output, keeps q in int32
+//   t    = acc' * mult                       64-bit, even and odd lanes apart
+//   x    = t + round + bit_shift(t)          round = 2^(shift-1) - 1 + 2^63 (mod 2^64)
+//   q    = (x >>> shift) + offset  (low 32 bits, logical shift)
+//        = rne(acc * m / 2^e) + dst_zp
+// with shift in [1, 63] (every (m, e) is first normalized to that range).
+struct alignas(32) RequantBlock8 {
+  int32_t mult[8];      // m of each column (even lanes used)
+  int32_t mult_odd[8];  // m of columns 1, 3, 5, 7 in lanes 0, 2, 4, 6
+  int32_t acc_lo[8];
+  int32_t acc_hi[8];
+  int32_t offset[8];    // dst_zp - 2^(63 - shift) mod 2^32
+  int64_t shift_even[4];  // columns 0, 2, 4, 6
+  int64_t shift_odd[4];   // columns 1, 3, 5, 7
+  int64_t round_even[4];
+  int64_t round_odd[4];
+};
+
+struct GemmPlan {
+  GemmDesc desc;
+  const GemmVariant* variant = nullptr;
+
+  // Packed (non-reference) variants.
+  int32_t kp = 0;           // K rounded up to a multiple of 8; packed rows are zero padded
+  int32_t n_panels = 0;     // ceil(N / nr)
+  int32_t src_offset = 0;   // packed activations are src - src_offset
+  int32_t chunk_quads = 0;  // kUbs: 4-k groups summed in int16 (even, >= 2)
+  // kUbs nibble panels read directly (few rows): the weights stay offset by
+  // +8 ([0, 15]), a row-sum term removes the offset, and the int16 chunk is
+  // floor(32767 / (2 * umax * 15)) quads (even, >= 4).
+  int32_t chunk_quads_offset = 0;
+  int32_t mc = 0;           // activation rows packed per block
+  size_t a_stride = 0;      // bytes between packed activation rows (padded, see gemm.cc);
+                            // kUbs rows keep sum_k u as an int32 at byte kp
+  bool panel_scratch = false;      // unpack each weight panel before the register tiles
+  size_t scratch_a_bytes = 0;      // per thread: mc packed activation rows
+  size_t scratch_w_bytes = 0;      // per thread: one unpacked weight panel
+  size_t scratch_acc_bytes = 0;    // per thread: int32 sums of mc rows x nr columns
+  size_t scratch_bytes_per_thread = 0;
+  AlignedBytes packed_wei;         // n_panels panels, layout by family (gemm_pack.cc)
+  size_t panel_bytes = 0;
+  std::vector<int32_t> col_const;  // n_panels * nr: bias + (src_offset - src_zp) * sum_k w, mod 2^32
+  std::vector<RequantBlock8> requant_blocks;  // n_panels * nr / 8
+
+  // Reference variant: the inputs, unchanged.
+  std::vector<int8_t> wei;         // N x K
+  std::vector<int32_t> bias;       // N (zeros when absent)
+  std::vector<Dyadic> requant;     // N (empty for an int32 dst)
+};
+
+// Plan-time helpers (gemm_pack.cc).
+// Packs plan.packed_wei, col_const and requant_blocks for plan.variant.
+bool gemm_pack(GemmPlan& plan, const GemmWeights& weights, std::string* error);
+// An (m, e) with e in [1, 63] giving the same clamped output as (m, e) for
+// every int32 acc, when |qmin - zp| and |qmax - zp| are below 2^29.
+Dyadic gemm_normalize_requant(Dyadic d);
+
+}  // namespace dyad::kernels

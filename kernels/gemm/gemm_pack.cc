@@ -1,0 +1,130 @@
+// Plan-time packing of GEMM weights and per-column constants (portable code;
+// runs once per layer at model load).
+//
+// Packed layouts, one panel per `nr` output columns (n0 = panel * nr), K padded
+// with zeros to kp (a multiple of 8), columns past N zero:
+//   kWd              int8  [kp/2][nr][2]   byte (i, c, t) = w[n0 + c][2i + t]
+//   kUbs, 8-bit      int8  [kp/4][nr][4]   byte (q, c, t) = w[n0 + c][4q + t]
+//   kUbs, nibbles    uint8 [kp/8][nr/8][32]: byte j of vector v of quad pair p
+//                    holds w[n0 + 8v + j/4][8p + j%4] + 8 in its low nibble and
+//                    w[n0 + 8v + j/4][8p + 4 + j%4] + 8 in its high nibble, so
+//                    one 32-byte load gives two quads of 8 columns (the
+//                    unpacked form is the kUbs 8-bit layout).
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/gemm/gemm_internal.h"
+
+namespace dyad::kernels {
+
+Dyadic gemm_normalize_requant(Dyadic d) {
+  // e >= 63: |acc * m| <= 2^62, so rne(t / 2^e) = 0 for every e >= 63 (at e =
+  // 63 the only tie, |t| = 2^62, rounds to the even 0). The kernel's shifts are
+  // then in range.
+  if (d.e >= 63) return {d.m, 63};
+  if (d.e >= 1) return d;
+  if (d.m == 0) return {0, 1};
+  // e <= 0: the exact value is acc * m * 2^s, s = -e. If m * 2^(s+1) fits
+  // int32, (m * 2^(s+1), 1) is the same value with no rounding.
+  const int64_t s = -int64_t{d.e};
+  if (s <= 30) {
+    const int64_t m2 = int64_t{d.m} * (int64_t{1} << (s + 1));
+    if (m2 >= INT32_MIN && m2 <= INT32_MAX) return {static_cast<int32_t>(m2), 1};
+  }
+  // Otherwise |m| * 2^s >= 2^30: every acc != 0 lands at least 2^30 from 0,
+  // beyond any clamp bound (|q - zp| < 2^9), on the side of sign(acc * m).
+  // (+-2^30, 1) gives acc * +-2^29: the same side, the same clamped output,
+  // and 0 for acc = 0.
+  return {d.m > 0 ? (1 << 30) : -(1 << 30), 1};
+}
+
+namespace {
+
+int8_t wei_at(const GemmDesc& d, const int8_t* wei, int64_t n, int64_t k) {
+  return (n < d.N && k < d.K) ? wei[n * d.K + k] : 0;
+}
+
+void pack_panel(const GemmPlan& plan, const int8_t* wei, int64_t n0, uint8_t* out) {
+  const GemmDesc& d = plan.desc;
+  const int64_t nr = plan.variant->nr, kp = plan.kp;
+  if (plan.variant->family == GemmFamily::kWd) {
+    for (int64_t i = 0; i < kp / 2; ++i)
+      for (int64_t c = 0; c < nr; ++c)
+        for (int64_t t = 0; t < 2; ++t)
+          *out++ = static_cast<uint8_t>(wei_at(d, wei, n0 + c, 2 * i + t));
+  } else if (plan.variant->packed_weight_bits == 8) {
+    for (int64_t q = 0; q < kp / 4; ++q)
+      for (int64_t c = 0; c < nr; ++c)
+        for (int64_t t = 0; t < 4; ++t)
+          *out++ = static_cast<uint8_t>(wei_at(d, wei, n0 + c, 4 * q + t));
+  } else {
+    for (int64_t p = 0; p < kp / 8; ++p)
+      for (int64_t v = 0; v < nr / 8; ++v)
+        for (int64_t j = 0; j < 32; ++j) {
+          const int64_t n = n0 + 8 * v + j / 4, k = 8 * p + j % 4;
+          const int lo = wei_at(d, wei, n, k) + 8, hi = wei_at(d, wei, n, k + 4) + 8;
+          *out++ = static_cast<uint8_t>(lo | (hi << 4));
+        }
+  }
+}
+
+}  // namespace
+
+bool gemm_pack(GemmPlan& plan, const GemmWeights& w, std::string* error) {
+  const GemmDesc& d = plan.desc;
+  const int64_t nr = plan.variant->nr;
+  const int64_t np = int64_t{plan.n_panels} * nr;
+  plan.panel_bytes = size_t(plan.kp) * nr / (plan.variant->packed_weight_bits == 4 ? 2 : 1);
+  if (!plan.packed_wei.allocate(plan.panel_bytes * plan.n_panels)) {
+    if (error) *error = "gemm: out of memory packing the weights";
+    return false;
+  }
+  try {
+    plan.col_const.assign(np, 0);
+    if (d.dst_type != GemmDstType::kInt32) plan.requant_blocks.assign(np / 8, RequantBlock8{});
+  } catch (const std::bad_alloc&) {
+    if (error) *error = "gemm: out of memory packing the weights";
+    return false;
+  }
+  for (int32_t p = 0; p < plan.n_panels; ++p) {
+    pack_panel(plan, w.wei, int64_t{p} * nr, plan.packed_wei.data() + p * plan.panel_bytes);
+  }
+  // Packed activations are a = src - src_offset, so
+  //   sum_k (src - zp) w = sum_k a w + (src_offset - zp) sum_k w.
+  // The constant is kept mod 2^32: the kernels add in int32 (wrapping), and
+  // the planner proved the true accumulator fits int32, so the sum is exact.
+  for (int64_t n = 0; n < d.N; ++n) {
+    int64_t sum_w = 0;
+    for (int64_t k = 0; k < d.K; ++k) sum_w += w.wei[n * d.K + k];
+    const int64_t c = (w.bias ? w.bias[n] : 0) + (int64_t{plan.src_offset} - d.src_zp) * sum_w;
+    plan.col_const[n] = static_cast<int32_t>(static_cast<uint32_t>(c));
+  }
+  for (int64_t n = 0; n < static_cast<int64_t>(plan.requant_blocks.size()) * 8; ++n) {
+    const Dyadic r = n < d.N ? gemm_normalize_requant(w.requant[n]) : Dyadic{0, 1};
+    RequantBlock8& b = plan.requant_blocks[n / 8];
+    const int lane = n % 8;
+    b.mult[lane] = r.m;
+    if (lane % 2 == 1) b.mult_odd[lane - 1] = r.m;
+    // |acc| >= acc_hi gives |acc * m / 2^e| >= 2^10, beyond every clamp
+    // bound (|q - zp| <= 383), on the side of sign(acc * m): clamping acc
+    // there changes no output, and bounds |q| by 2^10 + 2^30 < 2^31.
+    const int128_t limit = ((int128_t{1} << (10 + r.e)) + (std::abs(int64_t{r.m}) - 1)) /
+                           std::max<int64_t>(std::abs(int64_t{r.m}), 1);
+    const int32_t acc_hi = r.m == 0 || limit > INT32_MAX ? INT32_MAX : static_cast<int32_t>(limit);
+    b.acc_hi[lane] = acc_hi;
+    b.acc_lo[lane] = -acc_hi;
+    // x + 2^63 >= 0 as an unsigned 64-bit value, so a logical shift gives
+    // floor(x / 2^e) + 2^(63 - e); the offset removes that term again.
+    const uint64_t round = (uint64_t{1} << (r.e - 1)) - 1 + (uint64_t{1} << 63);
+    const uint32_t bias_low = static_cast<uint32_t>(uint64_t{1} << (63 - r.e));
+    b.offset[lane] = static_cast<int32_t>(static_cast<uint32_t>(d.dst_zp) - bias_low);
+    int64_t* shift = lane % 2 == 0 ? b.shift_even : b.shift_odd;
+    int64_t* rnd = lane % 2 == 0 ? b.round_even : b.round_odd;
+    shift[lane / 2] = r.e;
+    rnd[lane / 2] = static_cast<int64_t>(round);
+  }
+  return true;
+}
+
+}  // namespace dyad::kernels

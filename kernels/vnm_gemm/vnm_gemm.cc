@@ -1,0 +1,386 @@
+// V:N:M GEMM planning: validation, variant selection (ordered list with the
+// reason each variant refuses, as kernels/gemm does), the per-octet output
+// constants, blocking and scratch sizes, and the run entry point.
+#include <algorithm>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "kernels/common/cpu.h"
+#include "kernels/common/thread_pool.h"
+#include "kernels/vnm_gemm/vnm_gemm_internal.h"
+
+namespace dyad::kernels {
+namespace {
+
+constexpr VnmVariant kVariants[] = {
+    {"vnm_ubs_qc4w__avx2", true, VnmFamily::kUbs, 4, &vnm_gemm_ubs_qc4w_avx2},
+    {"vnm_ubs_qc8w__avx2", true, VnmFamily::kUbs, 8, &vnm_gemm_ubs_qc8w_avx2},
+    {"vnm_signw_qc8w__avx2", true, VnmFamily::kSignW, 8, &vnm_gemm_signw_qc8w_avx2},
+    {"vnm_signa_qc8w__avx2", true, VnmFamily::kSignA, 8, &vnm_gemm_signa_qc8w_avx2},
+    {"vnm_ref", false, VnmFamily::kRef, 0, &vnm_gemm_ref},
+};
+static_assert(kVariants[std::size(kVariants) - 1].family == VnmFamily::kRef, "the reference must be last");
+
+// Blocking of the GEMM path (bench/kernels/vnm_gemm_bench.cc measured these).
+// Activations of one token block. Each panel re-reads the block's windows,
+// but every window byte feeds ~50 vector ops, so L3 serves them as well as
+// L2; a large block amortizes the control decoding over many tokens.
+constexpr size_t kActivationBlockBytes = 1024 * 1024;
+constexpr size_t kChunkControlBytes = 16 * 1024;      // decoded controls of one panel and K chunk (L1)
+
+std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* format, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof(buf), format, args);
+  va_end(args);
+  return buf;
+}
+
+size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+// Facts about the weights the variants' refusals depend on.
+struct Facts {
+  int32_t max_abs_w = 0;
+  bool has_minus_128 = false;
+  bool acc_fits_int32 = true;  // |acc| <= 2^31 - 1 for every source in range
+  std::vector<int64_t> row_sum;  // sum of each row's weights (n_pad entries)
+};
+
+const char* dst_name(VnmDstType t) {
+  switch (t) {
+    case VnmDstType::kInt8: return "int8";
+    case VnmDstType::kUint8: return "uint8";
+    case VnmDstType::kInt32: return "int32";
+  }
+  return "?";
+}
+
+bool validate(const VnmGemmDesc& d, const VnmGemmWeights& w, std::string* error) {
+  auto fail = [&](const std::string& message) {
+    if (error) *error = "vnm_gemm: " + message;
+    return false;
+  };
+  const int32_t lo = d.src_signed ? -128 : 0, hi = d.src_signed ? 127 : 255;
+  const char* container = d.src_signed ? "int8" : "uint8";
+  if (d.tokens_hint < 0) return fail(fmt("tokens_hint = %d is negative", d.tokens_hint));
+  if (d.src_min < lo || d.src_max > hi || d.src_min > d.src_max) {
+    return fail(fmt("src range [%d, %d] is not a range of the %s container", d.src_min, d.src_max, container));
+  }
+  if (d.src_zp < lo || d.src_zp > hi) return fail(fmt("src_zp = %d is outside the %s range", d.src_zp, container));
+  if (d.dst_type == VnmDstType::kInt8 || d.dst_type == VnmDstType::kUint8) {
+    const int32_t dlo = d.dst_type == VnmDstType::kInt8 ? -128 : 0;
+    const int32_t dhi = d.dst_type == VnmDstType::kInt8 ? 127 : 255;
+    if (d.qmin < dlo || d.qmax > dhi || d.qmin > d.qmax) {
+      return fail(fmt("[qmin, qmax] = [%d, %d] is not a range of %s", d.qmin, d.qmax, dst_name(d.dst_type)));
+    }
+    if (d.dst_zp < dlo || d.dst_zp > dhi) {
+      return fail(fmt("dst_zp = %d is outside the %s range", d.dst_zp, dst_name(d.dst_type)));
+    }
+    if (w.requant == nullptr) return fail("requant constants are missing");
+  } else if (d.dst_type != VnmDstType::kInt32) {
+    return fail("unknown dst type");
+  }
+  const std::string blob_error = vnm_validate(d.shape, w.packed, w.packed_bytes);
+  if (!blob_error.empty()) {
+    if (error) *error = "vnm_gemm: " + blob_error;
+    return false;
+  }
+  return true;
+}
+
+Facts compute_facts(const VnmGemmDesc& d, const VnmLayout& l, const uint8_t* blob, const int32_t* bias) {
+  Facts f;
+  f.row_sum.assign(l.n_pad, 0);
+  const int64_t max_src = std::max(std::abs(int64_t{d.src_min} - d.src_zp), std::abs(int64_t{d.src_max} - d.src_zp));
+  const uint8_t* values = blob + l.values_offset;
+  for (int64_t n = 0; n < l.n_pad; ++n) {
+    int64_t sum = 0, sum_abs = 0;
+    for (int64_t gp = 0; gp < l.group_pairs; ++gp) {
+      for (int slot = 0; slot < 4; ++slot) {
+        const int32_t v = vnm_value(values, d.shape.value_bits, (n / 8) * l.group_pairs + gp,
+                                    static_cast<int>(4 * (n % 8) + slot));
+        sum += v;
+        sum_abs += std::abs(v);
+        f.max_abs_w = std::max(f.max_abs_w, std::abs(v));
+        if (v == -128) f.has_minus_128 = true;
+      }
+    }
+    f.row_sum[n] = sum;
+    const int64_t b = (bias && n < d.shape.n) ? std::abs(int64_t{bias[n]}) : 0;
+    if (sum_abs * max_src + b > INT32_MAX) f.acc_fits_int32 = false;
+  }
+  return f;
+}
+
+// Why `v` cannot run `d`, or "" when it can.
+std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f) {
+  if (v.needs_avx2 && !cpu_features().avx2) return "the CPU has no AVX2";
+  if (v.family == VnmFamily::kRef) return "";
+  if (v.value_bits != d.shape.value_bits) {
+    return fmt("reads int%d values, the weights are int%d", v.value_bits, d.shape.value_bits);
+  }
+  if (!f.acc_fits_int32) {
+    return "the int32 accumulator could overflow (sum |w| * max|src - zp| + |bias| > 2^31 - 1)";
+  }
+  const int64_t range = int64_t{d.src_max} - d.src_min;
+  switch (v.family) {
+    case VnmFamily::kUbs: {
+      const int64_t pair_max = 2 * range * f.max_abs_w;
+      if (pair_max > 32767) {
+        return fmt("int16 pair sums of (src - src_min) in [0, %" PRId64 "] x |w| <= %d reach %" PRId64 " > 32767",
+                   range, f.max_abs_w, pair_max);
+      }
+      return "";
+    }
+    case VnmFamily::kSignW:
+      if (range > 254) {
+        return fmt("src range [%d, %d] has %" PRId64 " values; src - (src_min + 127) fits [-127, 127] only for <= 255",
+                   d.src_min, d.src_max, range + 1);
+      }
+      return "";
+    case VnmFamily::kSignA:
+      if (f.has_minus_128) return "a weight is -128 (sign(w, x') of -128 does not fit int8)";
+      return "";
+    case VnmFamily::kRef:
+      break;
+  }
+  return "";
+}
+
+// An (m, e) with e in [1, 62] giving the same clamped output as (m, e) for
+// every int32 accumulator, when |qmin - dst_zp| and |qmax - dst_zp| < 2^10.
+Dyadic normalize(Dyadic d) {
+  // e >= 63: |acc * m| <= 2^62, so |acc * m / 2^e| <= 1/2 and rne gives 0
+  // (the one tie, 2^62 / 2^63, rounds to the even 0).
+  if (d.e >= 63 || d.m == 0) return {0, 1};
+  if (d.e >= 1) return d;
+  // e <= 0: exactly acc * m * 2^s, s = -e; (m * 2^(s+1), 1) is the same
+  // value when it fits int32. Otherwise |m| * 2^s >= 2^30, so every acc != 0
+  // lands beyond the clamp on the side of sign(acc * m), as (+-2^30, 1) does.
+  const int64_t s = -int64_t{d.e};
+  if (s <= 30) {
+    const int64_t m2 = int64_t{d.m} * (int64_t{1} << (s + 1));
+    if (m2 >= INT32_MIN && m2 <= INT32_MAX) return {static_cast<int32_t>(m2), 1};
+  }
+  return {d.m > 0 ? (1 << 30) : -(1 << 30), 1};
+}
+
+void fill_epilogue(VnmGemmPlan& plan, const VnmGemmWeights& w, const Facts& f) {
+  const VnmGemmDesc& d = plan.desc;
+  plan.epilogue.assign(plan.layout.octets, VnmEpilogue8{});
+  for (int64_t n = 0; n < plan.layout.n_pad; ++n) {
+    VnmEpilogue8& e8 = plan.epilogue[n / 8];
+    const int lane = static_cast<int>(n % 8);
+    // The kernels sum w * (src - src_offset) in wrapping int32 and add this
+    // constant, also mod 2^32: the true accumulator fits int32 (refusal()),
+    // so the wrapped sum is exactly it.
+    const int64_t bias = (w.bias && n < d.shape.n) ? w.bias[n] : 0;
+    const int64_t c = bias + (int64_t{plan.src_offset} - d.src_zp) * f.row_sum[n];
+    e8.col_const[lane] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(c)));
+    if (d.dst_type == VnmDstType::kInt32) continue;
+    const Dyadic r = n < d.shape.n ? normalize(w.requant[n]) : Dyadic{0, 1};
+    e8.mult[lane] = r.m;
+    if (lane % 2 == 1) e8.mult_odd[lane - 1] = r.m;
+    // |a| >= acc_hi gives |a * m / 2^e| >= 2^10, beyond every clamp bound on
+    // the side of sign(a * m); clamping a there changes no output and keeps
+    // |q| below 2^10 + 2^30.
+    const int128_t limit = ((int128_t{1} << (10 + r.e)) + (std::abs(int64_t{r.m}) - 1)) /
+                           std::max<int64_t>(std::abs(int64_t{r.m}), 1);
+    const int32_t acc_hi = (r.m == 0 || limit > INT32_MAX) ? INT32_MAX : static_cast<int32_t>(limit);
+    e8.acc_hi[lane] = acc_hi;
+    e8.acc_lo[lane] = -acc_hi;
+    // t + 2^63 is non-negative as an unsigned 64-bit value, so the logical
+    // shift gives floor(...) + 2^(63 - e), which `offset` takes away again.
+    const uint64_t round = (uint64_t{1} << (r.e - 1)) - 1 + (uint64_t{1} << 63);
+    const uint32_t bias_low = static_cast<uint32_t>(uint64_t{1} << (63 - r.e));
+    e8.offset[lane] = static_cast<int32_t>(static_cast<uint32_t>(d.dst_zp) - bias_low);
+    (lane % 2 == 0 ? e8.shift_even : e8.shift_odd)[lane / 2] = r.e;
+    (lane % 2 == 0 ? e8.round_even : e8.round_odd)[lane / 2] = static_cast<int64_t>(round);
+  }
+}
+
+void fill_blocking(VnmGemmPlan& plan) {
+  const VnmLayout& l = plan.layout;
+  const int32_t v_octets = plan.desc.shape.v / 8;
+  plan.panels.clear();
+  for (int32_t o = 0; o < l.octets;) {
+    // Gathered activations belong to one V-block: panels never cross one.
+    const int32_t block_end = plan.gather ? (o / v_octets + 1) * v_octets : static_cast<int32_t>(l.octets);
+    const int32_t count = std::min(kVnmPanelOctets, block_end - o);
+    plan.panels.push_back({o, count});
+    o += count;
+  }
+  auto stride = [](size_t bytes) {
+    // A multiple of 64 and not of 256, so the token rows a register tile
+    // reads do not share L1 sets (rows 4 KiB apart run at half speed).
+    size_t s = round_up(bytes, 64);
+    return s % 256 == 0 ? s + 64 : s;
+  };
+  plan.a_stride = stride(size_t(l.k_pad) + 16);  // + 16: the last 16-byte window
+  plan.g_stride = plan.gather ? stride(size_t(4 * l.groups) + 16) : 0;
+  plan.direct_max_tokens = kVnmDirectMaxTokens;
+  // Token block: its windows (and, when gathering, its packed rows) in L2.
+  const size_t win_per_token = size_t(l.group_pairs) * 16;
+  const size_t per_token = win_per_token + (plan.gather ? plan.a_stride : 0);
+  const size_t tile = kVnmTileTokens;
+  plan.token_block = static_cast<int32_t>(std::clamp<size_t>(kActivationBlockBytes / per_token / tile * tile, tile, 504));
+  plan.chunk_gp = static_cast<int32_t>(
+      std::clamp<int64_t>(kChunkControlBytes / (32 * kVnmPanelOctets), 1, l.group_pairs));
+  const size_t tb = plan.token_block;
+  plan.scratch_a_bytes = round_up((plan.gather ? tb : tile) * plan.a_stride, 64);
+  plan.scratch_g_bytes = round_up(tile * plan.g_stride, 64);
+  plan.scratch_win_bytes = round_up(tb / tile * size_t(l.group_pairs) * kVnmWindowRow, 64);
+  const size_t chunk_units = size_t(kVnmPanelOctets) * plan.chunk_gp;
+  plan.scratch_ctrl_bytes = chunk_units * 32;
+  const bool vals = plan.desc.shape.value_bits == 4 || plan.variant->family == VnmFamily::kSignW;
+  plan.scratch_vals_bytes = vals ? chunk_units * 32 : 0;
+  plan.scratch_acc_bytes = round_up(tb * kVnmPanelOctets * 8 * sizeof(int32_t), 64);
+  plan.scratch_bytes_per_thread = plan.scratch_a_bytes + plan.scratch_g_bytes + plan.scratch_win_bytes +
+                                  plan.scratch_ctrl_bytes + plan.scratch_vals_bytes + plan.scratch_acc_bytes;
+}
+
+bool build_plan(VnmGemmPlan& plan, const VnmVariant* v, const VnmGemmWeights& w, const Facts& f,
+                std::string* error) {
+  const VnmGemmDesc& d = plan.desc;
+  plan.variant = v;
+  try {
+    if (v->family == VnmFamily::kRef) {
+      plan.bias.assign(d.shape.n, 0);
+      if (w.bias) plan.bias.assign(w.bias, w.bias + d.shape.n);
+      if (d.dst_type != VnmDstType::kInt32) plan.requant.assign(w.requant, w.requant + d.shape.n);
+      return true;
+    }
+    switch (v->family) {
+      case VnmFamily::kUbs: plan.src_offset = d.src_min; break;
+      case VnmFamily::kSignW: plan.src_offset = d.src_min + 127; break;
+      case VnmFamily::kSignA: plan.src_offset = d.src_min + 128; break;
+      case VnmFamily::kRef: break;
+    }
+    plan.gather = d.shape.m > 8;
+    fill_epilogue(plan, w, f);
+    fill_blocking(plan);
+  } catch (const std::bad_alloc&) {
+    if (error) *error = "vnm_gemm: out of memory";
+    return false;
+  }
+  return true;
+}
+
+void log_dispatch(const VnmGemmDesc& d, const char* what, const char* variant, const std::string& why) {
+  std::fprintf(stderr,
+               "dyad dispatch: vnm_gemm N=%d K=%d V=%d M=%d w%d T~%d src[%d,%d] zp=%d dst=%s: %s %s%s%s\n",
+               d.shape.n, d.shape.k, d.shape.v, d.shape.m, d.shape.value_bits, d.tokens_hint, d.src_min,
+               d.src_max, d.src_zp, dst_name(d.dst_type), what, variant, why.empty() ? "" : ": ", why.c_str());
+}
+
+VnmGemmPlanPtr make_plan(const VnmGemmDesc& desc, const VnmGemmWeights& weights, const std::string_view* forced,
+                         std::string* error) {
+  if (!validate(desc, weights, error)) return nullptr;
+  VnmGemmPlanPtr plan(new (std::nothrow) VnmGemmPlan);
+  if (!plan) {
+    if (error) *error = "vnm_gemm: out of memory";
+    return nullptr;
+  }
+  plan->desc = desc;
+  vnm_layout(desc.shape, &plan->layout);
+  if (!plan->blob.allocate(weights.packed_bytes)) {
+    if (error) *error = "vnm_gemm: out of memory copying the weights";
+    return nullptr;
+  }
+  std::memcpy(plan->blob.data(), weights.packed, weights.packed_bytes);
+  Facts facts;
+  try {
+    facts = compute_facts(desc, plan->layout, plan->blob.data(), weights.bias);
+  } catch (const std::bad_alloc&) {
+    if (error) *error = "vnm_gemm: out of memory";
+    return nullptr;
+  }
+  const VnmVariant* chosen = nullptr;
+  const bool verbose = verbose_dispatch();
+  if (forced != nullptr) {
+    for (const VnmVariant& v : kVariants) {
+      if (*forced == v.name) chosen = &v;
+    }
+    if (chosen == nullptr) {
+      if (error) *error = "vnm_gemm: unknown variant '" + std::string(*forced) + "'";
+      return nullptr;
+    }
+    const std::string why = refusal(*chosen, desc, facts);
+    if (!why.empty()) {
+      if (error) *error = "vnm_gemm: variant " + std::string(chosen->name) + " refused: " + why;
+      return nullptr;
+    }
+  } else if (force_reference_kernels()) {
+    chosen = &kVariants[std::size(kVariants) - 1];
+    if (verbose) log_dispatch(desc, "chose", chosen->name, "DYAD_KERNELS=ref");
+  } else {
+    for (const VnmVariant& v : kVariants) {
+      const std::string why = refusal(v, desc, facts);
+      if (why.empty()) {
+        chosen = &v;
+        break;
+      }
+      if (verbose) log_dispatch(desc, "skipped", v.name, why);
+    }
+    if (verbose) log_dispatch(desc, "chose", chosen->name, "");
+  }
+  if (!build_plan(*plan, chosen, weights, facts, error)) return nullptr;
+  return plan;
+}
+
+}  // namespace
+
+bool VnmBytes::allocate(size_t bytes) {
+  size = bytes;
+  ptr.reset();
+  if (bytes == 0) return true;
+  const size_t rounded = round_up(bytes, 64);
+  ptr.reset(static_cast<uint8_t*>(std::aligned_alloc(64, rounded)));
+  if (!ptr) return false;
+  std::memset(ptr.get(), 0, rounded);
+  return true;
+}
+
+void VnmGemmPlanDeleter::operator()(VnmGemmPlan* plan) const { delete plan; }
+
+VnmGemmPlanPtr vnm_gemm_plan(const VnmGemmDesc& desc, const VnmGemmWeights& weights, std::string* error) {
+  return make_plan(desc, weights, nullptr, error);
+}
+
+VnmGemmPlanPtr vnm_gemm_plan_variant(const VnmGemmDesc& desc, const VnmGemmWeights& weights,
+                                     std::string_view variant_name, std::string* error) {
+  return make_plan(desc, weights, &variant_name, error);
+}
+
+const char* vnm_gemm_plan_variant_name(const VnmGemmPlan& plan) { return plan.variant->name; }
+
+size_t vnm_gemm_scratch_bytes_per_thread(const VnmGemmPlan& plan) { return plan.scratch_bytes_per_thread; }
+
+bool vnm_gemm_run(const VnmGemmPlan& plan, const void* src, size_t tokens, size_t src_stride, void* dst,
+                  size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
+  if (tokens == 0) return true;
+  VnmBytes owned;
+  const size_t threads = pool ? static_cast<size_t>(pool->num_threads()) : 1;
+  if (scratch == nullptr && plan.scratch_bytes_per_thread > 0) {
+    if (!owned.allocate(threads * plan.scratch_bytes_per_thread)) return false;
+    scratch = owned.data();
+  }
+  plan.variant->run(plan, VnmArgs{src, tokens, src_stride, dst, dst_stride, pool, scratch});
+  return true;
+}
+
+std::vector<VnmGemmVariantInfo> vnm_gemm_variants() {
+  std::vector<VnmGemmVariantInfo> out;
+  for (const VnmVariant& v : kVariants) {
+    out.push_back({v.name, v.family == VnmFamily::kRef, !v.needs_avx2 || cpu_features().avx2});
+  }
+  return out;
+}
+
+}  // namespace dyad::kernels

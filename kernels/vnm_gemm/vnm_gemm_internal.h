@@ -1,0 +1,134 @@
+// Internals shared by the V:N:M planner (vnm_gemm.cc) and its kernels
+// (vnm_gemm_ref.cc, vnm_gemm_avx2.cc): variants, the plan, and the per-octet
+// epilogue constants. Not part of the public API (vnm_gemm.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "kernels/vnm_gemm/vnm_gemm.h"
+
+namespace dyad::kernels {
+
+// How a variant multiplies (docs/vnm.md "Exactness" has the proofs). Every
+// AVX2 family forms, per output row and group pair, two int16 pair sums with
+// vpmaddubsw (u8 x s8) and widens them with vpmaddwd; they differ in which
+// operand is unsigned, which decides the ranges they accept.
+enum class VnmFamily : uint8_t {
+  kRef,    // scalar on the packed form, int64 accumulation: the oracle
+  kUbs,    // u = src - src_min (u8) x w (s8); needs 2 * (src_max - src_min) * max|w| <= 32767
+  kSignW,  // |w| (u8) x sign(x', w) (s8), x' = src - (src_min + 127) in [-127, 127];
+           // needs src_max - src_min <= 254, any int8 weight
+  kSignA,  // |x'| (u8) x sign(w, x') (s8), x' = src - (src_min + 128) in [-128, 127];
+           // any 8-bit source, needs every weight in [-127, 127]
+};
+
+struct VnmArgs {
+  const void* src;
+  size_t tokens;
+  size_t src_stride;
+  void* dst;
+  size_t dst_stride;
+  ThreadPool* pool;
+  uint8_t* scratch;  // num_threads slices of plan.scratch_bytes_per_thread
+};
+
+using VnmRunFn = void (*)(const VnmGemmPlan& plan, const VnmArgs& args);
+
+struct VnmVariant {
+  const char* name;
+  bool needs_avx2;
+  VnmFamily family;
+  int32_t value_bits;  // packed value width the variant reads
+  VnmRunFn run;
+};
+
+void vnm_gemm_ref(const VnmGemmPlan& plan, const VnmArgs& args);
+void vnm_gemm_ubs_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
+void vnm_gemm_ubs_qc4w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
+void vnm_gemm_signw_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
+void vnm_gemm_signa_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
+
+// 64-byte aligned, zero-initialised bytes.
+struct VnmBytes {
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> ptr;
+  size_t size = 0;
+
+  bool allocate(size_t bytes);
+  uint8_t* data() { return ptr.get(); }
+  const uint8_t* data() const { return ptr.get(); }
+};
+
+// Output constants of one octet (8 output channels), in the form the AVX2
+// epilogue reads. With q the requantized value:
+//   a  = acc + col_const                   (int32, wrapping: exact, see vnm_gemm.cc)
+//   a' = clamp(a, acc_lo, acc_hi)          changes no clamped output, keeps q small
+//   t  = a' * m                            (64-bit, even and odd lanes apart)
+//   q  = ((t + rnd + bit_e(t)) >>> e) + offset, low 32 bits, logical shift
+//      = dst_zp + rne(a * m / 2^e)         rnd = 2^(e-1) - 1 + 2^63, offset = dst_zp - 2^(63-e)
+// with (m, e) normalized so e is in [1, 62] (vnm_gemm.cc).
+struct alignas(32) VnmEpilogue8 {
+  int32_t col_const[8];  // bias + (src_offset - src_zp) * sum of the row's weights, mod 2^32
+  int32_t mult[8];       // m of each channel (even lanes used)
+  int32_t mult_odd[8];   // m of channels 1, 3, 5, 7 in lanes 0, 2, 4, 6
+  int32_t acc_lo[8];
+  int32_t acc_hi[8];
+  int32_t offset[8];
+  int64_t shift_even[4], shift_odd[4];
+  int64_t round_even[4], round_odd[4];
+};
+
+// A run of consecutive octets computed together (GEMM path): at most
+// kVnmPanelOctets, inside one V-block when activations are gathered.
+struct VnmPanel {
+  int32_t octet0;
+  int32_t octets;
+};
+constexpr int32_t kVnmPanelOctets = 8;
+// Runs with at most this many tokens use the direct (GEMV) driver.
+constexpr int32_t kVnmDirectMaxTokens = 4;
+// GEMM register tile: one octet x 12 tokens. The panel path stores its
+// activations as windows: per tile of 12 tokens and group pair, the 12
+// tokens' 16-byte windows side by side (a tile reads them from one pointer).
+constexpr int32_t kVnmTileTokens = 12;
+constexpr size_t kVnmWindowRow = 16 * kVnmTileTokens;
+
+struct VnmGemmPlan {
+  VnmGemmDesc desc;
+  VnmLayout layout;
+  const VnmVariant* variant = nullptr;
+  VnmBytes blob;  // a copy of the packed weights
+  const uint8_t* values() const { return blob.data() + layout.values_offset; }
+  const uint8_t* positions() const { return blob.data() + layout.positions_offset; }
+  const uint8_t* columns() const { return blob.data() + layout.columns_offset; }
+
+  // Reference variant.
+  std::vector<int32_t> bias;     // N (zeros when absent)
+  std::vector<Dyadic> requant;   // N (empty for an int32 dst)
+
+  // AVX2 variants.
+  int32_t src_offset = 0;  // packed activations are src - src_offset (mod 256)
+  bool gather = false;     // M > 8: activations gathered per V-block (4 per group)
+  std::vector<VnmEpilogue8> epilogue;  // one per octet
+  std::vector<VnmPanel> panels;
+  int32_t direct_max_tokens = 0;  // runs with at most this many tokens decode inline
+  int32_t token_block = 0;        // GEMM path: tokens whose activations are packed together
+  int32_t chunk_gp = 0;           // GEMM path: group pairs per K chunk
+  size_t a_stride = 0;            // bytes per packed activation row (k_pad + 16, rounded)
+  size_t g_stride = 0;            // bytes per gathered activation row (4 * groups + 16, rounded)
+  // Per-thread scratch, in this order: packed rows (token_block rows when
+  // gathering, else kVnmTileTokens), gathered rows (kVnmTileTokens), windows
+  // of the token block, decoded controls and values of one panel chunk, and
+  // the int32 sums of the token block x one panel.
+  size_t scratch_a_bytes = 0, scratch_g_bytes = 0, scratch_win_bytes = 0, scratch_ctrl_bytes = 0,
+         scratch_vals_bytes = 0, scratch_acc_bytes = 0;
+  size_t scratch_bytes_per_thread = 0;
+};
+
+}  // namespace dyad::kernels

@@ -1,0 +1,1 @@
+"""dyad Python tooling: the exporter (dyad_export) and model generators (fmnist)."""

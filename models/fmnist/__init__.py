@@ -1,0 +1,1 @@
+"""Fashion-MNIST models for dyad: training, export and the shipped models."""
