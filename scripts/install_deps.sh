@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   cmake g++ make pkg-config
-  libdnnl-dev libeigen3-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
+  zlib1g-dev libdnnl-dev libeigen3-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
   python3 python3-numpy python3-torch python3-matplotlib
   dataset-fashion-mnist
 )

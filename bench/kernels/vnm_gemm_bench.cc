@@ -21,6 +21,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -143,32 +145,33 @@ bool make_layer(const Shape& s, const Pattern& p, const Config& c, uint32_t seed
 }
 
 // The layers of one benchmark, built on its first call (Google Benchmark
-// calls a benchmark function several times) and kept for the process; only
-// the benchmark running now holds its GEMV copies.
+// calls a benchmark function several times, and interleaves repetitions with
+// --benchmark_enable_random_interleaving). GEMM layers are kept for the
+// process; GEMV copies (~100 MB each) only for the benchmark running now.
 const std::vector<Layer>* layers_for(const std::string& key, const Shape& s, const Pattern& p, const Config& c,
                                      std::string* error) {
-  static std::string cached_key;
-  static std::vector<Layer> cached;
-  if (key == cached_key) return &cached;
-  cached.clear();
-  cached_key.clear();
-  cached.emplace_back();
-  if (!make_layer(s, p, c, 1, &cached[0], error)) return nullptr;
+  static std::map<std::string, std::vector<Layer>> cache;
+  auto it = cache.find(key);
+  if (it != cache.end()) return &it->second;
+  if (s.T == 1) {
+    for (auto i = cache.begin(); i != cache.end();) i = i->second.size() > 1 ? cache.erase(i) : std::next(i);
+  }
+  std::vector<Layer> layers(1);
+  if (!make_layer(s, p, c, 1, &layers[0], error)) return nullptr;
   // GEMV: enough copies that the weights come from DRAM every run.
   if (s.T == 1) {
-    const size_t copies = (kStreamBytes + cached[0].weight_bytes - 1) / cached[0].weight_bytes;
+    const size_t copies = (kStreamBytes + layers[0].weight_bytes - 1) / layers[0].weight_bytes;
     for (size_t i = 1; i < copies; ++i) {
-      cached.emplace_back();
-      if (!make_layer(s, p, c, static_cast<uint32_t>(i + 1), &cached.back(), error)) return nullptr;
+      layers.emplace_back();
+      if (!make_layer(s, p, c, static_cast<uint32_t>(i + 1), &layers.back(), error)) return nullptr;
     }
   }
-  cached_key = key;
-  return &cached;
+  return &cache.emplace(key, std::move(layers)).first->second;
 }
 
-void bench(benchmark::State& state, Shape s, Pattern p, Config c) {
+void bench(benchmark::State& state, std::string name, Shape s, Pattern p, Config c) {
   std::string error;
-  const std::vector<Layer>* cached = layers_for(state.name(), s, p, c, &error);
+  const std::vector<Layer>* cached = layers_for(name, s, p, c, &error);
   if (cached == nullptr) {
     state.SkipWithError(error.c_str());
     return;
@@ -202,7 +205,7 @@ const bool kRegistered = [] {
     for (const Config& c : kConfigs) {
       for (const Pattern& p : kPatterns) {
         const std::string name = std::string("vnm/") + s.name + "/" + c.name + "/" + p.name;
-        benchmark::RegisterBenchmark(name.c_str(), bench, s, p, c)->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(name.c_str(), bench, name, s, p, c)->Unit(benchmark::kMicrosecond);
       }
     }
   }

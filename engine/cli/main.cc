@@ -18,6 +18,8 @@ constexpr char kUsage[] =
     "                                  run once; print (and optionally save) the outputs\n"
     "  bench MODEL [--threads N] [--warmup W] [--iters I]\n"
     "                                  latency percentiles and a per-op time table\n"
+    "  classify MODEL --images IDX --labels IDX [--threads N] [--limit N] [--expect-accuracy]\n"
+    "                                  top-1 accuracy and throughput on an image data set\n"
     "  version                         print the library version\n"
     "  help                            print this text\n"
     "\n"
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   int (*const fn)(const std::vector<std::string>&) = command == "info"    ? info_command
                                                      : command == "run"   ? run_command
                                                      : command == "bench" ? bench_command
+                                                     : command == "classify" ? classify_command
                                                                           : nullptr;
   if (fn != nullptr) {
     try {

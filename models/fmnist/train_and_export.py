@@ -173,11 +173,24 @@ def write_docs(out_dir, path):
               f"{pct(r8['int_vs_fake_quant_logits_equal'])} (int8) and "
               f"{pct(rm['int_vs_fake_quant_logits_equal'])} (mixed) of the logits; the rest "
               "differ by float rounding next to a rounding tie.",
+              f"- The int8 logits of the top two classes tie on "
+              f"{r8['int_top1_tied_logits']} (int8) and {rm['int_top1_tied_logits']} (mixed) "
+              "test images; the accuracy takes the first maximum (numpy argmax).",
+              "- Quantization (HAWQ-V3): BatchNorm folded; weights symmetric per output "
+              "channel, INT8 in [-128, 127], INT4 in [-8, 7]; int32 bias at scale "
+              "f32(S_x * S_w[c]); activations per tensor, zero point 0, scale from the "
+              "mean of per-batch maxima over 2048 training images (EMA during QAT); dyadic "
+              "constants stored as integers (`frexp_dyadic`, ratio "
+              "f64(f32(S_x * S_w[c])) / f64(f32(S_y)) for conv/FC, S_in / f64(f32(S_y)) for "
+              "add and requantize). In resnet_mixed a `requantize` turns the uint8 max-pool "
+              "output into uint4 for the first block (the identity branch keeps uint8); the "
+              "adds feeding a 4-bit block write uint4 directly.",
               "- Each model's JSON `metadata` holds these figures, the bit config, and three "
               "test images (`samples`: `input` uint8 NHWC, `expected` int8 logits) for a "
               "bit-exact engine test.",
               "- Per-layer float vs integer comparison: "
-              "`/usr/bin/python3 -m models.fmnist.report_layers`.",
+              "`/usr/bin/python3 -m models.fmnist.report_layers` (for resnet_mixed the float "
+              "reference is the QAT checkpoint `resnet_mixed_qat.pt`).",
               "- ResNet: stem 3x3 conv (16) + BN + ReLU, 2x2 max pool, basic blocks 16 "
               "(identity), 32 and 64 (stride 2, 1x1 strided conv shortcut), global average "
               "pool, FC 10. BatchNorm is folded into the convs; each residual add takes the "
@@ -187,7 +200,12 @@ def write_docs(out_dir, path):
               f"`state_dict`): {VIT_KWARGS['patch']}x{VIT_KWARGS['patch']} patches, class "
               f"token, learned positions, {VIT_KWARGS['depth']} post-LN encoder layers, hidden "
               f"{VIT_KWARGS['dim']}, {VIT_KWARGS['heads']} heads, MLP {VIT_KWARGS['mlp']}, GELU; "
-              "input pixel / 255.",
+              "input pixel / 255. Patch embedding is a Conv2d with stride = patch; tokens "
+              "are [cls, patches in row-major order] + pos_embed; attention scores are "
+              "scaled by 1/sqrt(head dim); each layer is x = LN1(x + proj(attn(x))), "
+              "x = LN2(x + fc2(GELU(fc1(x)))) (erf GELU, LayerNorm eps 1e-5); the head reads "
+              "the class token. Its Linear layers keep nn.Linear's parameters (they are only "
+              "computed as 1x1 convolutions for training speed).",
               end]
     block = "\n".join(lines)
     text = ""
