@@ -4,6 +4,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${DYAD_BUILD_DIR:-$ROOT/build}"
-cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDYAD_WERROR=ON "$@" > "${TMPDIR:-/tmp}/dyad-configure.log" 2>&1 \
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDYAD_WERROR=ON -DDYAD_BUILD_BENCH=ON "$@" > "${TMPDIR:-/tmp}/dyad-configure.log" 2>&1 \
   || { cat "${TMPDIR:-/tmp}/dyad-configure.log"; exit 1; }
 cmake --build "$BUILD_DIR" -j"$(nproc)"

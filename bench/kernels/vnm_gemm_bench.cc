@@ -7,7 +7,8 @@
 //       --benchmark_report_aggregates_only=true
 //
 // Shapes are T x N x K (tokens, output channels, reduction): BERT-base with
-// 128 tokens (attention 768x768, FFN 3072x768 and 768x3072) and GEMV with
+// 128 tokens (attention 768x768, FFN 3072x768 and 768x3072; attention also
+// with 32 tokens) and GEMV with
 // weights far beyond the 32 MB L3. The GEMV runs cycle through enough copies
 // of the weights (>= 96 MB) that every run streams them from DRAM, as a model
 // with many layers does; otherwise a 64:2:8 8192 x 8192 layer (20 MB packed)
@@ -40,6 +41,7 @@ struct Shape {
 };
 
 constexpr Shape kShapes[] = {
+    {"bert_attn_32x768x768", 32, 768, 768},
     {"bert_attn_128x768x768", 128, 768, 768},
     {"bert_ffn1_128x3072x768", 128, 3072, 768},
     {"bert_ffn2_128x768x3072", 128, 768, 3072},

@@ -133,29 +133,33 @@ struct Weights {
 
   // The kept-column tables of the octet's V-block (8 bytes per group pair).
   const uint8_t* tables(int64_t octet) const { return columns + (octet / v_octets) * groups * 4; }
+  const uint8_t* positions_of(int64_t octet) const { return positions + octet * group_pairs * 8; }
+  const uint8_t* values_of(int64_t octet) const { return values + octet * group_pairs * (Bits == 8 ? 32 : 16); }
 
-  // Control bytes of the octet's rows: window offsets of the 2 + 2
-  // activations. `kept` = tables(octet).
-  __m256i control(int64_t octet, const uint8_t* kept, int64_t gp) const {
-    const __m256i idx = decode_indices(positions + (octet * group_pairs + gp) * 8);
+  // Control bytes of an octet's rows at one group pair: window offsets of
+  // the 2 + 2 activations. pos8: its 8 position bytes; kept8: the block's
+  // kept columns of the pair's two groups.
+  __m256i control(const uint8_t* pos8, const uint8_t* kept8) const {
+    const __m256i idx = decode_indices(pos8);
     if constexpr (Gather) return idx;  // the gathered window holds the kept columns in order
     // Table (kept columns of group 2gp, M + kept columns of group 2gp + 1).
-    const __m256i table = _mm256_add_epi8(_mm256_set1_epi64x(load_i64(kept + 8 * gp)), add_m);
+    const __m256i table = _mm256_add_epi8(_mm256_set1_epi64x(load_i64(kept8)), add_m);
     return _mm256_shuffle_epi8(table, idx);
   }
 
-  __m256i value(int64_t octet, int64_t gp) const {
-    const int64_t unit = octet * group_pairs + gp;
+  // The 32 values of one (octet, group pair) unit as int8.
+  __m256i value(const uint8_t* unit) const {
     if constexpr (Bits == 8) {
-      return load32(values + unit * 32);
+      return load32(unit);
     } else {
       // Byte j holds v[j] (low nibble) and v[j + 16] (high): shift the upper
       // lane's copy by 4, mask, and sign-extend the nibbles by table.
-      __m256i x = bcast16(values + unit * 16);
+      __m256i x = bcast16(unit);
       x = _mm256_srlv_epi32(x, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
       return _mm256_shuffle_epi8(int4_lut, _mm256_and_si256(x, _mm256_set1_epi8(0x0F)));
     }
   }
+  static constexpr size_t kUnitBytes = Bits == 8 ? 32 : 16;
 };
 
 // ---- activations -----------------------------------------------------------
@@ -283,16 +287,24 @@ void direct_tile(const VnmGemmPlan& plan, const Weights<Bits, Gather>& wt, const
   __m256i acc[NO][TT];
   for (int o = 0; o < NO; ++o)
     for (int t = 0; t < TT; ++t) acc[o][t] = _mm256_setzero_si256();
-  const int64_t gps = wt.group_pairs;
+  const uint8_t* pos[NO];
+  const uint8_t* val[NO];
   const uint8_t* kept[NO];
-  for (int o = 0; o < NO; ++o) kept[o] = wt.tables(octet0 + o);
+  for (int o = 0; o < NO; ++o) {
+    pos[o] = wt.positions_of(octet0 + o);
+    val[o] = wt.values_of(octet0 + o);
+    kept[o] = wt.tables(octet0 + o);
+  }
+  constexpr size_t kUnit = Weights<Bits, Gather>::kUnitBytes;
+  const int64_t gps = wt.group_pairs;
   for (int64_t gp = 0; gp < gps; ++gp) {
     for (int o = 0; o < NO; ++o) {
-      const __m256i ctrl = wt.control(octet0 + o, kept[o], gp);
-      const __m256i w = wt.value(octet0 + o, gp);
+      const __m256i ctrl = wt.control(pos[o] + 8 * gp, kept[o] + 8 * gp);
+      const __m256i w = wt.value(val[o] + kUnit * gp);
       const __m256i abs_w = A::kAbsWeights ? _mm256_abs_epi8(w) : w;
-      for (int t = 0; t < TT; ++t) A::step(acc[o][t], act + t * act_stride + gp * gp_stride, ctrl, w, abs_w);
+      for (int t = 0; t < TT; ++t) A::step(acc[o][t], act + t * act_stride, ctrl, w, abs_w);
     }
+    act += gp_stride;
   }
   for (int o = 0; o < NO; ++o) {
     alignas(32) int32_t sums[TT][8];
@@ -471,15 +483,17 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
         for (int64_t gp0 = 0; gp0 < l.group_pairs; gp0 += plan.chunk_gp) {
           const int64_t n_gp = std::min<int64_t>(plan.chunk_gp, l.group_pairs - gp0);
           // Decode the chunk's controls (and values) once for all token tiles.
+          constexpr size_t kUnit = Weights<Bits, Gather>::kUnitBytes;
           for (int32_t o = 0; o < panel.octets; ++o) {
             const int64_t octet = panel.octet0 + o;
-            const uint8_t* kept = wt.tables(octet);
+            const uint8_t* pos = wt.positions_of(octet) + 8 * gp0;
+            const uint8_t* kept = wt.tables(octet) + 8 * gp0;
+            const uint8_t* val = wt.values_of(octet) + kUnit * gp0;
             for (int64_t i = 0; i < n_gp; ++i) {
-              const int64_t gp = gp0 + i;
-              store32(ctrl_buf + o * chunk_stride + i * 32, wt.control(octet, kept, gp));
-              if constexpr (Bits == 4) store32(vals_buf + o * chunk_stride + i * 32, wt.value(octet, gp));
+              store32(ctrl_buf + o * chunk_stride + i * 32, wt.control(pos + 8 * i, kept + 8 * i));
+              if constexpr (Bits == 4) store32(vals_buf + o * chunk_stride + i * 32, wt.value(val + kUnit * i));
               if constexpr (A::kAbsWeights) {
-                store32(vals_buf + o * chunk_stride + i * 32, _mm256_abs_epi8(wt.value(octet, gp)));
+                store32(vals_buf + o * chunk_stride + i * 32, _mm256_abs_epi8(wt.value(val + kUnit * i)));
               }
             }
           }
