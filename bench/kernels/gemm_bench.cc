@@ -10,8 +10,9 @@
 // dyad runs each weight/activation width through gemm_plan (the variant it
 // picks is in the label) with an int8 requantized output, the real layer;
 // oneDNN writes s32 or f32 without requantization. Threads: 1 for every
-// shape, 2 for the large ones (oneDNN uses OpenMP; its thread count is set
-// with omp_set_num_threads, found in the already loaded libgomp).
+// shape (timed in CPU time: the machine is shared), 2 for the large ones
+// (timed in real time). oneDNN (Debian's libdnnl links libgomp) gets its
+// thread count from omp_set_num_threads, found in the already loaded libgomp.
 #include <dlfcn.h>
 
 #include <benchmark/benchmark.h>
@@ -20,8 +21,8 @@
 #include <cstdio>
 #include <memory>
 #include <random>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kernels/common/thread_pool.h"
@@ -64,10 +65,16 @@ constexpr Config kConfigs[] = {
     {"W8A4", false, 0, 15, 0, 8},
 };
 
-void set_omp_threads(int n) {
+// Sets oneDNN's OpenMP thread count; returns the previous one (restored
+// afterwards so other benchmarks in the binary keep their setting).
+int set_omp_threads(int n) {
   using SetFn = void (*)(int);
+  using GetFn = int (*)();
   static const SetFn set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  static const GetFn get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  const int previous = get ? get() : n;
   if (set) set(n);
+  return previous;
 }
 
 void set_counters(benchmark::State& state, const Shape& s) {
@@ -118,7 +125,7 @@ void bench_dyad(benchmark::State& state, Shape s, Config c, int threads) {
 
 void bench_onednn(benchmark::State& state, Shape s, bool int8, int threads) {
   using namespace dnnl;
-  set_omp_threads(threads);
+  const int previous_threads = set_omp_threads(threads);
   engine eng(engine::kind::cpu, 0);
   stream strm(eng);
   using dt = memory::data_type;
@@ -155,7 +162,7 @@ void bench_onednn(benchmark::State& state, Shape s, bool int8, int threads) {
   }
   state.SetLabel(pd.impl_info_str());
   set_counters(state, s);
-  set_omp_threads(1);
+  set_omp_threads(previous_threads);
 }
 
 // Registered at start-up so shapes and configs stay data. Single-thread runs

@@ -188,7 +188,8 @@ void store_tile(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, siz
 // The work split, shared by every AVX2 variant. `Kernel` provides:
 //   kMR, kNV        register tile: kMR rows x 8*kNV columns
 //   kStepK          k values per kernel step (2: int16 pairs, 4: byte quads)
-//   kBlockSteps     steps per K block when weights come from panel scratch
+//   kBlockSteps     about this many steps per K block when row tiles share a panel
+//   step_unit(plan) K blocks start at multiples of this many steps
 //   pack_a(plan, src, rows, src_stride, out)   rows at plan.a_stride
 //   panel(plan, p, scratch)   weights of panel p for tile(); scratch ==
 //                             nullptr means "direct": read the packed form
@@ -209,10 +210,13 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const bool few_rows = M <= static_cast<size_t>(MR);
   const bool direct = few_rows || !plan.panel_scratch;
   const size_t steps = plan.kp / Kernel::kStepK;
-  // Equal K blocks of at most kBlockSteps steps (an even count: nibble
-  // panels hold quads in pairs), when several row tiles share a panel.
-  const size_t k_blocks = few_rows ? 1 : (steps + Kernel::kBlockSteps - 1) / Kernel::kBlockSteps;
-  const size_t k_block = ((steps + k_blocks - 1) / k_blocks + 1) & ~size_t{1};
+  // Near-equal K blocks of about kBlockSteps steps, when several row tiles
+  // share a panel; block edges fall on multiples of the kernel's step unit
+  // (its int16 chunk, even: nibble panels hold quads in pairs).
+  const size_t unit = Kernel::step_unit(plan);
+  const size_t max_block = std::max(unit, Kernel::kBlockSteps / unit * unit);
+  const size_t k_blocks = few_rows ? 1 : (steps + max_block - 1) / max_block;
+  const size_t k_block = ((steps + k_blocks - 1) / k_blocks + unit - 1) / unit * unit;
   const size_t mc = plan.mc;
   const size_t m_blocks = (M + mc - 1) / mc;
   const size_t panels = plan.n_panels;

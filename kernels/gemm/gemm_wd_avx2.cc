@@ -17,6 +17,8 @@ struct WdKernel {
   static constexpr size_t kStepK = 2;         // one k pair per step
   static constexpr size_t kBlockSteps = 168;  // 168 * 96 B = 16 KiB of int16 weights per K block
 
+  static size_t step_unit(const GemmPlan&) { return 2; }
+
   static void pack_a(const GemmPlan& plan, const uint8_t* src, size_t rows, size_t src_stride,
                      uint8_t* out) {
     const GemmDesc& d = plan.desc;
@@ -60,6 +62,8 @@ struct WdKernel {
       for (int j = 0; j < kNV; ++j) c[r][j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc + r * 24 + 8 * j));
     for (size_t i = s0; i < s1; ++i) {
       __m256i wv[kNV];
+      // About 40 steps ahead, as in the INT4 direct path.
+      _mm_prefetch(reinterpret_cast<const char*>(w + i * 48 + 2048), _MM_HINT_T0);
       for (int j = 0; j < kNV; ++j) {
         wv[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i * 48 + 16 * j)));
       }

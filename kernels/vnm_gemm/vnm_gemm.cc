@@ -97,7 +97,8 @@ bool validate(const VnmGemmDesc& d, const VnmGemmWeights& w, std::string* error)
 Facts compute_facts(const VnmGemmDesc& d, const VnmLayout& l, const uint8_t* blob, const int32_t* bias) {
   Facts f;
   f.row_sum.assign(l.n_pad, 0);
-  const int64_t max_src = std::max(std::abs(int64_t{d.src_min} - d.src_zp), std::abs(int64_t{d.src_max} - d.src_zp));
+  const int64_t max_src =
+      std::max(std::abs(int64_t{d.src_min} - d.src_zp), std::abs(int64_t{d.src_max} - d.src_zp));
   const uint8_t* values = blob + l.values_offset;
   for (int64_t n = 0; n < l.n_pad; ++n) {
     int64_t sum = 0, sum_abs = 0;
@@ -140,7 +141,8 @@ std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f) {
     }
     case VnmFamily::kSignW:
       if (range > 254) {
-        return fmt("src range [%d, %d] has %" PRId64 " values; src - (src_min + 127) fits [-127, 127] only for <= 255",
+        return fmt("src range [%d, %d] has %" PRId64
+                   " values; src - (src_min + 127) fits [-127, 127] only for <= 255",
                    d.src_min, d.src_max, range + 1);
       }
       return "";
@@ -229,9 +231,12 @@ void fill_blocking(VnmGemmPlan& plan) {
   const size_t win_per_token = size_t(l.group_pairs) * 16;
   const size_t per_token = win_per_token + (plan.gather ? plan.a_stride : 0);
   const size_t tile = kVnmTileTokens;
-  plan.token_block = static_cast<int32_t>(std::clamp<size_t>(kActivationBlockBytes / per_token / tile * tile, tile, 504));
-  plan.chunk_gp = static_cast<int32_t>(
-      std::clamp<int64_t>(kChunkControlBytes / (32 * kVnmPanelOctets), 1, l.group_pairs));
+  plan.token_block =
+      static_cast<int32_t>(std::clamp<size_t>(kActivationBlockBytes / per_token / tile * tile, tile, 504));
+  // K chunks of equal length (a short last chunk costs a whole tile setup).
+  const int64_t max_chunk = kChunkControlBytes / (32 * kVnmPanelOctets);
+  const int64_t chunks = (l.group_pairs + max_chunk - 1) / max_chunk;
+  plan.chunk_gp = static_cast<int32_t>((l.group_pairs + chunks - 1) / chunks);
   const size_t tb = plan.token_block;
   plan.scratch_a_bytes = round_up((plan.gather ? tb : tile) * plan.a_stride, 64);
   plan.scratch_g_bytes = round_up(tile * plan.g_stride, 64);
@@ -257,7 +262,12 @@ bool build_plan(VnmGemmPlan& plan, const VnmVariant* v, const VnmGemmWeights& w,
       return true;
     }
     switch (v->family) {
-      case VnmFamily::kUbs: plan.src_offset = d.src_min; break;
+      case VnmFamily::kUbs: {
+        plan.src_offset = d.src_min;
+        const int64_t pair_max = 2 * (int64_t{d.src_max} - d.src_min) * f.max_abs_w;
+        plan.int16_steps = static_cast<int32_t>(std::clamp<int64_t>(pair_max == 0 ? 64 : 32767 / pair_max, 1, 64));
+        break;
+      }
       case VnmFamily::kSignW: plan.src_offset = d.src_min + 127; break;
       case VnmFamily::kSignA: plan.src_offset = d.src_min + 128; break;
       case VnmFamily::kRef: break;

@@ -58,6 +58,7 @@ alignas(32) constexpr int16_t kOnes[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 // (the planner checked 2 * range * max|w| <= 32767).
 struct Ubs {
   static constexpr bool kAbsWeights = false;
+  static constexpr bool kInt16Sums = true;
   static inline void step(__m256i& s, const uint8_t* a, __m256i ctrl, __m256i w, __m256i) {
     __m256i x;
     asm(DYAD_VNM_WINDOW "vpmaddubsw %[w], %[x], %[x]\n\t" DYAD_VNM_WIDEN
@@ -65,12 +66,21 @@ struct Ubs {
         : [a] "m"(*reinterpret_cast<const __m128i*>(a)), [c] "x"(ctrl), [w] "x"(w),
           [ones] "m"(*reinterpret_cast<const __m256i*>(kOnes)));
   }
+  // s16 += pair sums, in int16: the caller widens every plan.int16_steps
+  // group pairs, before any sum can leave [-32767, 32767].
+  static inline void step16(__m256i& s16, const uint8_t* a, __m256i ctrl, __m256i w, __m256i) {
+    __m256i x;
+    asm(DYAD_VNM_WINDOW "vpmaddubsw %[w], %[x], %[x]\n\tvpaddw %[x], %[s], %[s]"
+        : [s] "+x"(s16), [x] "=&x"(x)
+        : [a] "m"(*reinterpret_cast<const __m128i*>(a)), [c] "x"(ctrl), [w] "x"(w));
+  }
 };
 
 // |w| (u8, <= 128) x sign(x', w) (s8) = w * x'. x' in [-127, 127] so its
 // negation fits; each product is at most 128 * 127, a pair 32512.
 struct SignW {
   static constexpr bool kAbsWeights = true;
+  static constexpr bool kInt16Sums = false;
   static inline void step(__m256i& s, const uint8_t* a, __m256i ctrl, __m256i w, __m256i abs_w) {
     __m256i x;
     asm(DYAD_VNM_WINDOW "vpsignb %[w], %[x], %[x]\n\tvpmaddubsw %[x], %[aw], %[x]\n\t" DYAD_VNM_WIDEN
@@ -84,6 +94,7 @@ struct SignW {
 // [-127, 127] so its negation fits; a pair is at most 2 * 128 * 127.
 struct SignA {
   static constexpr bool kAbsWeights = false;
+  static constexpr bool kInt16Sums = false;
   static inline void step(__m256i& s, const uint8_t* a, __m256i ctrl, __m256i w, __m256i) {
     __m256i x, y;
     asm(DYAD_VNM_WINDOW "vpabsb %[x], %[y]\n\tvpsignb %[x], %[w], %[x]\n\tvpmaddubsw %[x], %[y], %[x]\n\t"
@@ -297,14 +308,35 @@ void direct_tile(const VnmGemmPlan& plan, const Weights<Bits, Gather>& wt, const
   }
   constexpr size_t kUnit = Weights<Bits, Gather>::kUnitBytes;
   const int64_t gps = wt.group_pairs;
-  for (int64_t gp = 0; gp < gps; ++gp) {
-    for (int o = 0; o < NO; ++o) {
-      const __m256i ctrl = wt.control(pos[o] + 8 * gp, kept[o] + 8 * gp);
-      const __m256i w = wt.value(val[o] + kUnit * gp);
-      const __m256i abs_w = A::kAbsWeights ? _mm256_abs_epi8(w) : w;
-      for (int t = 0; t < TT; ++t) A::step(acc[o][t], act + t * act_stride, ctrl, w, abs_w);
+  if constexpr (A::kInt16Sums && TT <= 2) {
+    // int16 sums of up to int16_steps group pairs, then one widening.
+    const int64_t run = plan.int16_steps;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t gp0 = 0; gp0 < gps; gp0 += run) {
+      __m256i s16[NO][TT];
+      for (int o = 0; o < NO; ++o)
+        for (int t = 0; t < TT; ++t) s16[o][t] = _mm256_setzero_si256();
+      for (int64_t gp = gp0; gp < std::min(gps, gp0 + run); ++gp) {
+        for (int o = 0; o < NO; ++o) {
+          const __m256i ctrl = wt.control(pos[o] + 8 * gp, kept[o] + 8 * gp);
+          const __m256i w = wt.value(val[o] + kUnit * gp);
+          for (int t = 0; t < TT; ++t) A::step16(s16[o][t], act + t * act_stride, ctrl, w, w);
+        }
+        act += gp_stride;
+      }
+      for (int o = 0; o < NO; ++o)
+        for (int t = 0; t < TT; ++t) acc[o][t] = _mm256_add_epi32(acc[o][t], _mm256_madd_epi16(s16[o][t], ones));
     }
-    act += gp_stride;
+  } else {
+    for (int64_t gp = 0; gp < gps; ++gp) {
+      for (int o = 0; o < NO; ++o) {
+        const __m256i ctrl = wt.control(pos[o] + 8 * gp, kept[o] + 8 * gp);
+        const __m256i w = wt.value(val[o] + kUnit * gp);
+        const __m256i abs_w = A::kAbsWeights ? _mm256_abs_epi8(w) : w;
+        for (int t = 0; t < TT; ++t) A::step(acc[o][t], act + t * act_stride, ctrl, w, abs_w);
+      }
+      act += gp_stride;
+    }
   }
   for (int o = 0; o < NO; ++o) {
     alignas(32) int32_t sums[TT][8];
@@ -371,6 +403,7 @@ struct TileOperands {
   const uint8_t* w;      // the octet's values, 32 bytes per group pair
   const uint8_t* abs_w;  // SignW: |values|, laid out like ctrl
   size_t n_gp;
+  size_t int16_steps;    // plan.int16_steps
 };
 
 // Windows of n <= 12 token rows (row stride `stride`, a window every
@@ -394,23 +427,56 @@ constexpr size_t kPanelRow = kVnmPanelOctets * 8;
 
 // The accumulators are named locals (GCC keeps an array or struct of
 // vectors in memory here), one step per token written out by the macro.
+// With int16 sums (kUbs, op.int16_steps > 1) the registers hold int16 sums
+// of up to int16_steps group pairs and the int32 sums stay in acc.
 template <class A, int TT>
 void panel_tile(const TileOperands& op, int32_t* acc, bool accumulate) {
   static_assert(TT >= 1 && TT <= 12);
-  __m256i v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11;
-  v0 = v1 = v2 = v3 = v4 = v5 = v6 = v7 = v8 = v9 = v10 = v11 = _mm256_setzero_si256();
-  const uint8_t* win = op.act;
-  for (size_t i = 0; i < op.n_gp; ++i) {
-    const __m256i ctrl = load32(op.ctrl + 32 * i);
-    const __m256i w = load32(op.w + 32 * i);
-    const __m256i abs_w = A::kAbsWeights ? load32(op.abs_w + 32 * i) : w;
-#define DYAD_VNM_STEP(T) \
-    if constexpr (TT > T) A::step(v##T, win + 16 * T, ctrl, w, abs_w);
-    DYAD_VNM_STEP(0) DYAD_VNM_STEP(1) DYAD_VNM_STEP(2) DYAD_VNM_STEP(3) DYAD_VNM_STEP(4) DYAD_VNM_STEP(5)
-    DYAD_VNM_STEP(6) DYAD_VNM_STEP(7) DYAD_VNM_STEP(8) DYAD_VNM_STEP(9) DYAD_VNM_STEP(10) DYAD_VNM_STEP(11)
-#undef DYAD_VNM_STEP
-    win += kVnmWindowRow;
+  const bool int16_sums = A::kInt16Sums && op.int16_steps > 1;
+  const __m256i zero = _mm256_setzero_si256();
+  if (int16_sums && !accumulate) {
+    for (int t = 0; t < TT; ++t) _mm256_store_si256(reinterpret_cast<__m256i*>(acc + t * kPanelRow), zero);
   }
+  __m256i v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11;
+  v0 = v1 = v2 = v3 = v4 = v5 = v6 = v7 = v8 = v9 = v10 = v11 = zero;
+  const uint8_t* win = op.act;
+  const size_t run = int16_sums ? op.int16_steps : op.n_gp;
+  for (size_t i0 = 0; i0 < op.n_gp; i0 += run) {
+    const size_t i1 = std::min(op.n_gp, i0 + run);
+    for (size_t i = i0; i < i1; ++i) {
+      const __m256i ctrl = load32(op.ctrl + 32 * i);
+      const __m256i w = load32(op.w + 32 * i);
+      const __m256i abs_w = A::kAbsWeights ? load32(op.abs_w + 32 * i) : w;
+      if constexpr (A::kInt16Sums) {
+        if (int16_sums) {
+#define DYAD_VNM_STEP(T) \
+          if constexpr (TT > T) A::step16(v##T, win + 16 * T, ctrl, w, abs_w);
+          DYAD_VNM_STEP(0) DYAD_VNM_STEP(1) DYAD_VNM_STEP(2) DYAD_VNM_STEP(3) DYAD_VNM_STEP(4) DYAD_VNM_STEP(5)
+          DYAD_VNM_STEP(6) DYAD_VNM_STEP(7) DYAD_VNM_STEP(8) DYAD_VNM_STEP(9) DYAD_VNM_STEP(10) DYAD_VNM_STEP(11)
+#undef DYAD_VNM_STEP
+          win += kVnmWindowRow;
+          continue;
+        }
+      }
+#define DYAD_VNM_STEP(T) \
+      if constexpr (TT > T) A::step(v##T, win + 16 * T, ctrl, w, abs_w);
+      DYAD_VNM_STEP(0) DYAD_VNM_STEP(1) DYAD_VNM_STEP(2) DYAD_VNM_STEP(3) DYAD_VNM_STEP(4) DYAD_VNM_STEP(5)
+      DYAD_VNM_STEP(6) DYAD_VNM_STEP(7) DYAD_VNM_STEP(8) DYAD_VNM_STEP(9) DYAD_VNM_STEP(10) DYAD_VNM_STEP(11)
+#undef DYAD_VNM_STEP
+      win += kVnmWindowRow;
+    }
+    if (int16_sums) {
+      // Widen the int16 sums into the int32 sums and restart them.
+      const __m256i ones = _mm256_set1_epi16(1);
+      const __m256i v[12] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11};
+      for (int t = 0; t < TT; ++t) {
+        auto* dst = reinterpret_cast<__m256i*>(acc + t * kPanelRow);
+        _mm256_store_si256(dst, _mm256_add_epi32(_mm256_load_si256(dst), _mm256_madd_epi16(v[t], ones)));
+      }
+      v0 = v1 = v2 = v3 = v4 = v5 = v6 = v7 = v8 = v9 = v10 = v11 = zero;
+    }
+  }
+  if (int16_sums) return;
   const __m256i v[12] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11};
   for (int t = 0; t < TT; ++t) {
     auto* dst = reinterpret_cast<__m256i*>(acc + t * kPanelRow);
@@ -510,6 +576,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
               }
               op.abs_w = vals_buf + o * chunk_stride;
               op.n_gp = static_cast<size_t>(n_gp);
+              op.int16_steps = static_cast<size_t>(plan.int16_steps);
               kTiles[tt - 1](op, acc + r0 * kPanelRow + 8 * o, gp0 > 0);
             }
           }

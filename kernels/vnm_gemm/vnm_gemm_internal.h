@@ -114,6 +114,9 @@ struct VnmGemmPlan {
 
   // AVX2 variants.
   int32_t src_offset = 0;  // packed activations are src - src_offset (mod 256)
+  // kUbs: group pairs whose int16 pair sums are added in int16 before one
+  // widening (chunk * 2 * range * max|w| <= 32767); 1 = widen every step.
+  int32_t int16_steps = 1;
   bool gather = false;     // M > 8: activations gathered per V-block (4 per group)
   std::vector<VnmEpilogue8> epilogue;  // one per octet
   std::vector<VnmPanel> panels;

@@ -4,9 +4,10 @@
 // reference GEMM written here and run on the unpacked (pruned) matrix, over
 // V in {8, 16, 24, 32, 64, 128}, M in {4, 5, 6, 7, 8, 12, 16, 32}, odd shapes
 // that need padding, 1..30 tokens (GEMV and GEMM drivers), activation
-// formats and zero points at both ends, extreme values, saturating outputs,
-// extreme requant constants, int32 outputs and 1..4 threads. Also: the same
-// bits as kernels/gemm's dense GEMM, and the same blob as the Python packer.
+// formats and zero points at both ends, extreme values, int16 sums at their
+// bound, saturating outputs, extreme requant constants, int32 outputs and
+// 1..4 threads. Also: the same bits as kernels/gemm's dense GEMM, and the
+// same blob as the Python packer.
 #include "kernels/vnm_gemm/vnm_gemm.h"
 
 #include <gtest/gtest.h>
@@ -234,11 +235,15 @@ TEST(VnmFormat, ValidateRejectsEachKindOfCorruption) {
   }, "kept column offsets (0, 2, 2, 4) are not 4 distinct ascending");
   // Row 10 is octet 1, row 2 of it; group 2 is gp 1, low nibble.
   const size_t p10 = pos0 + (1 * l.group_pairs + 1) * 8 + 2;
-  check("positions equal", [&](std::vector<uint8_t>& b) { b[p10] = static_cast<uint8_t>((b[p10] & 0xF0) | 1 | 1 << 2); },
+  auto set_low = [&](std::vector<uint8_t>& b, int p0, int p1) {
+    b[p10] = static_cast<uint8_t>((b[p10] & 0xF0) | p0 | p1 << 2);
+  };
+  check("positions equal", [&](std::vector<uint8_t>& b) { set_low(b, 1, 1); },
         "row 10, group 2: positions (1, 1) are not 2 distinct ascending indices");
-  check("positions descending", [&](std::vector<uint8_t>& b) { b[p10] = static_cast<uint8_t>((b[p10] & 0xF0) | 3 | 0 << 2); },
+  check("positions descending", [&](std::vector<uint8_t>& b) { set_low(b, 3, 0); },
         "row 10, group 2: positions (3, 0)");
-  check("second group's positions", [&](std::vector<uint8_t>& b) { b[p10] = static_cast<uint8_t>((b[p10] & 0x0F) | (2 | 2 << 2) << 4); },
+  check("second group's positions",
+        [&](std::vector<uint8_t>& b) { b[p10] = static_cast<uint8_t>((b[p10] & 0x0F) | (2 | 2 << 2) << 4); },
         "row 10, group 3: positions (2, 2)");
   // Row 25 (a padding row: N = 20) gets a value.
   check("value in a padding row", [&](std::vector<uint8_t>& b) { b[(3 * l.group_pairs + 0) * 32 + 4 * 1 + 0] = 9; },
@@ -253,11 +258,13 @@ TEST(VnmFormat, ValidateRejectsEachKindOfCorruption) {
     // 8 x 10, M = 5: 32 bytes of values, positions at 64.
     auto small = pack({8, 10, 8, 5, 8}, std::vector<int8_t>(80, 0));
     small[40] = 1;
-    EXPECT_NE(vnm_validate({8, 10, 8, 5, 8}, small.data(), small.size()).find("padding byte 40 after the values section is 1"),
+    EXPECT_NE(vnm_validate({8, 10, 8, 5, 8}, small.data(), small.size())
+                  .find("padding byte 40 after the values section is 1"),
               std::string::npos);
   }
   // Size mismatches.
-  EXPECT_NE(vnm_validate(s, good.data(), good.size() - 1).find("has 559 bytes; N = 20, K = 21, V = 16, M = 5, int8 needs 560"),
+  EXPECT_NE(vnm_validate(s, good.data(), good.size() - 1)
+                .find("has 559 bytes; N = 20, K = 21, V = 16, M = 5, int8 needs 560"),
             std::string::npos);
   EXPECT_NE(vnm_validate({20, 21, 16, 5, 4}, good.data(), good.size()).find("needs 368"), std::string::npos);
   EXPECT_NE(vnm_validate({20, 21, 12, 5, 8}, good.data(), good.size()).find("V = 12"), std::string::npos);
@@ -467,7 +474,8 @@ TEST(VnmGemm, VariantsMatchDenseReferenceSweep) {
         const VnmShape s{v + uniform(rng, 1, 2 * v), uniform(rng, 1, 10) * 2 * m + uniform(rng, -m, m) + m, v, m,
                          bits};
         for (const SrcFormat& f : {kS8, kU8, kS7, kU4}) {
-          const VnmDstType dst = std::array{VnmDstType::kInt8, VnmDstType::kUint8, VnmDstType::kInt32}[uniform(rng, 0, 2)];
+          constexpr VnmDstType kDsts[] = {VnmDstType::kInt8, VnmDstType::kUint8, VnmDstType::kInt32};
+          const VnmDstType dst = kDsts[uniform(rng, 0, 2)];
           const int32_t wmax = bits == 4 ? 7 : 127, wmin = bits == 4 ? -8 : -127;
           const Problem p = make_problem(rng, s, f, dst, wmin, wmax);
           for (const std::string& name : variants) {
@@ -504,7 +512,7 @@ TEST(VnmGemm, EachFamilyOverTokenCountsAndThreads) {
   };
   for (const Case& c : cases) {
     for (int32_t m : {4, 7, 8, 12, 32}) {
-      const VnmShape s{uniform(rng, 70, 200), uniform(rng, 40, 300), m > 8 ? 24 : 8, m, c.bits};
+      const VnmShape s{uniform(rng, 70, 200), uniform(rng, 40, 300), m == 12 ? 24 : 8, m, c.bits};
       const Problem p = make_problem(rng, s, c.src, VnmDstType::kInt8, c.wmin, c.wmax);
       for (size_t tokens : {1, 2, 3, 4, 5, 11, 12, 13, 25}) {
         for (int threads = 1; threads <= 4; ++threads) {
@@ -574,6 +582,47 @@ TEST(VnmGemm, ConstantExtremeActivations) {
         int64_t count = 0;
         for (int k = 0; k < 256; ++k) count += p.dense[k] != 0;
         EXPECT_EQ(y0, count * 127 * (int(fill) - zp));
+      }
+    }
+  }
+}
+
+// kUbs adds pair sums in int16 over as many group pairs as the bound
+// allows: with every pair sum at its extreme the int16 sums reach the limit.
+TEST(VnmGemm, Int16SumsAtTheirBound) {
+  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+  std::mt19937 rng(12);
+  struct Case {
+    const char* variant;
+    int bits;
+    int8_t w;
+    bool src_signed;
+    int32_t src_min, src_max;
+    uint8_t x;
+  };
+  const Case cases[] = {
+      {"vnm_ubs_qc4w__avx2", 4, -8, false, 0, 255, 255},  // pairs -4080, 8 per int16 sum
+      {"vnm_ubs_qc4w__avx2", 4, -8, true, -128, 127, 127},
+      {"vnm_ubs_qc8w__avx2", 8, -128, false, 0, 15, 15},  // pairs -3840, 8 per int16 sum
+  };
+  for (const Case& c : cases) {
+    for (int32_t m : {4, 8, 16}) {
+      const VnmShape s{48, 40 * m, 16, m, c.bits};
+      Problem p = make_problem(rng, s, {"edge", c.src_signed, c.src_min, c.src_max}, VnmDstType::kInt32, -1, 1);
+      for (auto& w : p.dense)
+        if (w != 0) w = c.w;
+      p.blob = pack(s, p.dense);
+      p.bias.clear();
+      p.desc.src_zp = c.src_min;
+      std::string error;
+      auto plan = vnm_gemm_plan_variant(p.desc, p.weights(), c.variant, &error);
+      ASSERT_TRUE(plan) << error;
+      for (size_t tokens : {1, 2, 20}) {
+        std::vector<uint8_t> src(tokens * s.k, c.x);
+        const auto want = dense_reference(p, src, tokens, s.k, s.n);
+        std::vector<uint8_t> got(want.size());
+        ASSERT_TRUE(vnm_gemm_run(*plan, src.data(), tokens, s.k, got.data(), s.n, nullptr));
+        EXPECT_EQ(got, want) << c.variant << " M=" << m << " tokens " << tokens;
       }
     }
   }
