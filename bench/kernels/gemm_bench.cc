@@ -11,10 +11,8 @@
 // picks is in the label) with an int8 requantized output, the real layer;
 // oneDNN writes s32 or f32 without requantization. Threads: 1 for every
 // shape (timed in CPU time: the machine is shared), 2 for the large ones
-// (timed in real time). oneDNN (Debian's libdnnl links libgomp) gets its
-// thread count from omp_set_num_threads, found in the already loaded libgomp.
-#include <dlfcn.h>
-
+// (timed in real time). oneDNN is limited to AVX2 like dyad
+// (bench/common/onednn_setup.h).
 #include <benchmark/benchmark.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -25,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/common/onednn_setup.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/gemm/gemm.h"
 
@@ -64,18 +63,6 @@ constexpr Config kConfigs[] = {
     {"W4A4", false, 0, 15, 0, 4},
     {"W8A4", false, 0, 15, 0, 8},
 };
-
-// Sets oneDNN's OpenMP thread count; returns the previous one (restored
-// afterwards so other benchmarks in the binary keep their setting).
-int set_omp_threads(int n) {
-  using SetFn = void (*)(int);
-  using GetFn = int (*)();
-  static const SetFn set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
-  static const GetFn get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
-  const int previous = get ? get() : n;
-  if (set) set(n);
-  return previous;
-}
 
 void set_counters(benchmark::State& state, const Shape& s) {
   state.counters["GOP/s"] = benchmark::Counter(2e-9 * s.M * s.N * s.K,
@@ -125,7 +112,8 @@ void bench_dyad(benchmark::State& state, Shape s, Config c, int threads) {
 
 void bench_onednn(benchmark::State& state, Shape s, bool int8, int threads) {
   using namespace dnnl;
-  const int previous_threads = set_omp_threads(threads);
+  bench::limit_onednn_isa_once();
+  const int previous_threads = bench::set_onednn_threads(threads);
   engine eng(engine::kind::cpu, 0);
   stream strm(eng);
   using dt = memory::data_type;
@@ -162,7 +150,7 @@ void bench_onednn(benchmark::State& state, Shape s, bool int8, int threads) {
   }
   state.SetLabel(pd.impl_info_str());
   set_counters(state, s);
-  set_omp_threads(previous_threads);
+  bench::set_onednn_threads(previous_threads);
 }
 
 // Registered at start-up so shapes and configs stay data. Single-thread runs

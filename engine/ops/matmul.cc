@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 
@@ -18,9 +20,15 @@ struct MatmulData {
   kernels::MatmulParams params;
 };
 
-void run(const void* op_data, const StepIO& io) {
+void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const MatmulData*>(op_data);
   kernels::matmul__ref(d->params, io.inputs[0], io.inputs[1], io.outputs[0], io.pool);
+}
+
+void run_avx2(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const MatmulData*>(op_data);
+  kernels::matmul__avx2(d->params, io.inputs[0], io.inputs[1], io.outputs[0], io.pool, io.scratch,
+                        io.scratch_bytes_per_thread);
 }
 
 std::string shapes_text(const TensorDesc& a, const TensorDesc& b) {
@@ -106,7 +114,15 @@ Status build_matmul(BuildContext& ctx) {
   p.a_zero_point = static_cast<int32_t>(z_a);
   p.b_zero_point = static_cast<int32_t>(z_b);
   ctx.set_macs(p.batch * m * n * k);
-  ctx.set_kernel(transpose_b ? "matmul_bt__ref" : "matmul__ref", run, std::move(data));
+  const std::string name = transpose_b ? "matmul_bt" : "matmul";
+  if (avx2_kernels_allowed() && kernels::matmul_avx2_applies(p)) {
+    ctx.set_scratch_bytes_per_thread(kernels::matmul_avx2_scratch_bytes(p));
+    ctx.set_kernel(name + "__avx2", run_avx2, std::move(data));
+  } else {
+    if (avx2_kernels_allowed())
+      log_reference_reason(ctx, "K * max|a - z_a| * max|b - z_b| over the dtype ranges exceeds 2^31 - 1");
+    ctx.set_kernel(name + "__ref", run_ref, std::move(data));
+  }
   return Status::ok();
 }
 

@@ -13,9 +13,11 @@
 // `a` may be int16 for the softmax output P in [0, 256].
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/common/int_elements.h"
+#include "kernels/common/requant.h"
 
 namespace dyad::kernels {
 
@@ -44,8 +46,30 @@ struct MatmulParams {
 // True for the supported dtype combinations and non-negative sizes.
 bool matmul_params_valid(const MatmulParams& p);
 
+// The output value of an exact accumulator: the raw int32 (saturated) or the
+// requantized one. Every variant ends with this, so they agree by construction.
+inline int64_t matmul_output_value(const MatmulParams& p, int64_t acc) {
+  if (!p.requantize) return clamp_int64(acc, INT32_MIN, INT32_MAX);
+  const int64_t v = add_saturate(p.y_zero_point, dyadic_rne(acc, p.multiplier, p.shift));
+  return clamp_int64(v, p.y_min, p.y_max);
+}
+
 // a [batch, m, k], b [batch, k, n] (or [batch, n, k]), y [batch, m, n].
 // Output rows are split over `pool` (may be null); the result does not depend on it.
 void matmul__ref(const MatmulParams& p, const void* a, const void* b, void* y, ThreadPool* pool);
+
+// AVX2 variant (matmul_avx2.cc): B is packed per batch entry into int16
+// (b - z_b) panels and multiplied with vpmaddwd; a is used as is (int16 or
+// widened bytes) and z_a * colsum(b - z_b) is subtracted at the end. Every
+// product pair fits int32 and the int32 sums wrap; the final value is exact
+// whenever the true accumulator fits int32, which matmul_avx2_applies checks
+// from the dtype ranges: K * max|a - z_a| * max|b - z_b| <= 2^31 - 1.
+bool matmul_avx2_applies(const MatmulParams& p);
+// Scratch one task needs (the engine provides it per thread).
+size_t matmul_avx2_scratch_bytes(const MatmulParams& p);
+// Work is split into at most pool->num_threads() tasks (whole batch entries),
+// task i using scratch + i * scratch_stride.
+void matmul__avx2(const MatmulParams& p, const void* a, const void* b, void* y, ThreadPool* pool,
+                  uint8_t* scratch, size_t scratch_stride);
 
 }  // namespace dyad::kernels

@@ -3,7 +3,6 @@
 
 #include <cstddef>
 
-#include "kernels/common/requant.h"
 #include "kernels/common/thread_pool.h"
 
 namespace dyad::kernels {
@@ -31,12 +30,6 @@ int64_t dot(const MatmulParams& p, const TA* a, const TB* b, int64_t row, int64_
   return acc;
 }
 
-int64_t output_value(const MatmulParams& p, int64_t acc) {
-  if (!p.requantize) return clamp_int64(acc, INT32_MIN, INT32_MAX);
-  const int64_t v = add_saturate(p.y_zero_point, dyadic_rne(acc, p.multiplier, p.shift));
-  return clamp_int64(v, p.y_min, p.y_max);
-}
-
 }  // namespace
 
 void matmul__ref(const MatmulParams& p, const void* a, const void* b, void* y, ThreadPool* pool) {
@@ -52,7 +45,7 @@ void matmul__ref(const MatmulParams& p, const void* a, const void* b, void* y, T
         int64_t values[64];
         for (int64_t j0 = 0; j0 < p.n; j0 += 64) {
           const int64_t count = p.n - j0 < 64 ? p.n - j0 : 64;
-          for (int64_t j = 0; j < count; ++j) values[j] = output_value(p, dot(p, at, bt, row, j0 + j));
+          for (int64_t j = 0; j < count; ++j) values[j] = matmul_output_value(p, dot(p, at, bt, row, j0 + j));
           store_ints(values, static_cast<size_t>(count), p.y_type, y,
                      static_cast<size_t>(row * p.n + j0));
         }

@@ -1,0 +1,20 @@
+// Plan-time choice between an op's AVX2 variant and its reference kernel
+// (add, pools, depthwise conv2d; the GEMM has its own in gemm_select.h).
+#pragma once
+
+#include <string>
+
+#include "engine/ops/op.h"
+
+namespace dyad {
+
+// True when a vector variant may be used: the CPU has AVX2 and DYAD_KERNELS
+// is not "ref".
+bool avx2_kernels_allowed();
+
+// With DYAD_VERBOSE=dispatch, says why the node keeps its reference kernel
+// although AVX2 variants are allowed (the choice itself is logged by
+// BuildContext::set_kernel).
+void log_reference_reason(const BuildContext& ctx, const std::string& why);
+
+}  // namespace dyad
