@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, then classify the 10,000
-# Fashion-MNIST test images with the shipped integer-only models (INT8 and
+# Fashion-MNIST test images with the shipped integer-only ResNets and ViTs (INT8 and
 # mixed INT4/INT8), at 1 and 2 threads, next to the float model's accuracy;
 # and show `dyad info`, `run` and `bench` on the small bundled CNN.
 set -euo pipefail
@@ -11,7 +11,7 @@ DYAD="$ROOT/build/dyad"
 DATA=/usr/share/datasets/fashion-mnist
 
 echo "== Fashion-MNIST test set (10,000 images), integer-only engine"
-for model in resnet_int8 resnet_mixed; do
+for model in resnet_int8 resnet_mixed vit_int8 vit_mixed; do
   json="$ROOT/models/fmnist/$model.json"
   float_top1=$(/usr/bin/python3 -c "import json,sys; print('%.2f %%' % (100*json.load(open(sys.argv[1]))['metadata']['accuracy']['float_top1']))" "$json")
   echo "-- $model (float model: top-1 $float_top1)"

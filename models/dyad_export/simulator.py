@@ -398,7 +398,9 @@ class Model(TransformerOps):
         an, bn = n["inputs"]
         y = n["outputs"][0]
         a = n.get("attrs", {})
-        va, vb = env[an], env[bn]
+        va, vb = self._value(an, env), self._value(bn, env)    # constants allowed
+        if va.shape[1:] == vb.shape[1:] and 1 in (va.shape[0], vb.shape[0]):
+            va, vb = np.broadcast_arrays(va, vb)   # a batch-1 constant joins a fed batch
         if va.shape != vb.shape:
             raise SimError(f"node {n['name']!r}: shapes {va.shape} and {vb.shape} differ")
         s_y = _f32(self.scale(y))
@@ -472,7 +474,11 @@ class Model(TransformerOps):
             if (t["dtype"], t.get("scale"), t.get("zero_point", 0)) != \
                     (first["dtype"], first.get("scale"), first.get("zero_point", 0)):
                 raise SimError(f"node {n['name']!r}: input {i!r} quantization differs")
-        return np.concatenate([env[i] for i in n["inputs"]], axis=axis)
+        parts = [self._value(i, env) for i in n["inputs"]]          # constants allowed
+        batch = max(p.shape[0] for p in parts)     # a constant joins a larger fed batch
+        parts = [np.broadcast_to(p, (batch,) + p.shape[1:]) if p.shape[0] != batch else p
+                 for p in parts]
+        return np.concatenate(parts, axis=axis)
 
     def op_reshape(self, n, env):
         x = env[n["inputs"][0]]

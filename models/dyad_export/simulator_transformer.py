@@ -8,6 +8,7 @@ allows it and Python ints otherwise. Nothing here is shared with the C++ engine.
 import numpy as np
 
 from ..ibert_sim import gelu, layernorm, softmax
+from . import simulator_ibert_fast as fast
 
 TRANSFORMER_OP_ATTRS = {
     "int_gelu": {"b_int", "c_int", "shift_int"},
@@ -69,7 +70,9 @@ class TransformerOps:
         _check_range(b, -(1 << 31), 0, where + " b_int")
         _check_range(c, -(1 << 62), 0, where + " c_int")
         _check_range(s, -(1 << 62), 0, where + " shift_int")
-        y = _gelu_elements(x.astype(object), b, c, s)
+        y = fast.int_gelu(x, b, c, s) if x.dtype != object else None
+        if y is None:       # operands too large for the int64 path: Python ints
+            y = _gelu_elements(x.astype(object), b, c, s)
         return _sim()._narrow(y)
 
     def _softmax_constants(self, n):
@@ -103,6 +106,9 @@ class TransformerOps:
                 raise _sim().SimError(f"node {n['name']!r}: mask shape {mask.shape} does not "
                                       f"fit scores {x.shape}")
             keep = np.broadcast_to(mask != 0, x.shape)
+        y = fast.int_softmax(x, keep, consts) if x.dtype != object else None
+        if y is not None:
+            return y
         rows = x.reshape(-1, L).tolist()
         keeps = keep.reshape(-1, L).tolist()
         y = [softmax.int_softmax_row(r, consts, k)[0] for r, k in zip(rows, keeps)]
@@ -116,6 +122,9 @@ class TransformerOps:
         bias = [int(v) for v in _per_channel(a["bias_int"], C, where + " bias_int")]
         _check_range(bias, -(1 << 62), 1 << 62, where + " bias_int")
         _check_range([a["shift"]], 0, 62, where + " shift")
+        y = fast.int_layernorm(x, a["shift"], bias) if x.dtype != object else None
+        if y is not None:
+            return y
         rows = [[int(v) for v in r] for r in x.reshape(-1, C).tolist()]
         y = [layernorm.int_layernorm_row(r, a["shift"], bias) for r in rows]
         return _sim()._narrow(np.asarray(y, dtype=object).reshape(x.shape))

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import torch
 
-from ..dyad_export import qgraph, simulator
+from ..dyad_export import export, qgraph, simulator, vit, vit_export
 from . import data, nets, train
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,6 +23,16 @@ BIT_CONFIGS = {
                                                         "fc": {"w": 8, "a": 8}}),
 }
 ARCHS = {"ResNet": nets.ResNet, "ViT": nets.ViT}
+# ViT weight widths per Linear / Conv2d path (activations: vit.py's fixed scheme).
+VIT_WEIGHT_BITS = {
+    "vit_int8": lambda path: 8,
+    # INT4 weights in the encoder's Linear layers; patch embedding and head INT8.
+    "vit_mixed": lambda path: 4 if path.startswith("layers.") else 8,
+}
+
+
+def is_vit(name):
+    return name in VIT_WEIGHT_BITS
 
 
 def save_checkpoint(path, model, arch, kwargs, **extra):
@@ -44,7 +54,22 @@ def calibration_batches(count=2048, batch=256, seed=0):
 
 
 def build_graph(model, name):
+    if is_vit(name):
+        return vit.ViTGraph(model, VIT_WEIGHT_BITS[name], input_scale=INPUT_SCALE)
     return qgraph.lower(model, BIT_CONFIGS[name], input_scale=INPUT_SCALE)
+
+
+def bit_config(graph, name):
+    """The bit configuration recorded in a model's metadata."""
+    if is_vit(name):
+        return {"weights": graph.describe_bits(), "activations": vit.ACTIVATIONS}
+    return BIT_CONFIGS[name].describe()
+
+
+def export_graph(graph, json_path, name, metadata):
+    if is_vit(name):
+        return vit_export.export(graph, json_path, name, metadata)
+    return export.export(graph, json_path, name, metadata)
 
 
 def graph_with_model_scales(model, name, json_path):
@@ -76,7 +101,8 @@ def simulate(json_path, images, batch=500, keep_all=False):
     return np.concatenate(out), m
 
 
-def qat(model, name, calib, epochs, lr, log=print, momentum=0.99):
+def qat(model, name, calib, epochs, lr, log=print, momentum=0.99, optimizer="sgd",
+        weight_decay=5e-4):
     """Quantization-aware fine-tuning of a copy of `model` (fake quant + STE).
 
     BatchNorm stays folded with frozen running statistics (HAWQ-V3 fix_BN); the
@@ -87,7 +113,8 @@ def qat(model, name, calib, epochs, lr, log=print, momentum=0.99):
     g = build_graph(model, name)
     g.calibrate(calib)
     g.set_qat_momentum(momentum)
-    train.train_classifier(model, epochs=epochs, lr=lr, weight_decay=5e-4, seed=1, log=log,
+    train.train_classifier(model, epochs=epochs, lr=lr, weight_decay=weight_decay,
+                           optimizer=optimizer, seed=1, log=log,
                            train_fn=lambda m, x: g.forward(x, "qat"))
     g.set_qat_momentum(None)
     return model.eval(), g

@@ -10,7 +10,10 @@ Writes into models/fmnist/:
   resnet_int8.{json,bin}   INT8 model (post-training quantization, or QAT if PTQ loses > 1.5 pt)
   resnet_mixed_qat.pt      float weights after quantization-aware training (if QAT ran)
   resnet_mixed.{json,bin}  INT8 stem/FC + INT4 blocks with uint4 activations
-  vit_float.pt             float ViT checkpoint (integer export comes later)
+  vit_float.pt             float ViT checkpoint
+  vit_int8.{json,bin}      INT8 ViT (post-training quantization, or QAT if PTQ loses > 1.5 pt)
+  vit_mixed_qat.pt         float ViT weights after quantization-aware training
+  vit_mixed.{json,bin}     INT4 encoder Linears, INT8 patch embedding and head
 and the accuracy table into docs/models.md and each model's JSON metadata.
 """
 import argparse
@@ -22,13 +25,24 @@ import time
 import numpy as np
 import torch
 
-from ..dyad_export import compare, export, writer
+from ..dyad_export import compare, writer
 from . import data, nets, pipeline, train
 
 QAT_THRESHOLD = 0.015     # "auto": fine-tune when PTQ loses more than 1.5 points
 # The mixed model always gets QAT: its PTQ loss sits right at the threshold (about 1.4
 # points with these seeds) and QAT recovers most of it.
-QAT_POLICY = {"resnet_int8": "auto", "resnet_mixed": "always"}
+QAT_POLICY = {"resnet_int8": "auto", "resnet_mixed": "always",
+              "vit_int8": "auto", "vit_mixed": "always"}
+# Fine-tuning settings: the ResNet as it was trained (SGD), the ViT with AdamW.
+QAT_SETTINGS = {"resnet": {"optimizer": "sgd", "weight_decay": 5e-4},
+                "vit": {"optimizer": "adamw", "weight_decay": 0.05}}
+DESCRIPTIONS = {
+    "resnet": "Fashion-MNIST ResNet (stem conv, max pool, 3 basic blocks, global average "
+              "pool, FC), HAWQ-V3 style integer-only quantization",
+    "vit": "Fashion-MNIST ViT (7x7 patch embedding, class token, positions, 2 post-LN "
+           "encoder layers, head on the class token), I-BERT style integer-only "
+           "quantization (int_softmax, int_gelu, int_layernorm)",
+}
 RESNET_KWARGS = {"widths": [16, 32, 64], "num_classes": 10}
 VIT_KWARGS = {"patch": 7, "dim": 64, "depth": 2, "heads": 4, "mlp": 128, "num_classes": 10}
 SAMPLE_INDICES = (0, 1, 2)   # test images stored with expected outputs in the metadata
@@ -69,7 +83,10 @@ def quantize(name, model, base_float_acc, calib, test_x, test_y, args):
             policy == "auto" and base_float_acc - ptq > QAT_THRESHOLD)):
         log(f"{name}: PTQ loses {100 * (base_float_acc - ptq):.2f} points (QAT policy "
             f"{policy}) -> quantization-aware training, {args.qat_epochs} epochs")
-        model, g = pipeline.qat(model, name, calib, args.qat_epochs, args.qat_lr, log=log)
+        family = "vit" if pipeline.is_vit(name) else "resnet"
+        lr = args.vit_qat_lr if family == "vit" else args.qat_lr
+        model, g = pipeline.qat(model, name, calib, args.qat_epochs, lr, log=log,
+                                **QAT_SETTINGS[family])
         qat_fake = float((pipeline.fake_quant_logits(g, test_x).argmax(1) == test_y).mean())
         info.update({"method": "QAT", "qat_epochs": args.qat_epochs,
                      "qat_float_top1": round(float(train.evaluate(model, test_x, test_y)), 4),
@@ -80,19 +97,17 @@ def quantize(name, model, base_float_acc, calib, test_x, test_y, args):
 
 def export_and_measure(name, g, info, float_acc, checkpoint, test_x, test_y, out_dir):
     json_path = os.path.join(out_dir, name + ".json")
-    cfg = pipeline.BIT_CONFIGS[name]
     meta = {
-        "description": "Fashion-MNIST ResNet (stem conv, max pool, 3 basic blocks, global "
-                       "average pool, FC), HAWQ-V3 style integer-only quantization",
+        "description": DESCRIPTIONS["vit" if pipeline.is_vit(name) else "resnet"],
         "generator": "/usr/bin/python3 -m models.fmnist.train_and_export",
         "float_checkpoint": checkpoint,
         "input": "uint8 pixels, NHWC [1, 28, 28, 1], scale 1/255, zero point 0 "
                  "(the float input is pixel / 255)",
         "output": "int8 logits [1, 10]; the class is the argmax",
         "classes": list(data.CLASSES),
-        "bit_config": cfg.describe(),
+        "bit_config": pipeline.bit_config(g, name),
     }
-    export.export(g, json_path, name, meta)
+    pipeline.export_graph(g, json_path, name, meta)
     t0 = time.time()
     logits, sim = pipeline.simulate(json_path, test_x)
     fake = pipeline.fake_quant_logits(g, test_x)
@@ -136,12 +151,11 @@ def write_docs(out_dir, path):
     """The accuracy table in docs/models.md, from the models' metadata and checkpoints."""
     begin, end = "<!-- fmnist-begin -->", "<!-- fmnist-end -->"
     results = {}
-    for name in ("resnet_int8", "resnet_mixed"):
+    for name in ("resnet_int8", "resnet_mixed", "vit_int8", "vit_mixed"):
         with open(os.path.join(out_dir, name + ".json")) as f:
             results[name] = json.load(f)["metadata"]["accuracy"]
     r8, rm = results["resnet_int8"], results["resnet_mixed"]
-    vit_path = os.path.join(out_dir, "vit_float.pt")
-    vit_acc = torch.load(vit_path)["float_top1"] if os.path.exists(vit_path) else None
+    v8, vm = results["vit_int8"], results["vit_mixed"]
 
     def pct(v):
         return "n/a" if v is None else f"{100 * v:.2f} %"
@@ -157,25 +171,39 @@ def write_docs(out_dir, path):
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, r, bits in (("resnet_int8", r8, "INT8 / int8 (HAWQ-V3 signed), uint8 input"),
                           ("resnet_mixed", rm, "INT8 stem+FC, INT4 blocks / uint4 in blocks, "
-                                               "uint8 elsewhere")):
+                                               "uint8 elsewhere"),
+                          ("vit_int8", v8, "INT8 / int8, int16 residuals (I-BERT ops)"),
+                          ("vit_mixed", vm, "INT4 encoder Linears, INT8 patch embedding and "
+                                            "head / int8, int16 residuals")):
         fq = r.get("qat_fake_quant_top1", r["ptq_fake_quant_top1"])
         method = r["method"] + (f" ({r['qat_epochs']} epochs)" if r["method"] == "QAT" else "")
         lines.append(f"| {name} | {bits} | {pct(r['float_top1'])} | {method} | {pct(fq)} | "
                      f"{pct(r['int_top1'])} | `{name}.json`, `{name}.bin` |")
-    lines.append(f"| vit (float only) | float32 | {pct(vit_acc)} | - | - | - | `vit_float.pt` |")
     lines += ["",
               "Notes:", "",
               f"- resnet_mixed: post-training quantization alone reaches "
               f"{pct(rm['ptq_fake_quant_top1'])} (fake quant)"
               + (f"; after QAT the float weights give {pct(rm['qat_float_top1'])}."
                  if rm["method"] == "QAT" else "."),
-              f"- The integer logits equal the fake-quant (float) emulation's for "
+              f"- vit_mixed: post-training quantization alone reaches "
+              f"{pct(vm['ptq_fake_quant_top1'])} (fake quant)"
+              + (f"; after QAT the float weights give {pct(vm['qat_float_top1'])}."
+                 if vm["method"] == "QAT" else "."),
+              f"- ResNets: the integer logits equal the fake-quant (float) emulation's for "
               f"{pct(r8['int_vs_fake_quant_logits_equal'])} (int8) and "
               f"{pct(rm['int_vs_fake_quant_logits_equal'])} (mixed) of the logits; the rest "
               "differ by float rounding next to a rounding tie.",
+              f"- ViTs: the emulation computes GELU, softmax and LayerNorm in float where the "
+              "integer model runs I-BERT's polynomial approximations, so fewer logits match "
+              f"exactly ({pct(v8['int_vs_fake_quant_logits_equal'])} int8, "
+              f"{pct(vm['int_vs_fake_quant_logits_equal'])} mixed); the predicted class "
+              f"agrees on {pct(v8['int_vs_fake_quant_argmax_equal'])} and "
+              f"{pct(vm['int_vs_fake_quant_argmax_equal'])} of the test images.",
               f"- The int8 logits of the top two classes tie on "
-              f"{r8['int_top1_tied_logits']} (int8) and {rm['int_top1_tied_logits']} (mixed) "
-              "test images; the accuracy takes the first maximum (numpy argmax).",
+              f"{r8['int_top1_tied_logits']} (resnet_int8), {rm['int_top1_tied_logits']} "
+              f"(resnet_mixed), {v8['int_top1_tied_logits']} (vit_int8) and "
+              f"{vm['int_top1_tied_logits']} (vit_mixed) test images; the accuracy takes the "
+              "first maximum (numpy argmax), as `dyad classify` does.",
               "- Quantization (HAWQ-V3): BatchNorm folded; weights symmetric per output "
               "channel, INT8 in [-128, 127], INT4 in [-8, 7]; int32 bias at scale "
               "f32(S_x * S_w[c]); activations per tensor, zero point 0, scale from the "
@@ -188,9 +216,12 @@ def write_docs(out_dir, path):
               "- Each model's JSON `metadata` holds these figures, the bit config, and three "
               "test images (`samples`: `input` uint8 NHWC, `expected` int8 logits) for a "
               "bit-exact engine test.",
-              "- Per-layer float vs integer comparison: "
-              "`/usr/bin/python3 -m models.fmnist.report_layers` (for resnet_mixed the float "
-              "reference is the QAT checkpoint `resnet_mixed_qat.pt`).",
+              "- Per-layer float vs integer comparison of all four models: "
+              "`/usr/bin/python3 -m models.fmnist.report_layers` (see \"Per-layer report\" "
+              "below; for resnet_mixed and vit_mixed the float reference is the QAT "
+              "checkpoint).",
+              "- ViT quantization: see \"ViT lowering\" below; vit_mixed's float reference "
+              "after QAT is `vit_mixed_qat.pt`.",
               "- ResNet: stem 3x3 conv (16) + BN + ReLU, 2x2 max pool, basic blocks 16 "
               "(identity), 32 and 64 (stride 2, 1x1 strided conv shortcut), global average "
               "pool, FC 10. BatchNorm is folded into the convs; each residual add takes the "
@@ -220,6 +251,25 @@ def write_docs(out_dir, path):
         f.write(text)
 
 
+def quantize_and_export(names, model, arch, kwargs, float_acc, test_x, test_y, args):
+    """PTQ / QAT, export, simulated accuracy of each model in `names` (one float model)."""
+    calib = pipeline.calibration_batches()
+    family = "vit" if arch == "ViT" else "resnet"
+    for name in names:
+        g, qmodel, info = quantize(name, model, float_acc, calib, test_x, test_y, args)
+        ckpt = f"{family}_float.pt"
+        if info["method"] == "QAT":
+            ckpt = f"{name}_qat.pt"
+            pipeline.save_checkpoint(os.path.join(args.out_dir, ckpt), qmodel, arch, kwargs,
+                                     float_top1=info["qat_float_top1"])
+        export_and_measure(name, g, info, float_acc, ckpt, test_x, test_y, args.out_dir)
+        # Where the accuracy goes, per layer (QGraph for the ResNets, ViTGraph for the ViTs).
+        rows = compare.layer_report(g, pipeline.simulator.Model(
+            os.path.join(args.out_dir, name + ".json")), test_x[:1000])
+        log(compare.format_report(rows, f"\n{name}: per-layer float vs integer "
+                                        "(1000 test images)"))
+
+
 def resnet_part(args, test_x, test_y):
     resnet_path = os.path.join(args.out_dir, "resnet_float.pt")
     if args.skip_train:
@@ -231,19 +281,8 @@ def resnet_part(args, test_x, test_y):
     if not args.skip_train:
         pipeline.save_checkpoint(resnet_path, model, "ResNet", RESNET_KWARGS,
                                  float_top1=round(float_acc, 4))
-    calib = pipeline.calibration_batches()
-    for name in ("resnet_int8", "resnet_mixed"):
-        g, qmodel, info = quantize(name, model, float_acc, calib, test_x, test_y, args)
-        ckpt = "resnet_float.pt"
-        if info["method"] == "QAT":
-            ckpt = f"{name}_qat.pt"
-            pipeline.save_checkpoint(os.path.join(args.out_dir, ckpt), qmodel, "ResNet",
-                                     RESNET_KWARGS, float_top1=info["qat_float_top1"])
-        export_and_measure(name, g, info, float_acc, ckpt, test_x, test_y, args.out_dir)
-        rows = compare.layer_report(g, pipeline.simulator.Model(
-            os.path.join(args.out_dir, name + ".json")), test_x[:1000])
-        log(compare.format_report(rows, f"\n{name}: per-layer float vs integer "
-                                        "(1000 test images)"))
+    quantize_and_export(("resnet_int8", "resnet_mixed"), model, "ResNet", RESNET_KWARGS,
+                        float_acc, test_x, test_y, args)
 
 
 def vit_part(args, test_x, test_y):
@@ -256,13 +295,16 @@ def vit_part(args, test_x, test_y):
     log(f"ViT float top-1 {vit_acc:.4f}")
     if not args.skip_train:
         pipeline.save_checkpoint(vit_path, vit, "ViT", VIT_KWARGS, float_top1=round(vit_acc, 4))
+    quantize_and_export(("vit_int8", "vit_mixed"), vit, "ViT", VIT_KWARGS, vit_acc,
+                        test_x, test_y, args)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=10, help="float ResNet epochs")
     p.add_argument("--qat-epochs", type=int, default=3)
-    p.add_argument("--qat-lr", type=float, default=0.002)
+    p.add_argument("--qat-lr", type=float, default=0.002, help="ResNet QAT learning rate (SGD)")
+    p.add_argument("--vit-qat-lr", type=float, default=1e-4, help="ViT QAT learning rate (AdamW)")
     p.add_argument("--qat", choices=["auto", "always", "never"],
                    help="override the per-model QAT policy (auto: when PTQ loses > 1.5 pt)")
     p.add_argument("--vit-epochs", type=int, default=12)
