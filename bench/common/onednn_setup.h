@@ -3,11 +3,14 @@
 
 #include <dlfcn.h>
 
+#include <benchmark/benchmark.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <unordered_map>
 
 namespace dyad::bench {
 
@@ -40,6 +43,20 @@ inline int set_onednn_threads(int n) {
   const int previous = get ? get() : n;
   if (set) set(n);
   return previous;
+}
+
+// Times a oneDNN primitive: one untimed run (JIT, first touch), then one run
+// per benchmark iteration; the label says which implementation oneDNN chose.
+inline void time_primitive(benchmark::State& state, const dnnl::primitive& prim,
+                           const std::unordered_map<int, dnnl::memory>& args, dnnl::stream& strm,
+                           const std::string& impl_info) {
+  prim.execute(strm, args);
+  strm.wait();
+  for (auto _ : state) {
+    prim.execute(strm, args);
+    strm.wait();
+  }
+  state.SetLabel(impl_info);
 }
 
 }  // namespace dyad::bench

@@ -142,13 +142,7 @@ void bench_onednn(benchmark::State& state, Shape s, bool int8, int threads) {
   matmul prim(pd);
   const std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, wei_m}, {DNNL_ARG_DST, dst_m}};
-  prim.execute(strm, args);
-  strm.wait();
-  for (auto _ : state) {
-    prim.execute(strm, args);
-    strm.wait();
-  }
-  state.SetLabel(pd.impl_info_str());
+  bench::time_primitive(state, prim, args, strm, pd.impl_info_str());
   set_counters(state, s);
   bench::set_onednn_threads(previous_threads);
 }

@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 #include "kernels/add/add.h"
@@ -20,6 +21,11 @@ void run(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const AddData*>(op_data);
   kernels::add__ref(d->params, d->a_requant.data(), d->b_requant.data(), io.inputs[0],
                     io.inputs[1], io.outputs[0]);
+}
+
+void run_avx2(const void* op_data, const StepIO& io) {
+  kernels::add__avx2(*static_cast<const kernels::AddAvx2Plan*>(op_data), io.inputs[0],
+                     io.inputs[1], io.outputs[0], io.pool);
 }
 
 // The kernel sums the two rounded branches in 128 bits; this proves neither
@@ -69,6 +75,15 @@ Status build_add(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(check_branch_range(ctx, "a_", a, p.a_zero_point, data->a_requant));
   DYAD_RETURN_IF_ERROR(check_branch_range(ctx, "b_", b, p.b_zero_point, data->b_requant));
   DYAD_RETURN_IF_ERROR(read_activation(ctx, y, p.dst_zero_point, &p.dst_min, &p.dst_max));
+  if (avx2_kernels_allowed()) {
+    auto plan = std::make_shared<kernels::AddAvx2Plan>();
+    std::string why;
+    if (kernels::add_avx2_plan(p, data->a_requant.data(), data->b_requant.data(), plan.get(), &why)) {
+      ctx.set_kernel("add__avx2", run_avx2, std::move(plan));
+      return Status::ok();
+    }
+    log_reference_reason(ctx, why);
+  }
   ctx.set_kernel("add__ref", run, std::move(data));
   return Status::ok();
 }

@@ -2,6 +2,7 @@
 // valid positions of each window.
 #include <memory>
 
+#include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/window2d.h"
 #include "kernels/average_pool/average_pool.h"
@@ -12,6 +13,11 @@ namespace {
 void run(const void* op_data, const StepIO& io) {
   kernels::average_pool__ref(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0],
                              io.outputs[0], io.pool);
+}
+
+void run_avx2(const void* op_data, const StepIO& io) {
+  kernels::average_pool__avx2(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0],
+                              io.outputs[0], io.pool);
 }
 }  // namespace
 
@@ -25,6 +31,13 @@ Status build_average_pool(BuildContext& ctx) {
   if (p->kernel_h * p->kernel_w > (int64_t{1} << 31))
     return ctx.error("attrs.kernel", "a window of more than 2^31 positions could overflow the "
                                      "int64 sum");
+  if (avx2_kernels_allowed()) {
+    if (kernels::average_avx2_fits(p->type, p->kernel_h * p->kernel_w)) {
+      ctx.set_kernel("average_pool__avx2", run_avx2, std::move(p));
+      return Status::ok();
+    }
+    log_reference_reason(ctx, "int32 elements, or windows too large for int32 sums");
+  }
   ctx.set_kernel("average_pool__ref", run, std::move(p));
   return Status::ok();
 }

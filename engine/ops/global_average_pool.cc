@@ -3,6 +3,7 @@
 // keepdims false.
 #include <memory>
 
+#include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 #include "engine/ops/window2d.h"
@@ -13,6 +14,11 @@ namespace dyad {
 namespace {
 void run(const void* op_data, const StepIO& io) {
   kernels::global_average_pool__ref(
+      *static_cast<const kernels::GlobalAveragePoolParams*>(op_data), io.inputs[0], io.outputs[0]);
+}
+
+void run_avx2(const void* op_data, const StepIO& io) {
+  kernels::global_average_pool__avx2(
       *static_cast<const kernels::GlobalAveragePoolParams*>(op_data), io.inputs[0], io.outputs[0]);
 }
 }  // namespace
@@ -37,6 +43,13 @@ Status build_global_average_pool(BuildContext& ctx) {
   p->pixels = in.h * in.w;
   p->channels = in.c;
   p->type = int_type_of(ctx.input(0).dtype);
+  if (avx2_kernels_allowed()) {
+    if (kernels::average_avx2_fits(p->type, p->pixels)) {
+      ctx.set_kernel("global_average_pool__avx2", run_avx2, std::move(p));
+      return Status::ok();
+    }
+    log_reference_reason(ctx, "int32 elements, or windows too large for int32 sums");
+  }
   ctx.set_kernel("global_average_pool__ref", run, std::move(p));
   return Status::ok();
 }

@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 #include "kernels/requantize/requantize.h"
@@ -14,11 +15,17 @@ namespace {
 struct RequantizeData {
   kernels::RequantizeParams params;
   std::vector<kernels::Dyadic> requant;  // params.channels entries
+  kernels::RequantizeAvx2PlanPtr avx2;   // set when the AVX2 variant runs
 };
 
-void run(const void* op_data, const StepIO& io) {
+void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const RequantizeData*>(op_data);
   kernels::requantize__ref(d->params, d->requant.data(), io.inputs[0], io.outputs[0]);
+}
+
+void run_avx2(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const RequantizeData*>(op_data);
+  kernels::requantize__avx2(d->params, *d->avx2, io.inputs[0], io.outputs[0], io.pool);
 }
 
 }  // namespace
@@ -41,7 +48,15 @@ Status build_requantize(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(read_requant(ctx, "multiplier", "shift", p.channels,
                                     rescale_ratios(ctx, 0, p.channels), &data->requant));
   DYAD_RETURN_IF_ERROR(read_activation(ctx, y, p.dst_zero_point, &p.dst_min, &p.dst_max));
-  ctx.set_kernel("requantize__ref", run, std::move(data));
+  if (avx2_kernels_allowed()) data->avx2 = kernels::requantize_avx2_plan(p, data->requant.data());
+  if (data->avx2) {
+    ctx.set_kernel("requantize__avx2", run_avx2, std::move(data));
+  } else {
+    if (avx2_kernels_allowed())
+      log_reference_reason(ctx, "the AVX2 variant takes int8/uint8 outputs, int32 inputs with zero point 0 "
+                                "or narrower inputs, and 1 or a multiple of 8 channels");
+    ctx.set_kernel("requantize__ref", run_ref, std::move(data));
+  }
   return Status::ok();
 }
 

@@ -6,11 +6,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "kernels/common/int_elements.h"
 #include "kernels/common/requant.h"
 
 namespace dyad::kernels {
+
+class ThreadPool;
 
 // Precondition, proved by the builder (engine/ops/add.cc): each rounded branch
 // is at most 2^125 in magnitude for every input of its dtype, so the sum is
@@ -27,5 +31,38 @@ struct AddParams {
 
 void add__ref(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant,
               const void* a, const void* b, void* dst);
+
+// ---- AVX2 variant (add_avx2.cc; plan in add_plan.cc) ----------------------
+// Each branch is computed exactly in 64-bit lanes: d = x - z in int32, then
+// t = (d * m) << ls and rne(t / 2^rs) with rs in [1, 63], |t| <= 2^62.
+// docs/kernels.md ("add") has the argument.
+
+// Constants of 8 consecutive elements; index [0] holds the even elements
+// (0, 2, 4, 6), [1] the odd ones, as 64-bit lanes.
+struct alignas(32) AddBlock8 {
+  struct Branch {
+    int64_t mult[2][4];    // m (vpmuldq reads the low 32 bits, signed)
+    int64_t lshift[2][4];  // ls: 1 - e when e <= 0, else 0
+    int64_t rshift[2][4];  // rs in [1, 63]
+    int64_t round[2][4];   // 2^(rs-1) - 1 + 2^63 (mod 2^64)
+  } a, b;
+  int64_t offset[2][4];    // dst_zp - 2^(63 - rs_a) - 2^(63 - rs_b) (mod 2^64)
+};
+
+struct AddAvx2Plan {
+  AddParams params;
+  size_t period = 8;               // lcm(channels, 8): constants repeat every period elements
+  std::vector<AddBlock8> blocks;   // period / 8
+};
+
+// Fills `plan` when the AVX2 variant is exact for every input of the
+// containers: a, b and dst of types s8, u8, s16, s32; x - z fits int32 for
+// every value of each input container; each branch's |d| * |m| * 2^ls
+// stays within 2^62. Otherwise returns false and says why.
+bool add_avx2_plan(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant,
+                   AddAvx2Plan* plan, std::string* why);
+
+// Split over `pool` (may be null) in blocks of whole constant periods.
+void add__avx2(const AddAvx2Plan& plan, const void* a, const void* b, void* dst, ThreadPool* pool);
 
 }  // namespace dyad::kernels

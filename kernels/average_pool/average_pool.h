@@ -12,4 +12,8 @@ class ThreadPool;
 // src: [batch, in_h, in_w, channels]; dst: [batch, out_h, out_w, channels].
 void average_pool__ref(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
 
+// AVX2 variant (average_pool_avx2.cc), same split over threads; exact when
+// average_avx2_fits(p.type, p.kernel_h * p.kernel_w) (kernels/common/pool2d.h).
+void average_pool__avx2(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
+
 }  // namespace dyad::kernels

@@ -26,6 +26,28 @@ inline size_t int_type_bytes(IntType t) {
   return 0;
 }
 
+// The value range of each container.
+inline int64_t int_type_min(IntType t) {
+  switch (t) {
+    case IntType::kS8: return INT8_MIN;
+    case IntType::kU8: return 0;
+    case IntType::kS16: return INT16_MIN;
+    case IntType::kS32: return INT32_MIN;
+    case IntType::kS64: return INT64_MIN;
+  }
+  return 0;
+}
+inline int64_t int_type_max(IntType t) {
+  switch (t) {
+    case IntType::kS8: return INT8_MAX;
+    case IntType::kU8: return UINT8_MAX;
+    case IntType::kS16: return INT16_MAX;
+    case IntType::kS32: return INT32_MAX;
+    case IntType::kS64: return INT64_MAX;
+  }
+  return 0;
+}
+
 // Calls f(T{}) with T the C++ type of the container, so a kernel can be
 // written once as a template over the element type.
 template <typename F>

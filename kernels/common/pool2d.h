@@ -24,4 +24,32 @@ inline int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
+// floor(n / d) = (n * mult) >> shift for every 0 <= n < 2^31 and 1 <= d < 2^31
+// (the average pools' AVX2 variants; docs/kernels.md "Pools"). With
+// 2^(L-1) < d <= 2^L, shift = 31 + L and mult = ceil(2^shift / d) < 2^32:
+// n * mult / 2^shift = n / d + n * err / (d * 2^shift), err = mult * d - 2^shift
+// < d <= 2^L, so the excess is below 1/d whenever n < 2^31, and a
+// fraction k/d plus less than 1/d does not reach the next integer.
+struct ExactDivisor {
+  uint32_t mult = 1;
+  int shift = 0;
+};
+
+inline ExactDivisor exact_divisor(uint32_t d) {
+  int L = 0;
+  while ((uint64_t{1} << L) < d) ++L;
+  const int shift = 31 + L;
+  const uint64_t mult = ((uint64_t{1} << shift) + d - 1) / d;
+  return {static_cast<uint32_t>(mult), shift};
+}
+
+// Whether the vector average pools are exact for windows of up to
+// `max_count` values of type t: int8, uint8, int16 with (max - min) * count
+// below 2^31 (sums in int32 lanes, exact_divisor's range).
+inline bool average_avx2_fits(IntType t, int64_t max_count) {
+  const int64_t span = t == IntType::kS16 ? 65535 : 255;
+  if (t != IntType::kS8 && t != IntType::kU8 && t != IntType::kS16) return false;
+  return max_count >= 1 && max_count < (int64_t{1} << 31) / span;
+}
+
 }  // namespace dyad::kernels

@@ -11,7 +11,9 @@
 #include <string>
 
 #include "kernels/common/cpu.h"
+#include "kernels/common/strfmt.h"
 #include "kernels/common/thread_pool.h"
+#include "kernels/common/variant_select.h"
 #include "kernels/gemm/gemm_internal.h"
 
 namespace dyad::kernels {
@@ -35,16 +37,6 @@ struct DescFacts {
   int64_t chunk_quads = 0;      // kUbs: quads whose int16 sums provably stay in range
 };
 
-std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char* format, ...) {
-  char buf[256];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof(buf), format, args);
-  va_end(args);
-  return buf;
-}
-
 const char* dst_type_name(GemmDstType t) {
   switch (t) {
     case GemmDstType::kInt8: return "int8";
@@ -59,20 +51,20 @@ bool validate(const GemmDesc& d, const GemmWeights& w, std::string* error) {
     if (error) *error = "gemm: " + message;
     return false;
   };
-  if (d.N < 1 || d.N > kMaxDim) return fail(fmt("N = %d is outside [1, %d]", d.N, kMaxDim));
-  if (d.K < 1 || d.K > kMaxDim) return fail(fmt("K = %d is outside [1, %d]", d.K, kMaxDim));
-  if (d.M_hint < 0) return fail(fmt("M_hint = %d is negative", d.M_hint));
+  if (d.N < 1 || d.N > kMaxDim) return fail(strfmt("N = %d is outside [1, %d]", d.N, kMaxDim));
+  if (d.K < 1 || d.K > kMaxDim) return fail(strfmt("K = %d is outside [1, %d]", d.K, kMaxDim));
+  if (d.M_hint < 0) return fail(strfmt("M_hint = %d is negative", d.M_hint));
   const int32_t lo = d.src_signed ? -128 : 0, hi = d.src_signed ? 127 : 255;
   const char* container = d.src_signed ? "int8" : "uint8";
   if (d.src_min < lo || d.src_max > hi || d.src_min > d.src_max) {
-    return fail(fmt("src range [%d, %d] is not a range of the %s container", d.src_min, d.src_max,
+    return fail(strfmt("src range [%d, %d] is not a range of the %s container", d.src_min, d.src_max,
                     container));
   }
   if (d.src_zp < lo || d.src_zp > hi) {
-    return fail(fmt("src_zp = %d is outside the %s range", d.src_zp, container));
+    return fail(strfmt("src_zp = %d is outside the %s range", d.src_zp, container));
   }
   if (d.weight_bits != 4 && d.weight_bits != 8) {
-    return fail(fmt("weight_bits = %d (must be 4 or 8)", d.weight_bits));
+    return fail(strfmt("weight_bits = %d (must be 4 or 8)", d.weight_bits));
   }
   if (d.dst_type != GemmDstType::kInt8 && d.dst_type != GemmDstType::kUint8 &&
       d.dst_type != GemmDstType::kInt32) {
@@ -83,10 +75,10 @@ bool validate(const GemmDesc& d, const GemmWeights& w, std::string* error) {
     const int32_t dhi = d.dst_type == GemmDstType::kInt8 ? 127 : 255;
     const char* dname = dst_type_name(d.dst_type);
     if (d.qmin < dlo || d.qmax > dhi || d.qmin > d.qmax) {
-      return fail(fmt("[qmin, qmax] = [%d, %d] is not a range of %s", d.qmin, d.qmax, dname));
+      return fail(strfmt("[qmin, qmax] = [%d, %d] is not a range of %s", d.qmin, d.qmax, dname));
     }
     if (d.dst_zp < dlo || d.dst_zp > dhi) {
-      return fail(fmt("dst_zp = %d is outside the %s range", d.dst_zp, dname));
+      return fail(strfmt("dst_zp = %d is outside the %s range", d.dst_zp, dname));
     }
     if (w.requant == nullptr) return fail("requant constants are missing");
   }
@@ -94,7 +86,7 @@ bool validate(const GemmDesc& d, const GemmWeights& w, std::string* error) {
   const int32_t wlo = d.weight_bits == 4 ? -8 : -128, whi = d.weight_bits == 4 ? 7 : 127;
   for (int64_t i = 0; i < int64_t{d.N} * d.K; ++i) {
     if (w.wei[i] < wlo || w.wei[i] > whi) {
-      return fail(fmt("wei[%" PRId64 ", %" PRId64 "] = %d is outside the int%d range [%d, %d]",
+      return fail(strfmt("wei[%" PRId64 ", %" PRId64 "] = %d is outside the int%d range [%d, %d]",
                       i / d.K, i % d.K, w.wei[i], d.weight_bits, wlo, whi));
     }
   }
@@ -131,21 +123,14 @@ std::string gemm_variant_refusal(const GemmVariant& v, const GemmDesc& d, const 
     return "the int32 accumulator could overflow (sum |w| * max|src - zp| + |bias| > 2^31 - 1)";
   }
   if (v.packed_weight_bits < d.weight_bits) {
-    return fmt("needs 4-bit weights, the desc has %d-bit ones", d.weight_bits);
+    return strfmt("needs 4-bit weights, the desc has %d-bit ones", d.weight_bits);
   }
   if (v.family == GemmFamily::kUbs && f.chunk_quads < v.min_chunk_quads) {
-    return fmt("int16 pair sums of src range [%d, %d] x |w| <= %d allow chunks of %" PRId64
+    return strfmt("int16 pair sums of src range [%d, %d] x |w| <= %d allow chunks of %" PRId64
                " quads, this variant needs >= %d",
                d.src_min, d.src_max, f.max_abs_wei, f.chunk_quads, v.min_chunk_quads);
   }
   return "";
-}
-
-const GemmVariant* find_variant(std::string_view name) {
-  for (const GemmVariant& v : kVariants) {
-    if (name == v.name) return &v;
-  }
-  return nullptr;
 }
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
@@ -177,9 +162,9 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   const int64_t umax = std::max(d.src_max - d.src_min, 1);
   plan.chunk_quads_offset = static_cast<int32_t>(std::min<int64_t>(32767 / (30 * umax), 1 << 16) & ~int64_t{1});
   const size_t a_elem = wd ? 2 : 1;
-  // Bytes of one unpacked panel: int16 for kWd, int8 for nibbles; 8-bit kUbs
-  // weights are already in the kernel's layout.
-  const size_t w_elem = wd ? 2 : (v->packed_weight_bits == 4 ? 1 : 0);
+  // Bytes of one unpacked panel: int8 for nibbles; kWd (sign-extended as it
+  // loads) and 8-bit kUbs weights are already in the kernel's layout.
+  const size_t w_elem = v->packed_weight_bits == 4 ? 1 : 0;
   // Packed activation rows: a multiple of 64 bytes, and not of 256, so the
   // 4 rows a register tile broadcasts from do not share L1 banks (4 KiB
   // apart they run at half speed on Zen 3).
@@ -206,33 +191,11 @@ GemmPlanPtr make_plan(const GemmDesc& desc, const GemmWeights& weights,
                       const std::string_view* forced, std::string* error) {
   if (!validate(desc, weights, error)) return nullptr;
   const DescFacts facts = compute_facts(desc, weights);
-  const bool verbose = verbose_dispatch();
-  const GemmVariant* chosen = nullptr;
-  if (forced != nullptr) {
-    chosen = find_variant(*forced);
-    if (chosen == nullptr) {
-      if (error) *error = "gemm: unknown variant '" + std::string(*forced) + "'";
-      return nullptr;
-    }
-    const std::string why = gemm_variant_refusal(*chosen, desc, facts);
-    if (!why.empty()) {
-      if (error) *error = "gemm: variant " + std::string(chosen->name) + " refused: " + why;
-      return nullptr;
-    }
-  } else if (force_reference_kernels()) {
-    chosen = &kVariants[std::size(kVariants) - 1];
-    if (verbose) log_dispatch(desc, "chose", chosen->name, "DYAD_KERNELS=ref");
-  } else {
-    for (const GemmVariant& v : kVariants) {
-      const std::string why = gemm_variant_refusal(v, desc, facts);
-      if (why.empty()) {
-        chosen = &v;
-        break;
-      }
-      if (verbose) log_dispatch(desc, "skipped", v.name, why);
-    }
-    if (verbose) log_dispatch(desc, "chose", chosen->name, "");
-  }
+  const GemmVariant* chosen = select_variant(
+      kVariants, forced, "gemm", [&](const GemmVariant& v) { return gemm_variant_refusal(v, desc, facts); },
+      [&](const char* what, const char* name, const std::string& why) { log_dispatch(desc, what, name, why); },
+      error);
+  if (chosen == nullptr) return nullptr;
   GemmPlanPtr plan(new (std::nothrow) GemmPlan);
   if (!plan) {
     if (error) *error = "gemm: out of memory";
@@ -244,17 +207,6 @@ GemmPlanPtr make_plan(const GemmDesc& desc, const GemmWeights& weights,
 }
 
 }  // namespace
-
-bool AlignedBytes::allocate(size_t bytes) {
-  size = bytes;
-  ptr.reset();
-  if (bytes == 0) return true;
-  const size_t rounded = round_up(bytes, 64);
-  ptr.reset(static_cast<uint8_t*>(std::aligned_alloc(64, rounded)));
-  if (!ptr) return false;
-  std::memset(ptr.get(), 0, rounded);
-  return true;
-}
 
 void GemmPlanDeleter::operator()(GemmPlan* plan) const { delete plan; }
 

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "kernels/common/requant_avx2.h"
+#include "kernels/common/store_lanes_avx2.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/gemm/gemm_internal.h"
 
@@ -19,9 +21,10 @@ inline __m256i load32_broadcast(const void* p) {
   return _mm256_set1_epi32(v);
 }
 
-// One register-tile row step: b = broadcast(4 bytes at a), then
+// One register-tile row step of the kUbs 4 x 24 tile: b = broadcast(4 bytes
+// at a), then
 //   s0 += MUL(b, w0), s1 += MUL(b, w1), s2 += MUL(b, [w2])
-// with MUL/ADD = vpmaddubsw/vpaddw (ubs) or vpmaddwd/vpaddd (wd). Written as
+// with MUL/ADD = vpmaddubsw/vpaddw. Written as
 // asm because GCC's scheduling of the intrinsic form hoists every multiply
 // of a step ahead of the adds and spills the 12 accumulators of a 4 x 24
 // tile; here each product is consumed at once, so 12 sums + 2 weight
@@ -42,13 +45,6 @@ inline void row3_ubs(__m256i& s0, __m256i& s1, __m256i& s2, const void* a, __m25
                      __m256i w1, const void* w2) {
   __m256i b, t;
   asm(DYAD_GEMM_ROW3_ASM("vpmaddubsw", "vpaddw") DYAD_GEMM_ROW3_OPERANDS);
-}
-
-// int16 x int16 pair sums into int32 (vpmaddwd).
-inline void row3_wd(__m256i& s0, __m256i& s1, __m256i& s2, const void* a, __m256i w0,
-                    __m256i w1, const void* w2) {
-  __m256i b, t;
-  asm(DYAD_GEMM_ROW3_ASM("vpmaddwd", "vpaddd") DYAD_GEMM_ROW3_OPERANDS);
 }
 
 #undef DYAD_GEMM_ROW3_ASM
@@ -93,7 +89,7 @@ struct Tile4x24 {
 
 // Steps i in [i0, i1) of a 4 x 24 tile: row r reads 4 bytes at
 // a + r * a_stride + i * 4, the weights of step i are the 96 bytes at
-// w + i * 96. Row = row3_ubs or row3_wd.
+// w + i * 96. Row = row3_ubs.
 template <int MR, auto Row>
 __attribute__((always_inline)) inline void tile_steps(Tile4x24& t, const uint8_t* a, size_t a_stride,
                                                       const uint8_t* w, size_t i0, size_t i1) {
@@ -115,28 +111,7 @@ __attribute__((always_inline)) inline void tile_steps(Tile4x24& t, const uint8_t
   t = {s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32};
 }
 
-// floor((t + 2^(shift-1) - 1 + bit_shift(t)) / 2^shift) + 2^(63-shift), in
-// 64-bit lanes, shift in [1, 63]: rne(t / 2^shift) with ties to even (adding
-// 2^(shift-1) - 1 plus the lowest kept bit rounds up exactly when the
-// remainder is above half, or equal to half with an odd quotient), computed
-// with a logical shift because `round` also adds 2^63.
-inline __m256i round_shift(__m256i t, __m256i shift, __m256i round) {
-  const __m256i bit = _mm256_and_si256(_mm256_srlv_epi64(t, shift), _mm256_set1_epi64x(1));
-  return _mm256_srlv_epi64(_mm256_add_epi64(_mm256_add_epi64(t, round), bit), shift);
-}
-
-// dst_zp + rne(acc * m / 2^e) for 8 columns as int32 lanes, before the
-// [qmin, qmax] clamp (RequantBlock8 describes the steps).
-inline __m256i requant8(__m256i acc, const RequantBlock8& b) {
-  auto ld = [](const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); };
-  acc = _mm256_max_epi32(_mm256_min_epi32(acc, ld(b.acc_hi)), ld(b.acc_lo));
-  const __m256i t_even = _mm256_mul_epi32(acc, ld(b.mult));
-  const __m256i t_odd = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), ld(b.mult_odd));
-  const __m256i q_even = round_shift(t_even, ld(b.shift_even), ld(b.round_even));
-  const __m256i q_odd = round_shift(t_odd, ld(b.shift_odd), ld(b.round_odd));
-  const __m256i q = _mm256_blend_epi32(q_even, _mm256_slli_epi64(q_odd, 32), 0xAA);
-  return _mm256_add_epi32(q, ld(b.offset));
-}
+// round_shift and requant8: kernels/common/requant_avx2.h.
 
 // Writes an mr x (8 * NV) int32 accumulator tile (row stride 8 * NV) to dst
 // rows m0.., columns n0.. (n0 a multiple of 8), adding the column constants
@@ -159,29 +134,25 @@ void store_tile(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, siz
           _mm256_load_si256(reinterpret_cast<const __m256i*>(acc + r * NR + n)), c);
       const size_t row = (m0 + r) * args.dst_stride + n0 + n;
       if (to_int32) {
-        int32_t* out = static_cast<int32_t*>(args.dst) + row;
-        if (count == 8) {
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), a);
-        } else {
-          alignas(32) int32_t tmp[8];
-          _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), a);
-          std::memcpy(out, tmp, count * sizeof(int32_t));
-        }
+        store_s32_lanes(static_cast<int32_t*>(args.dst) + row, a, count);
         continue;
       }
       const __m256i y = _mm256_min_epi32(_mm256_max_epi32(requant8(a, plan.requant_blocks[(n0 + n) / 8]), qmin), qmax);
-      // y is in [qmin, qmax]: the saturating packs only narrow.
-      const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
-      const __m128i b8 = is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16);
-      uint8_t* out = static_cast<uint8_t*>(args.dst) + row;
-      if (count == 8) {
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b8);
-      } else {
-        alignas(16) uint8_t tmp[16];
-        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
-        std::memcpy(out, tmp, count);
-      }
+      store_x8_lanes(static_cast<uint8_t*>(args.dst) + row, y, is_signed, count);
     }
+  }
+}
+
+// Kernel::tile<R> for the run-time row count R in [1, MR]: the last row
+// tile of a block may be short.
+template <class Kernel, int R = Kernel::kMR, class... Args>
+__attribute__((always_inline)) inline void tile_rows(size_t rows, const Args&... args) {
+  if constexpr (R == 1) {
+    Kernel::template tile<1>(args...);
+  } else if (rows == R) {
+    Kernel::template tile<R>(args...);
+  } else {
+    tile_rows<Kernel, R - 1>(rows, args...);
   }
 }
 
@@ -190,7 +161,9 @@ void store_tile(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, siz
 //   kStepK          k values per kernel step (2: int16 pairs, 4: byte quads)
 //   kBlockSteps     about this many steps per K block when row tiles share a panel
 //   step_unit(plan) K blocks start at multiples of this many steps
-//   pack_a(plan, src, rows, src_stride, out)   rows at plan.a_stride
+//   pack_a(plan, src, rows, src_stride, out)   the row tile starting at row
+//                             r0 at out + r0 * plan.a_stride (its layout is
+//                             the kernel's)
 //   panel(plan, p, scratch)   weights of panel p for tile(); scratch ==
 //                             nullptr means "direct": read the packed form
 //   tile<MR>(plan, a, w, direct, s0, s1, acc, accumulate)   steps [s0, s1)
@@ -245,13 +218,8 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           for (size_t r0 = 0; r0 < rows; r0 += MR) {
             const uint8_t* a = a_buf + r0 * plan.a_stride;
             int32_t* c = acc + r0 * NR;
-            const bool more = s0 > 0;
-            switch (std::min<size_t>(MR, rows - r0)) {
-              case 4: Kernel::template tile<4>(plan, a, w, direct, s0, s1, c, more); break;
-              case 3: Kernel::template tile<3>(plan, a, w, direct, s0, s1, c, more); break;
-              case 2: Kernel::template tile<2>(plan, a, w, direct, s0, s1, c, more); break;
-              default: Kernel::template tile<1>(plan, a, w, direct, s0, s1, c, more); break;
-            }
+            tile_rows<Kernel>(std::min<size_t>(MR, rows - r0), plan, a, w, direct, s0, s1, c,
+                              s0 > 0);
           }
         }
         for (size_t r0 = 0; r0 < rows; r0 += MR) {
@@ -261,7 +229,6 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
       }
     }
   };
-  static_assert(MR == 4, "the tile dispatch above covers 1..4 rows");
   parallel_for(args.pool, threads, task);
 }
 

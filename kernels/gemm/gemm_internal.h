@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/common/aligned_bytes.h"
+#include "kernels/common/requant_block8.h"
 #include "kernels/gemm/gemm.h"
 
 namespace dyad::kernels {
@@ -60,38 +62,8 @@ struct GemmVariant {
 #include "kernels/gemm/gemm.inc"
 #undef DYAD_GEMM_VARIANT
 
-// 64-byte aligned, zero-initialised bytes.
-struct AlignedBytes {
-  struct Free {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint8_t, Free> ptr;
-  size_t size = 0;
-
-  bool allocate(size_t bytes);
-  uint8_t* data() { return ptr.get(); }
-  const uint8_t* data() const { return ptr.get(); }
-};
-
-// Requant constants of 8 consecutive columns in the form the AVX2 epilogue
-// reads (gemm_pack.cc derives them; docs/kernels.md has the proof):
-//   acc' = clamp(acc, acc_lo, acc_hi)        changes no output, keeps q in int32
-//   t    = acc' * mult                       64-bit, even and odd lanes apart
-//   x    = t + round + bit_shift(t)          round = 2^(shift-1) - 1 + 2^63 (mod 2^64)
-//   q    = (x >>> shift) + offset  (low 32 bits, logical shift)
-//        = rne(acc * m / 2^e) + dst_zp
-// with shift in [1, 63] (every (m, e) is first normalized to that range).
-struct alignas(32) RequantBlock8 {
-  int32_t mult[8];      // m of each column (even lanes used)
-  int32_t mult_odd[8];  // m of columns 1, 3, 5, 7 in lanes 0, 2, 4, 6
-  int32_t acc_lo[8];
-  int32_t acc_hi[8];
-  int32_t offset[8];    // dst_zp - 2^(63 - shift) mod 2^32
-  int64_t shift_even[4];  // columns 0, 2, 4, 6
-  int64_t shift_odd[4];   // columns 1, 3, 5, 7
-  int64_t round_even[4];
-  int64_t round_odd[4];
-};
+// RequantBlock8 (kernels/common/requant_block8.h): the requant constants of
+// 8 consecutive columns in the form the AVX2 epilogue reads.
 
 struct GemmPlan {
   GemmDesc desc;
@@ -107,8 +79,10 @@ struct GemmPlan {
   // floor(32767 / (2 * umax * 15)) quads (even, >= 4).
   int32_t chunk_quads_offset = 0;
   int32_t mc = 0;           // activation rows packed per block
-  size_t a_stride = 0;      // bytes between packed activation rows (padded, see gemm.cc);
-                            // kUbs rows keep sum_k u as an int32 at byte kp
+  size_t a_stride = 0;      // bytes per packed activation row (padded, see gemm.cc); the
+                            // row tile at row r0 starts at r0 * a_stride. kUbs rows
+                            // keep sum_k u as an int32 at byte kp; kWd interleaves
+                            // the rows of a tile (gemm_wd_avx2.cc)
   bool panel_scratch = false;      // unpack each weight panel before the register tiles
   size_t scratch_a_bytes = 0;      // per thread: mc packed activation rows
   size_t scratch_w_bytes = 0;      // per thread: one unpacked weight panel
@@ -128,8 +102,5 @@ struct GemmPlan {
 // Plan-time helpers (gemm_pack.cc).
 // Packs plan.packed_wei, col_const and requant_blocks for plan.variant.
 bool gemm_pack(GemmPlan& plan, const GemmWeights& weights, std::string* error);
-// An (m, e) with e in [1, 63] giving the same clamped output as (m, e) for
-// every int32 acc, when |qmin - zp| and |qmax - zp| are below 2^29.
-Dyadic gemm_normalize_requant(Dyadic d);
 
 }  // namespace dyad::kernels

@@ -19,4 +19,8 @@ struct GlobalAveragePoolParams {
 // src: [batch, pixels, channels]; dst: [batch, channels].
 void global_average_pool__ref(const GlobalAveragePoolParams& p, const void* src, void* dst);
 
+// AVX2 variant (global_average_pool_avx2.cc); exact when
+// average_avx2_fits(p.type, p.pixels) (kernels/common/pool2d.h).
+void global_average_pool__avx2(const GlobalAveragePoolParams& p, const void* src, void* dst);
+
 }  // namespace dyad::kernels

@@ -26,13 +26,7 @@ namespace {
 constexpr int64_t kRows = 4;     // output rows per register tile
 constexpr int64_t kPanel = 16;   // output columns per panel (two vectors)
 
-int64_t type_min(IntType t) {
-  return t == IntType::kS8 ? INT8_MIN : t == IntType::kU8 ? 0 : INT16_MIN;
-}
-int64_t type_max(IntType t) {
-  return t == IntType::kS8 ? INT8_MAX : t == IntType::kU8 ? UINT8_MAX : INT16_MAX;
-}
-int64_t max_abs_offset(IntType t, int64_t z) { return std::max(z - type_min(t), type_max(t) - z); }
+int64_t max_abs_offset(IntType t, int64_t z) { return std::max(z - int_type_min(t), int_type_max(t) - z); }
 
 int64_t k_pairs(const MatmulParams& p) { return (p.k + 1) / 2; }
 int64_t panels(const MatmulParams& p) { return (p.n + kPanel - 1) / kPanel; }

@@ -11,4 +11,9 @@ class ThreadPool;
 // src: [batch, in_h, in_w, channels]; dst: [batch, out_h, out_w, channels].
 void max_pool__ref(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
 
+// AVX2 variant (max_pool_avx2.cc), same split over threads: every container
+// but int64. The caller checks that the CPU has AVX2.
+inline bool max_pool_avx2_supports(const Pool2dParams& p) { return p.type != IntType::kS64; }
+void max_pool__avx2(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
+
 }  // namespace dyad::kernels

@@ -7,11 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "kernels/common/int_elements.h"
 #include "kernels/common/requant.h"
 
 namespace dyad::kernels {
+
+class ThreadPool;
 
 inline constexpr int128_t kWideLimit = static_cast<int128_t>(1) << 126;
 
@@ -42,7 +45,28 @@ struct RequantizeParams {
   int64_t dst_min = -128, dst_max = 127;  // activation clamp within the dst dtype
 };
 
+// One output value: the definition every variant computes.
+inline int64_t requantize_value(const RequantizeParams& p, int64_t x, Dyadic d) {
+  const int128_t r = dyadic_rne_wide(static_cast<int128_t>(x) - p.src_zero_point, d.m, d.e);
+  return clamp_wide(r + p.dst_zero_point, p.dst_min, p.dst_max);
+}
+
 void requantize__ref(const RequantizeParams& p, const Dyadic* requant, const void* src,
                      void* dst);
+
+// AVX2 variant (requantize_avx2.cc), for int8/uint8 outputs from int8, uint8,
+// int16, int32 or int64 (zero point 0) inputs, with channels == 1 or a multiple of 8:
+// the int32 requant of the GEMM epilogue (kernels/common/requant_avx2.h), 8
+// lanes at a time, split over `pool` in blocks of whole channel groups.
+struct RequantizeAvx2Plan;
+struct RequantizeAvx2PlanDeleter {
+  void operator()(RequantizeAvx2Plan* plan) const;
+};
+using RequantizeAvx2PlanPtr = std::unique_ptr<RequantizeAvx2Plan, RequantizeAvx2PlanDeleter>;
+
+// Null when the variant does not apply to p.
+RequantizeAvx2PlanPtr requantize_avx2_plan(const RequantizeParams& p, const Dyadic* requant);
+void requantize__avx2(const RequantizeParams& p, const RequantizeAvx2Plan& plan, const void* src,
+                      void* dst, ThreadPool* pool);
 
 }  // namespace dyad::kernels

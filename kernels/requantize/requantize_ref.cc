@@ -13,9 +13,7 @@ void requantize__ref(const RequantizeParams& p, const Dyadic* requant, const voi
     const size_t n = std::min(kBlock, p.count - first);
     load_ints(src, p.src_type, first, n, x);
     for (size_t k = 0; k < n; ++k) {
-      const int128_t r = dyadic_rne_wide(static_cast<int128_t>(x[k]) - p.src_zero_point,
-                                         requant[c].m, requant[c].e);
-      x[k] = clamp_wide(r + p.dst_zero_point, p.dst_min, p.dst_max);
+      x[k] = requantize_value(p, x[k], requant[c]);
       if (++c == p.channels) c = 0;
     }
     store_ints(x, n, p.dst_type, dst, first);

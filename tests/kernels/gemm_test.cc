@@ -295,6 +295,21 @@ TEST_P(GemmVariantTest, ShapeSweep) {
   EXPECT_GT(accepted, 0) << GetParam() << " accepted no desc";
 }
 
+// Every row count of a register tile and of its tail (up to two 12-row
+// tiles and a partial one) against every K residue mod 16 around the
+// activation packing's 16-k blocks.
+TEST_P(GemmVariantTest, RowTileTailsAndKTails) {
+  std::mt19937 rng(11);
+  for (const SrcFormat& f : {kU8, kS8}) {
+    for (int wbits : {4, 8}) {
+      for (int32_t K = 1; K <= 48; K += (K < 33 ? 1 : 5)) {
+        const Problem p = make_problem(rng, 9, K, f, wbits, GemmDstType::kInt32);
+        for (size_t M = 1; M <= 27; ++M) check(p, M, M % 3, 0, {1}, &rng);
+      }
+    }
+  }
+}
+
 TEST_P(GemmVariantTest, DstTypesAndExtremeRequant) {
   std::mt19937 rng(7);
   for (const SrcFormat& f : kSrcFormats) {
@@ -343,13 +358,15 @@ TEST_P(GemmVariantTest, ExtremeValuesAndSaturation) {
             p.wei[i] = static_cast<int8_t>(n % 3 == 0 ? wlo : n % 3 == 1 ? whi : (i % 2 ? wlo : whi));
           }
           p.requant.assign(26, Dyadic{1 << 30, 20});
-          // Rows: all min, all max, alternating.
-          const size_t M = 3;
+          // Rows: all min, all max, alternating; 15 rows put each pattern
+          // in every row position of a 12-row register tile and its tail.
+          const size_t M = 15;
           std::vector<uint8_t> src(M * K);
-          for (int32_t k = 0; k < K; ++k) {
-            src[k] = static_cast<uint8_t>(f.min);
-            src[K + k] = static_cast<uint8_t>(f.max);
-            src[2 * K + k] = static_cast<uint8_t>(k % 2 ? f.min : f.max);
+          for (size_t m = 0; m < M; ++m) {
+            for (int32_t k = 0; k < K; ++k) {
+              const int32_t v = m % 3 == 0 ? f.min : m % 3 == 1 ? f.max : (k % 2 ? f.min : f.max);
+              src[m * K + k] = static_cast<uint8_t>(v);
+            }
           }
           GemmPlanPtr plan = plan_for(p, GetParam());
           if (!plan) continue;
@@ -450,7 +467,7 @@ TEST(GemmDispatch, PicksTheExpectedVariant) {
   EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS4, 4, GemmDstType::kInt8)), "gemm_x4_qc4w_4x24__avx2");
   EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8)), "gemm_x8_qc4w_4x24__avx2");
   EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 8, GemmDstType::kInt8)), "gemm_x4_qc8w_4x24__avx2");
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU8, 8, GemmDstType::kInt8)), "gemm_x8_qc8w_4x24__avx2");
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU8, 8, GemmDstType::kInt8)), "gemm_x8_qc8w_12x8__avx2");
 }
 
 TEST(GemmDispatch, ForcedReference) {
@@ -484,7 +501,7 @@ TEST(GemmDispatch, VerboseLogsChoiceAndReasons) {
   }
   EXPECT_NE(log.find("skipped gemm_x4_qc4w_4x24__avx2: needs 4-bit weights"), std::string::npos) << log;
   EXPECT_NE(log.find("skipped gemm_x4_qc8w_4x24__avx2: int16 pair sums"), std::string::npos) << log;
-  EXPECT_NE(log.find("chose gemm_x8_qc8w_4x24__avx2"), std::string::npos) << log;
+  EXPECT_NE(log.find("chose gemm_x8_qc8w_12x8__avx2"), std::string::npos) << log;
 }
 
 TEST(GemmDispatch, AccumulatorBoundFallsBackToReference) {
@@ -497,7 +514,7 @@ TEST(GemmDispatch, AccumulatorBoundFallsBackToReference) {
             .weight_bits = 8, .dst_type = GemmDstType::kInt32};
   p.wei.assign(size_t(3) * K, -128);
   std::string error;
-  EXPECT_EQ(gemm_plan_variant(p.desc, p.weights(), "gemm_x8_qc8w_4x24__avx2", &error), nullptr);
+  EXPECT_EQ(gemm_plan_variant(p.desc, p.weights(), "gemm_x8_qc8w_12x8__avx2", &error), nullptr);
   EXPECT_NE(error.find("int32"), std::string::npos) << error;
   EXPECT_EQ(chosen(p), "gemm_x8_qc8w__ref");
   EXPECT_EQ(as_i32(ref_run(p, std::vector<uint8_t>(K, 255), 1)),
@@ -505,7 +522,7 @@ TEST(GemmDispatch, AccumulatorBoundFallsBackToReference) {
   p.desc.K = K - 1;
   p.wei.resize(size_t(3) * (K - 1));
   if (cpu_features().avx2) {
-    GemmPlanPtr plan = gemm_plan_variant(p.desc, p.weights(), "gemm_x8_qc8w_4x24__avx2", &error);
+    GemmPlanPtr plan = gemm_plan_variant(p.desc, p.weights(), "gemm_x8_qc8w_12x8__avx2", &error);
     ASSERT_NE(plan, nullptr) << error;
     const std::vector<uint8_t> src(K - 1, 255);
     EXPECT_EQ(as_i32(run(*plan, p.desc, src, 1, K - 1, 3, 1)),

@@ -21,14 +21,7 @@ struct Range {
   int64_t lo, hi;
 };
 
-Range range_of(IntType t) {
-  switch (t) {
-    case IntType::kS8: return {INT8_MIN, INT8_MAX};
-    case IntType::kU8: return {0, UINT8_MAX};
-    case IntType::kS16: return {INT16_MIN, INT16_MAX};
-    default: return {INT32_MIN, INT32_MAX};
-  }
-}
+Range range_of(IntType t) { return {int_type_min(t), int_type_max(t)}; }
 
 // Random values of type t in bytes; a third of them at the ends of the range.
 std::vector<uint8_t> random_values(IntType t, size_t count, std::mt19937& rng) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "engine/exec/model.h"
 #include "engine/exec/session.h"
+#include "kernels/common/cpu.h"
 
 namespace dyad::test {
 
@@ -86,6 +88,16 @@ inline std::string kernel_of(const json& model) {
   const Status s = load(model, &m);
   EXPECT_TRUE(s.is_ok()) << s.message();
   return s.is_ok() ? m->plan().steps.at(0).kernel_name : "";
+}
+
+// The step runs `avx2` where the CPU has AVX2 (`ref` elsewhere), and `ref`
+// under DYAD_KERNELS=ref.
+inline void expect_kernel_choice(const json& model, const std::string& avx2,
+                                 const std::string& ref) {
+  EXPECT_EQ(kernel_of(model), kernels::cpu_features().avx2 ? avx2 : ref);
+  setenv("DYAD_KERNELS", "ref", 1);
+  EXPECT_EQ(kernel_of(model), ref);
+  unsetenv("DYAD_KERNELS");
 }
 
 }  // namespace dyad::test

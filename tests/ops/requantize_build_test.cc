@@ -1,6 +1,7 @@
 // requantize through the loader, planner and session, and its errors.
 #include <gtest/gtest.h>
 
+#include "kernels/common/cpu.h"
 #include "tests/ops/op_test_util.h"
 
 namespace dyad::test {
@@ -30,6 +31,20 @@ TEST(RequantizeBuild, StoredDerivedAndActivation) {
                               kInput),
             (std::vector<int8_t>{11, 11, 11, 11}));
   EXPECT_EQ(kernel_of(model()), "requantize__ref");
+}
+
+TEST(RequantizeBuild, WholeChannelGroupsTakeTheAvx2Variant) {
+  json m = model();
+  m["tensors"][0]["shape"] = {2, 8};
+  std::vector<int32_t> x;
+  std::vector<int8_t> y;
+  for (int i = 0; i < 16; ++i) {
+    x.push_back(2 * i - 15);  // by 0.5, ties to even, + 10
+    const int half = (2 * i - 15) / 2, odd = (2 * i - 15) % 2 != 0;
+    y.push_back(static_cast<int8_t>(10 + (odd ? (half % 2 == 0 ? half : half + ((2 * i - 15) > 0 ? 1 : -1)) : half)));
+  }
+  EXPECT_EQ(run_model<int8_t>(m, {bytes_of(x)}), y);
+  EXPECT_EQ(kernel_of(m), kernels::cpu_features().avx2 ? "requantize__avx2" : "requantize__ref");
 }
 
 TEST(RequantizeBuild, PerChannelConstants) {

@@ -1,0 +1,21 @@
+// conv2d with groups > 1: the AVX2 depthwise 3x3 kernel
+// (kernels/conv2d/depthwise.h) when it applies, else the caller keeps the
+// reference.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/ops/op.h"
+#include "kernels/conv2d/conv2d.h"
+
+namespace dyad {
+
+// Sets the step's kernel and *chosen = true when the AVX2 depthwise kernel
+// supports the layer (and AVX2 kernels are allowed); otherwise leaves the
+// step alone. weights: OHWI; bias, requant: empty or one per channel.
+Status select_depthwise(BuildContext& ctx, bool unsigned_input, const kernels::Conv2dParams& p,
+                        const std::vector<int8_t>& weights, const std::vector<int32_t>& bias,
+                        const std::vector<kernels::Dyadic>& requant, bool* chosen);
+
+}  // namespace dyad

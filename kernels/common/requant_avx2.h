@@ -1,0 +1,36 @@
+// AVX2 dyadic rounding shared by the vector kernels (include only from
+// *_avx2.cc files): the ties-to-even shift of 64-bit products, and the
+// int32-accumulator requant of 8 lanes (RequantBlock8).
+#pragma once
+
+#include <immintrin.h>
+
+#include "kernels/common/requant_block8.h"
+
+namespace dyad::kernels {
+
+// floor((t + 2^(shift-1) - 1 + bit_shift(t)) / 2^shift) + 2^(63-shift), in
+// 64-bit lanes, shift in [1, 63]: rne(t / 2^shift) with ties to even (adding
+// 2^(shift-1) - 1 plus the lowest kept bit rounds up exactly when the
+// remainder is above half, or equal to half with an odd quotient), computed
+// with a logical shift because `round` also adds 2^63. Exact when
+// t + 2^63 + 2^(shift-1) < 2^64 as unsigned values, e.g. for |t| <= 2^62.
+inline __m256i round_shift(__m256i t, __m256i shift, __m256i round) {
+  const __m256i bit = _mm256_and_si256(_mm256_srlv_epi64(t, shift), _mm256_set1_epi64x(1));
+  return _mm256_srlv_epi64(_mm256_add_epi64(_mm256_add_epi64(t, round), bit), shift);
+}
+
+// dst_zp + rne(acc * m / 2^e) for 8 lanes as int32, before the [qmin, qmax]
+// clamp (RequantBlock8 describes the steps).
+inline __m256i requant8(__m256i acc, const RequantBlock8& b) {
+  auto ld = [](const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); };
+  acc = _mm256_max_epi32(_mm256_min_epi32(acc, ld(b.acc_hi)), ld(b.acc_lo));
+  const __m256i t_even = _mm256_mul_epi32(acc, ld(b.mult));
+  const __m256i t_odd = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), ld(b.mult_odd));
+  const __m256i q_even = round_shift(t_even, ld(b.shift_even), ld(b.round_even));
+  const __m256i q_odd = round_shift(t_odd, ld(b.shift_odd), ld(b.round_odd));
+  const __m256i q = _mm256_blend_epi32(q_even, _mm256_slli_epi64(q_odd, 32), 0xAA);
+  return _mm256_add_epi32(q, ld(b.offset));
+}
+
+}  // namespace dyad::kernels

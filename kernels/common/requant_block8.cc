@@ -1,0 +1,52 @@
+#include "kernels/common/requant_block8.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace dyad::kernels {
+
+Dyadic normalize_requant_s32(Dyadic d) {
+  // e >= 63: |acc * m| <= 2^62, so rne(t / 2^e) = 0 for every e >= 63 (at e =
+  // 63 the only tie, |t| = 2^62, rounds to the even 0). The kernel's shifts are
+  // then in range.
+  if (d.e >= 63) return {d.m, 63};
+  if (d.e >= 1) return d;
+  if (d.m == 0) return {0, 1};
+  // e <= 0: the exact value is acc * m * 2^s, s = -e. If m * 2^(s+1) fits
+  // int32, (m * 2^(s+1), 1) is the same value with no rounding.
+  const int64_t s = -int64_t{d.e};
+  if (s <= 30) {
+    const int64_t m2 = int64_t{d.m} * (int64_t{1} << (s + 1));
+    if (m2 >= INT32_MIN && m2 <= INT32_MAX) return {static_cast<int32_t>(m2), 1};
+  }
+  // Otherwise |m| * 2^s >= 2^30: every acc != 0 lands at least 2^30 from 0,
+  // beyond any clamp bound (|q - zp| < 2^9), on the side of sign(acc * m).
+  // (+-2^30, 1) gives acc * +-2^29: the same side, the same clamped output,
+  // and 0 for acc = 0.
+  return {d.m > 0 ? (1 << 30) : -(1 << 30), 1};
+}
+
+void set_requant_lane(RequantBlock8& b, int lane, Dyadic d, int32_t dst_zp) {
+  const Dyadic r = normalize_requant_s32(d);
+  b.mult[lane] = r.m;
+  if (lane % 2 == 1) b.mult_odd[lane - 1] = r.m;
+  // |acc| >= acc_hi gives |acc * m / 2^e| >= 2^10, beyond every clamp
+  // bound (|q - zp| <= 383), on the side of sign(acc * m): clamping acc
+  // there changes no output, and bounds |q| by 2^10 + 2^30 < 2^31.
+  const int128_t limit = ((int128_t{1} << (10 + r.e)) + (std::abs(int64_t{r.m}) - 1)) /
+                         std::max<int64_t>(std::abs(int64_t{r.m}), 1);
+  const int32_t acc_hi = r.m == 0 || limit > INT32_MAX ? INT32_MAX : static_cast<int32_t>(limit);
+  b.acc_hi[lane] = acc_hi;
+  b.acc_lo[lane] = -acc_hi;
+  // x + 2^63 >= 0 as an unsigned 64-bit value, so a logical shift gives
+  // floor(x / 2^e) + 2^(63 - e); the offset removes that term again.
+  const uint64_t round = (uint64_t{1} << (r.e - 1)) - 1 + (uint64_t{1} << 63);
+  const uint32_t bias_low = static_cast<uint32_t>(uint64_t{1} << (63 - r.e));
+  b.offset[lane] = static_cast<int32_t>(static_cast<uint32_t>(dst_zp) - bias_low);
+  int64_t* shift = lane % 2 == 0 ? b.shift_even : b.shift_odd;
+  int64_t* rnd = lane % 2 == 0 ? b.round_even : b.round_odd;
+  shift[lane / 2] = r.e;
+  rnd[lane / 2] = static_cast<int64_t>(round);
+}
+
+}  // namespace dyad::kernels

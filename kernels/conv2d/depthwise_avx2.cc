@@ -1,0 +1,181 @@
+// AVX2 depthwise 3x3 conv2d (kernels/conv2d/depthwise.h has the layout).
+//
+// Exactness: d = x - z_x is in [-255, 255] and a weight in [-128, 127], so
+// each vpmaddwd lane d0*w0 + d1*w1 is exact in int32, and the builder proved
+// |bias| + max|d| * sum|w| < 2^31 for every channel (engine/ops/conv2d.cc),
+// so the int32 sums never wrap. The taps are added in a different order than
+// the reference; integer addition is exact, so the sum is the same. The
+// epilogue is requant8 (kernels/common/requant_avx2.h), as in the GEMM.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "kernels/common/requant_avx2.h"
+#include "kernels/common/thread_pool.h"
+#include "kernels/conv2d/depthwise.h"
+
+namespace dyad::kernels {
+
+namespace {
+
+// d = x - z_x of 16 channels as int16 (channels >= `valid` read as z_x: 0).
+template <bool kSigned>
+inline __m256i load16(const uint8_t* x, int64_t valid, __m256i zx) {
+  __m128i v;
+  if (valid >= 16) {
+    v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x));
+  } else {
+    alignas(16) uint8_t tmp[16] = {};
+    std::memcpy(tmp, x, static_cast<size_t>(valid));
+    v = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
+    // Lanes past `valid` hold 0; subtracting z_x there is harmless: their
+    // weights are 0 and their outputs are not stored.
+  }
+  return _mm256_sub_epi16(kSigned ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), zx);
+}
+
+// Pair row of input row `ih` (or of zeros when it is padding): for each
+// block b and entry j, 64 bytes: unpacklo / unpackhi of (d[p], d[p + 1]),
+// p = j * stride_w, d at padded column q being x[q - pad_left] - z_x.
+template <bool kSigned>
+void build_pair_row(const DepthwiseAvx2Plan& plan, const uint8_t* x_row, uint8_t* out) {
+  const Conv2dParams& p = plan.params;
+  const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(p.src_zero_point));
+  const int64_t C = p.in_c, sw = p.stride_w;
+  for (int64_t b = 0; b < plan.blocks; ++b) {
+    const int64_t valid = std::min<int64_t>(16, C - 16 * b);
+    auto d_at = [&](int64_t q) {
+      const int64_t iw = q - p.pad_left;
+      if (iw < 0 || iw >= p.in_w) return _mm256_setzero_si256();
+      return load16<kSigned>(x_row + iw * C + 16 * b, valid, zx);
+    };
+    __m256i* e = reinterpret_cast<__m256i*>(out + b * plan.entries * 64);
+    __m256i next = d_at(0);
+    for (int64_t j = 0; j < plan.entries; ++j) {
+      const __m256i d0 = sw == 1 ? next : d_at(j * sw);
+      const __m256i d1 = d_at(j * sw + 1);
+      next = d1;
+      _mm256_store_si256(e + 2 * j, _mm256_unpacklo_epi16(d0, d1));
+      _mm256_store_si256(e + 2 * j + 1, _mm256_unpackhi_epi16(d0, d1));
+    }
+  }
+}
+
+// One output row: rows[kh] is the pair row of input row oh*sh - pad_top + kh,
+// or null when that row is padding.
+void output_row(const DepthwiseAvx2Plan& plan, const uint8_t* const rows[3], uint8_t* y_row) {
+  const Conv2dParams& p = plan.params;
+  const int64_t C = p.out_c, sw = p.stride_w, kw2 = 2 / sw;  // entry offset of tap kw = 2
+  const bool raw = plan.requant.empty();
+  const __m256i qmin = _mm256_set1_epi32(static_cast<int32_t>(p.out.min));
+  const __m256i qmax = _mm256_set1_epi32(static_cast<int32_t>(p.out.max));
+  const bool out_signed = p.out.type == IntType::kS8;
+  for (int64_t b = 0; b < plan.blocks; ++b) {
+    const int64_t valid = std::min<int64_t>(16, C - 16 * b);
+    const __m256i bias_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&plan.bias[b * 16]));
+    const __m256i bias_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&plan.bias[b * 16 + 8]));
+    const __m256i* w[3];
+    const __m256i* r[3];
+    int taps = 0;
+    for (int kh = 0; kh < 3; ++kh) {
+      if (rows[kh] == nullptr) continue;
+      w[taps] = reinterpret_cast<const __m256i*>(&plan.weights[((kh * plan.blocks + b) * 4) * 16]);
+      r[taps] = reinterpret_cast<const __m256i*>(rows[kh] + b * plan.entries * 64);
+      ++taps;
+    }
+    for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      __m256i lo = bias_lo, hi = bias_hi;
+      for (int t = 0; t < taps; ++t) {
+        const __m256i* e0 = r[t] + 2 * ow;
+        const __m256i* e2 = r[t] + 2 * (ow + kw2);
+        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_load_si256(e0), _mm256_loadu_si256(w[t] + 0)));
+        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_load_si256(e0 + 1), _mm256_loadu_si256(w[t] + 1)));
+        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_load_si256(e2), _mm256_loadu_si256(w[t] + 2)));
+        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_load_si256(e2 + 1), _mm256_loadu_si256(w[t] + 3)));
+      }
+      uint8_t* out = y_row + (ow * C + 16 * b) * (raw ? 4 : 1);
+      if (raw) {
+        // Back to channel order: lo = {0-3 | 8-11}, hi = {4-7 | 12-15}.
+        alignas(32) int32_t tmp[16];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+        std::memcpy(out, tmp, static_cast<size_t>(valid) * 4);
+        continue;
+      }
+      const __m256i ylo = _mm256_min_epi32(_mm256_max_epi32(requant8(lo, plan.requant[2 * b]), qmin), qmax);
+      const __m256i yhi = _mm256_min_epi32(_mm256_max_epi32(requant8(hi, plan.requant[2 * b + 1]), qmin), qmax);
+      // packs within 128-bit lanes puts channels 0-7 | 8-15 in order; the
+      // values are inside [qmin, qmax], so the saturating packs only narrow.
+      const __m256i w16 = _mm256_packs_epi32(ylo, yhi);
+      const __m128i a = _mm256_castsi256_si128(w16), c = _mm256_extracti128_si256(w16, 1);
+      const __m128i b8 = out_signed ? _mm_packs_epi16(a, c) : _mm_packus_epi16(a, c);
+      if (valid == 16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out), b8);
+      } else {
+        alignas(16) uint8_t tmp[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
+        std::memcpy(out, tmp, static_cast<size_t>(valid));
+      }
+    }
+  }
+}
+
+// Output rows [r0, r1) of the batch-flattened output, with a 3-slot cache
+// of pair rows keyed by input row (stride 1 builds each input row once).
+template <bool kSigned>
+void band(const DepthwiseAvx2Plan& plan, const uint8_t* src, uint8_t* dst, int64_t r0, int64_t r1,
+          uint8_t* scratch) {
+  const Conv2dParams& p = plan.params;
+  const size_t row_bytes = static_cast<size_t>(plan.blocks * plan.entries * 64);
+  const size_t out_px = p.out.type == IntType::kS32 ? 4 : 1;
+  int64_t tag[3] = {-1, -1, -1};  // n * in_h + ih held by each slot
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / p.out_h, oh = r % p.out_h;
+    const uint8_t* rows[3];
+    for (int kh = 0; kh < 3; ++kh) {
+      const int64_t ih = oh * p.stride_h - p.pad_top + kh;
+      if (ih < 0 || ih >= p.in_h) {
+        rows[kh] = nullptr;
+        continue;
+      }
+      const int64_t key = n * p.in_h + ih;
+      const int slot = static_cast<int>(ih % 3);
+      uint8_t* buf = scratch + slot * row_bytes;
+      if (tag[slot] != key) {
+        build_pair_row<kSigned>(plan, src + key * p.in_w * p.in_c, buf);
+        tag[slot] = key;
+      }
+      rows[kh] = buf;
+    }
+    output_row(plan, rows, dst + r * p.out_w * p.out_c * out_px);
+  }
+}
+
+}  // namespace
+
+void depthwise_conv2d__avx2(const DepthwiseAvx2Plan& plan, const void* src, void* dst,
+                            ThreadPool* pool, uint8_t* scratch) {
+  const Conv2dParams& p = plan.params;
+  const int64_t threads = pool ? pool->num_threads() : 1;
+  std::unique_ptr<uint8_t, void (*)(void*)> owned(nullptr, std::free);
+  if (scratch == nullptr) {
+    owned.reset(static_cast<uint8_t*>(std::aligned_alloc(64, plan.scratch_bytes_per_thread * threads)));
+    scratch = owned.get();
+  }
+  const int64_t rows = p.batch * p.out_h;
+  const auto* x = static_cast<const uint8_t*>(src);
+  auto* y = static_cast<uint8_t*>(dst);
+  parallel_for(pool, static_cast<size_t>(threads), [&](size_t t) {
+    const int64_t r0 = rows * static_cast<int64_t>(t) / threads;
+    const int64_t r1 = rows * static_cast<int64_t>(t + 1) / threads;
+    uint8_t* slice = scratch + t * plan.scratch_bytes_per_thread;
+    if (plan.src_signed) band<true>(plan, x, y, r0, r1, slice);
+    else band<false>(plan, x, y, r0, r1, slice);
+  });
+}
+
+}  // namespace dyad::kernels

@@ -1,0 +1,194 @@
+// add__avx2 against add__ref, bit for bit: every container pair, zero points
+// at both ends, extreme inputs, multipliers and shifts, channel counts around
+// the vector width, element counts with tails; and when the plan refuses.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <random>
+#include <vector>
+
+#include "kernels/add/add.h"
+#include "kernels/common/cpu.h"
+#include "kernels/common/thread_pool.h"
+
+namespace dyad::kernels {
+namespace {
+
+struct Range {
+  int64_t lo, hi;
+};
+
+Range range_of(IntType t) { return {int_type_min(t), int_type_max(t)}; }
+
+// n values of type t, a third of them at the container's ends.
+std::vector<uint8_t> random_tensor(IntType t, size_t n, std::mt19937_64& rng) {
+  const Range r = range_of(t);
+  std::vector<int64_t> v(n);
+  for (int64_t& x : v) {
+    switch (rng() % 6) {
+      case 0: x = r.lo; break;
+      case 1: x = r.hi; break;
+      default: x = std::uniform_int_distribution<int64_t>(r.lo, r.hi)(rng);
+    }
+  }
+  std::vector<uint8_t> bytes(n * int_type_bytes(t) + 1);
+  store_ints(v.data(), n, t, bytes.data(), 0);
+  return bytes;
+}
+
+// Large left shifts (e <= -20) only when `wild`: the plan refuses most of
+// them, and one refused channel refuses the whole tensor.
+Dyadic random_dyadic(std::mt19937_64& rng, bool wild) {
+  static const int32_t kMults[] = {INT32_MIN, INT32_MAX, 1 << 30, -(1 << 30), 1, -1, 0,
+                                   1518500250, -1518500250, 3, 12345};
+  static const int32_t kShifts[] = {-40, -31, -20, -3, 0, 1, 2, 7, 30, 31, 32, 40,
+                                    50, 62, 63, 64, 100, 1000};
+  Dyadic d;
+  d.m = rng() % 3 == 0 ? static_cast<int32_t>(rng()) : kMults[rng() % std::size(kMults)];
+  const size_t first = wild ? 0 : 3;
+  d.e = rng() % 3 == 0 ? static_cast<int32_t>(20 + rng() % 25)
+                       : kShifts[first + rng() % (std::size(kShifts) - first)];
+  return d;
+}
+
+constexpr IntType kTypes[] = {IntType::kS8, IntType::kU8, IntType::kS16, IntType::kS32};
+
+TEST(AddAvx2, EqualsReferenceForEveryContainerAndConstant) {
+  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+  std::mt19937_64 rng(7);
+  int planned = 0, refused = 0;
+  for (IntType ta : kTypes)
+    for (IntType tb : kTypes)
+      for (IntType td : kTypes)
+        for (int trial = 0; trial < 6; ++trial) {
+          static const size_t kChannels[] = {1, 3, 7, 8, 9, 16, 17, 33, 64};
+          AddParams p;
+          p.channels = kChannels[rng() % std::size(kChannels)];
+          p.count = p.channels * (1 + rng() % 5);
+          p.a_type = ta;
+          p.b_type = tb;
+          p.dst_type = td;
+          const Range ra = range_of(ta), rb = range_of(tb), rd = range_of(td);
+          // Zero points at either end of the container, or inside (int32: 0).
+          auto zp = [&](Range r, IntType t) -> int64_t {
+            if (t == IntType::kS32) return 0;
+            switch (rng() % 3) {
+              case 0: return r.lo;
+              case 1: return r.hi;
+              default: return std::uniform_int_distribution<int64_t>(r.lo, r.hi)(rng);
+            }
+          };
+          p.a_zero_point = zp(ra, ta);
+          p.b_zero_point = zp(rb, tb);
+          p.dst_zero_point = zp(rd, td);
+          p.dst_min = rd.lo;
+          p.dst_max = rd.hi;
+          if (rng() % 2) p.dst_min = std::max(p.dst_zero_point, rd.lo);  // ReLU
+          std::vector<Dyadic> qa(p.channels), qb(p.channels);
+          const bool wild = trial == 0;
+          for (size_t c = 0; c < p.channels; ++c) {
+            qa[c] = random_dyadic(rng, wild);
+            qb[c] = random_dyadic(rng, wild);
+          }
+          AddAvx2Plan plan;
+          std::string why;
+          if (!add_avx2_plan(p, qa.data(), qb.data(), &plan, &why)) {
+            ++refused;
+            continue;
+          }
+          ++planned;
+          const std::vector<uint8_t> a = random_tensor(ta, p.count, rng);
+          const std::vector<uint8_t> b = random_tensor(tb, p.count, rng);
+          const size_t out_bytes = p.count * int_type_bytes(td);
+          std::vector<uint8_t> want(out_bytes + 8, 0xA5), got(out_bytes + 8, 0xA5);
+          add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
+          add__avx2(plan, a.data(), b.data(), got.data(), nullptr);
+          ASSERT_EQ(got, want) << "a " << int(ta) << " b " << int(tb) << " dst " << int(td)
+                               << " channels " << p.channels << " count " << p.count;
+        }
+  EXPECT_GT(planned, 200);
+  EXPECT_GT(refused, 0);  // the large left shifts
+}
+
+TEST(AddAvx2, ExtremeProductsAndTies) {
+  // |x - z| = 2^31 (int32 INT32_MIN) times m = INT32_MIN is t = 2^62, the
+  // largest product; e = 63 makes it an exact tie (rounds to even 0), e = 62
+  // gives 1; every element is such an extreme or a tie at a small shift.
+  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+  AddParams p;
+  p.a_type = IntType::kS32;
+  p.b_type = IntType::kS8;
+  p.dst_type = IntType::kS32;
+  p.dst_min = INT32_MIN;
+  p.dst_max = INT32_MAX;
+  p.b_zero_point = 127;
+  const std::vector<int32_t> a = {INT32_MIN, INT32_MAX, INT32_MIN, -1, 1, 3, -3, 5, 0, INT32_MIN, 7};
+  const std::vector<int8_t> b = {-128, 127, -128, -128, 126, 125, -128, 0, 1, 2, 3};
+  p.count = p.channels = a.size();
+  for (const Dyadic da : {Dyadic{INT32_MIN, 63}, Dyadic{INT32_MIN, 62}, Dyadic{INT32_MAX, 63},
+                          Dyadic{1, 1}, Dyadic{-1, 1}, Dyadic{1 << 30, 31}, Dyadic{3, 2}})
+    for (const Dyadic db : {Dyadic{INT32_MIN, 1}, Dyadic{1, 1}, Dyadic{-3, 1}, Dyadic{5, 0},
+                            Dyadic{1 << 20, -10}}) {
+      const std::vector<Dyadic> qa(p.channels, da), qb(p.channels, db);
+      AddAvx2Plan plan;
+      std::string why;
+      ASSERT_TRUE(add_avx2_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+      std::vector<int32_t> want(a.size()), got(a.size());
+      add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
+      add__avx2(plan, a.data(), b.data(), got.data(), nullptr);
+      EXPECT_EQ(got, want) << da.m << "/" << da.e << " " << db.m << "/" << db.e;
+    }
+}
+
+TEST(AddAvx2, LongTensorsAtEveryThreadCount) {
+  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+  std::mt19937_64 rng(21);
+  for (size_t channels : {size_t{1}, size_t{24}, size_t{768}, size_t{100}}) {
+    for (int threads = 1; threads <= 4; ++threads) {
+      AddParams p;  // a residual add: int8 + int8 -> int8, many task chunks
+      p.channels = channels;
+      p.count = channels * (1 + 70000 / channels) + (channels == 1 ? 5 : 0);
+      p.dst_min = -128;
+      p.dst_max = 127;
+      std::vector<Dyadic> qa(channels), qb(channels);
+      for (size_t c = 0; c < channels; ++c) {
+        qa[c] = random_dyadic(rng, false);
+        qb[c] = random_dyadic(rng, false);
+      }
+      AddAvx2Plan plan;
+      std::string why;
+      ASSERT_TRUE(add_avx2_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+      const std::vector<uint8_t> a = random_tensor(IntType::kS8, p.count, rng);
+      const std::vector<uint8_t> b = random_tensor(IntType::kS8, p.count, rng);
+      std::vector<uint8_t> want(p.count, 0xA5), got(p.count, 0x5A);
+      add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
+      std::unique_ptr<ThreadPool> pool;
+      if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
+      add__avx2(plan, a.data(), b.data(), got.data(), pool.get());
+      ASSERT_EQ(got, want) << "channels " << channels << " threads " << threads;
+    }
+  }
+}
+
+TEST(AddAvx2, RefusesWhatItCannotComputeExactly) {
+  AddParams p;
+  p.a_type = IntType::kS32;
+  p.a_zero_point = 1;  // x - z can leave int32
+  const std::vector<Dyadic> q = {{1 << 30, 31}};
+  AddAvx2Plan plan;
+  std::string why;
+  EXPECT_FALSE(add_avx2_plan(p, q.data(), q.data(), &plan, &why));
+  p.a_zero_point = 0;
+  EXPECT_TRUE(add_avx2_plan(p, q.data(), q.data(), &plan, &why)) << why;
+  p.a_type = IntType::kS64;
+  EXPECT_FALSE(add_avx2_plan(p, q.data(), q.data(), &plan, &why));
+  p.a_type = IntType::kS8;
+  const std::vector<Dyadic> big = {{INT32_MAX, -40}};  // 255 * 2^31 * 2^41 > 2^62
+  EXPECT_FALSE(add_avx2_plan(p, big.data(), q.data(), &plan, &why));
+}
+
+}  // namespace
+}  // namespace dyad::kernels
