@@ -20,6 +20,8 @@ constexpr char kUsage[] =
     "                                  latency percentiles and a per-op time table\n"
     "  classify MODEL --images IDX --labels IDX [--threads N] [--limit N] [--expect-accuracy]\n"
     "                                  top-1 accuracy and throughput on an image data set\n"
+    "  prune MODEL --out OUT.json [--v V] [--m M] [--layers fc|all|NAMES]\n"
+    "                                  write a copy with V:2:M sparse (pruned, packed) weights\n"
     "  version                         print the library version\n"
     "  help                            print this text\n"
     "\n"
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
                                                      : command == "run"   ? run_command
                                                      : command == "bench" ? bench_command
                                                      : command == "classify" ? classify_command
+                                                     : command == "prune" ? prune_command
                                                                           : nullptr;
   if (fn != nullptr) {
     try {

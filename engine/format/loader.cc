@@ -12,6 +12,7 @@
 
 #include "engine/format/file_io.h"
 #include "engine/format/json_fields.h"
+#include "engine/format/sparsity.h"
 #include "engine/format/tensor_reader.h"
 #include "engine/format/weights.h"
 
@@ -239,6 +240,9 @@ class GraphReader {
                              std::to_string(size) + " bytes)");
       }
       e.desc.data = contents->data() + e.file_offset;
+      // Every index of a sparse constant is checked before anything uses it.
+      if (e.desc.sparsity.vnm)
+        DYAD_RETURN_IF_ERROR(validate_sparse_data(source_ + ": tensor '" + e.desc.name + "'", e.desc));
     }
     graph_.storage.push_back(std::move(contents));
     return Status::ok();

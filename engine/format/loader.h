@@ -19,7 +19,7 @@
 namespace dyad {
 
 inline constexpr int kFormatMajorVersion = 1;
-inline constexpr int kFormatMinorVersion = 0;
+inline constexpr int kFormatMinorVersion = 1;  // 1.1: "sparsity"
 
 // Reads `json_path` and the weights file it names (relative to its folder).
 Status load_graph_from_file(const std::string& json_path, Graph* out);

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/format/sparsity.h"
+
 namespace dyad {
 
 namespace {
@@ -165,11 +167,17 @@ Status read_file_data(const JsonFields& f, const json& v, bool has_weights, Tens
                                     std::to_string(AlignedBuffer::kAlignment));
   }
   TensorDesc& desc = entry->desc;
-  const size_t expected = dtype_packed_bytes(desc.dtype, static_cast<size_t>(shape_elements(desc.shape)));
+  const bool sparse = desc.sparsity.vnm;
+  const size_t expected =
+      sparse ? vnm_packed_bytes(desc)
+             : dtype_packed_bytes(desc.dtype, static_cast<size_t>(shape_elements(desc.shape)));
   if (bytes < 0 || static_cast<uint64_t>(bytes) != expected) {
+    const std::string form =
+        sparse ? " packed " + std::to_string(desc.sparsity.v) + ":2:" + std::to_string(desc.sparsity.m)
+               : "";
     return data.error("bytes", std::to_string(bytes) + " does not match " +
                                    std::string(dtype_name(desc.dtype)) + " " +
-                                   shape_to_string(desc.shape) + ", which takes " +
+                                   shape_to_string(desc.shape) + form + ", which takes " +
                                    std::to_string(expected) + " bytes");
   }
   entry->in_weights_file = true;
@@ -192,6 +200,12 @@ Status read_inline_values(const JsonFields& f, const json& v, TensorEntry* entry
   for (size_t i = 0; i < v.size(); ++i)
     DYAD_RETURN_IF_ERROR(read_in_range(f, v[i], indexed("values", i), desc.dtype, &values[i]));
 
+  if (desc.sparsity.vnm) {
+    DYAD_RETURN_IF_ERROR(pack_sparse_values(f, desc, values, &entry->packed_values));
+    desc.data = entry->packed_values->data();
+    desc.data_bytes = entry->packed_values->size();
+    return Status::ok();
+  }
   const size_t bytes = dtype_packed_bytes(desc.dtype, values.size());
   auto buffer = std::make_shared<AlignedBuffer>(bytes);
   if (!buffer->ok())
@@ -235,7 +249,8 @@ Status read_tensor_entry(const json& item, size_t index, const JsonFields& top, 
   }
   const JsonFields f(item, top.where() + ": tensor '" + desc.name + "'", top.newer_version());
   DYAD_RETURN_IF_ERROR(
-      f.check_known({"name", "dtype", "shape", "scale", "zero_point", "axis", "data", "values"}));
+      f.check_known({"name", "dtype", "shape", "scale", "zero_point", "axis", "data", "values",
+                     "sparsity"}));
   DYAD_RETURN_IF_ERROR(read_dtype(f, &desc.dtype));
   if (const json* v = f.find("shape")) {
     DYAD_RETURN_IF_ERROR(read_shape(f, *v, &desc.shape));
@@ -249,6 +264,11 @@ Status read_tensor_entry(const json& item, size_t index, const JsonFields& top, 
   if ((data || values) && !desc.shape_known)
     return f.error("shape", std::string("missing; a constant (with '") + (data ? "data" : "values") +
                                 "') needs a shape");
+  if (const json* sp = f.find("sparsity")) {
+    if (!data && !values)
+      return f.error("sparsity", "only a constant (with 'data' or 'values') can be sparse");
+    DYAD_RETURN_IF_ERROR(read_sparsity(f, *sp, &desc));
+  }
   if (data) DYAD_RETURN_IF_ERROR(read_file_data(f, *data, has_weights, &entry));
   if (values) DYAD_RETURN_IF_ERROR(read_inline_values(f, *values, &entry));
   desc.is_constant = data || values;

@@ -32,6 +32,15 @@ struct Quantization {
   bool per_channel() const { return axis >= 0; }
 };
 
+// A constant weight stored V:N:M sparse (docs/format.md "Sparse weights"):
+// its data is the packed blob of kernels/vnm_gemm/vnm_format.h for the matrix
+// [shape[0], product of the other dims], not the dense elements.
+struct Sparsity {
+  bool vnm = false;  // false: dense
+  int32_t v = 0;     // rows per block
+  int32_t m = 0;     // columns per group (N is always 2)
+};
+
 struct TensorDesc {
   std::string name;
   DType dtype = DType::kInt8;
@@ -42,6 +51,7 @@ struct TensorDesc {
   bool is_constant = false;
   const uint8_t* data = nullptr;  // points into Model's weights storage
   size_t data_bytes = 0;
+  Sparsity sparsity;  // constants only
 };
 
 }  // namespace dyad

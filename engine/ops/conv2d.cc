@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/depthwise_select.h"
 #include "engine/ops/gemm_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
@@ -36,7 +37,7 @@ void run(const void* op_data, const StepIO& io) {
 // into the step's scratch first.
 struct Conv2dGemmData {
   kernels::Conv2dParams params;
-  kernels::GemmPlanPtr plan;
+  GemmKernel gemm;
   bool direct = false;
   size_t im2col_bytes = 0;  // 64-byte multiple; the GEMM's scratch follows it
 };
@@ -52,12 +53,13 @@ void run_gemm(const void* op_data, const StepIO& io) {
                        static_cast<uint8_t>(p.src_zero_point), io.scratch, io.pool);
     src = io.scratch;
   }
-  kernels::gemm_run(*d->plan, src, rows, k, io.outputs[0], static_cast<size_t>(p.out_c), io.pool,
-                    io.scratch + d->im2col_bytes);
+  d->gemm.run(src, rows, k, io.outputs[0], static_cast<size_t>(p.out_c), io.pool,
+              io.scratch + d->im2col_bytes);
 }
 
-// The one place a conv2d kernel is chosen: the exact AVX2 GEMM for groups == 1
-// when it supports the operands (kernels/gemm/gemm.inc), else the reference.
+// The one place a conv2d kernel is chosen: for groups == 1 the V:N:M sparse
+// GEMM for a sparse weight, the exact AVX2 GEMM when it supports the operands
+// (kernels/gemm/gemm.inc), else the reference (on the dense, pruned weights).
 Status select_kernel(BuildContext& ctx, bool unsigned_input,
                      std::shared_ptr<const Conv2dData> data) {
   const kernels::Conv2dParams& p = data->params;
@@ -65,7 +67,7 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
     GemmOperands ops;
     ops.src_dtype = ctx.input(0).dtype;
     ops.src_zero_point = p.src_zero_point;
-    ops.weight_dtype = ctx.input(1).dtype;
+    ops.weight = &ctx.input(1);
     ops.M = p.batch * p.out_h * p.out_w;
     ops.N = p.out_c;
     ops.K = p.kernel_h * p.kernel_w * p.in_c;
@@ -73,10 +75,9 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
     ops.bias = &data->bias;
     ops.requant = &data->requant;
     ops.out = p.out;
-    kernels::GemmPlanPtr plan;
-    DYAD_RETURN_IF_ERROR(plan_fast_gemm(ctx, ops, &plan));
-    if (plan != nullptr) {
-      auto gemm = std::make_shared<Conv2dGemmData>();
+    auto gemm = std::make_shared<Conv2dGemmData>();
+    DYAD_RETURN_IF_ERROR(plan_gemm(ctx, ops, &gemm->gemm));
+    if (!gemm->gemm.empty()) {
       gemm->params = p;
       gemm->direct = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 &&
                      p.pad_top == 0 && p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
@@ -84,14 +85,18 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
           gemm->direct ? 0 : (static_cast<size_t>(ops.M * ops.K) + 63) / 64 * 64;
       // The im2col buffer plus one GEMM slice per thread fits in num_threads
       // slices of this size.
-      ctx.set_scratch_bytes_per_thread(gemm->im2col_bytes +
-                                       kernels::gemm_scratch_bytes_per_thread(*plan));
-      const std::string name = std::string(gemm->direct ? "conv2d_1x1:" : "conv2d_im2col:") +
-                               kernels::gemm_plan_variant_name(*plan);
-      gemm->plan = std::move(plan);
+      ctx.set_scratch_bytes_per_thread(gemm->im2col_bytes + gemm->gemm.scratch_bytes_per_thread());
+      const std::string name =
+          std::string(gemm->direct ? "conv2d_1x1:" : "conv2d_im2col:") + gemm->gemm.name();
       ctx.set_kernel(name, run_gemm, std::move(gemm));
       return Status::ok();
     }
+  }
+  if (p.groups > 1) {
+    bool chosen = false;
+    DYAD_RETURN_IF_ERROR(select_depthwise(ctx, unsigned_input, p, data->weights, data->bias,
+                                          data->requant, &chosen));
+    if (chosen) return Status::ok();
   }
   if (unsigned_input)
     ctx.set_kernel("conv2d_u8_qc8w__ref", run<uint8_t, kernels::conv2d_u8_qc8w__ref>, data);
@@ -130,6 +135,11 @@ Status build_conv2d(BuildContext& ctx) {
                                       shape_to_string(ws) + "; its last dim must be input "
                                       "channels / groups = " + std::to_string(in.c / groups));
 
+  if (ctx.input(1).sparsity.vnm && groups != 1)
+    return ctx.error("attrs.groups", "weight '" + ctx.input(1).name +
+                                         "' is V:N:M sparse, which needs groups 1, got " +
+                                         std::to_string(groups));
+
   Window2d win;
   win.kernel_h = ws[1];
   win.kernel_w = ws[2];
@@ -165,6 +175,7 @@ Status build_conv2d(BuildContext& ctx) {
 
   ctx.set_macs(in.n * win.out_h * win.out_w * out_c * win.kernel_h * win.kernel_w *
                (in.c / groups));
+  set_sparse_macs(ctx, 1, in.n * win.out_h * win.out_w);
   return select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
 }
 

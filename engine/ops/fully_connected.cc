@@ -31,25 +31,25 @@ void run(const void* op_data, const StepIO& io) {
 }
 
 struct FullyConnectedGemmData {
-  kernels::GemmPlanPtr plan;
+  GemmKernel gemm;
   int64_t rows = 0, in_features = 0, out_features = 0;
 };
 
 void run_gemm(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const FullyConnectedGemmData*>(op_data);
-  kernels::gemm_run(*d->plan, io.inputs[0], static_cast<size_t>(d->rows),
-                    static_cast<size_t>(d->in_features), io.outputs[0],
-                    static_cast<size_t>(d->out_features), io.pool, io.scratch);
+  d->gemm.run(io.inputs[0], static_cast<size_t>(d->rows), static_cast<size_t>(d->in_features),
+              io.outputs[0], static_cast<size_t>(d->out_features), io.pool, io.scratch);
 }
 
-// The one place a fully_connected kernel is chosen: the exact AVX2 GEMM/GEMV
-// when it supports the operands (kernels/gemm/gemm.inc), else the reference.
+// The one place a fully_connected kernel is chosen: the V:N:M sparse GEMM for
+// a sparse weight, the exact AVX2 GEMM/GEMV when it supports the operands
+// (kernels/gemm/gemm.inc), else the reference (on the dense, pruned weights).
 Status select_kernel(BuildContext& ctx, bool unsigned_input,
                      std::shared_ptr<const FullyConnectedData> data) {
   GemmOperands ops;
   ops.src_dtype = ctx.input(0).dtype;
   ops.src_zero_point = data->params.src_zero_point;
-  ops.weight_dtype = ctx.input(1).dtype;
+  ops.weight = &ctx.input(1);
   ops.M = data->params.rows;
   ops.N = data->params.out_features;
   ops.K = data->params.in_features;
@@ -57,17 +57,15 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
   ops.bias = &data->bias;
   ops.requant = &data->requant;
   ops.out = data->params.out;
-  kernels::GemmPlanPtr plan;
-  DYAD_RETURN_IF_ERROR(plan_fast_gemm(ctx, ops, &plan));
-  if (plan != nullptr) {
-    auto gemm = std::make_shared<FullyConnectedGemmData>();
+  auto gemm = std::make_shared<FullyConnectedGemmData>();
+  DYAD_RETURN_IF_ERROR(plan_gemm(ctx, ops, &gemm->gemm));
+  if (!gemm->gemm.empty()) {
     gemm->rows = ops.M;
     gemm->in_features = ops.K;
     gemm->out_features = ops.N;
-    ctx.set_scratch_bytes_per_thread(kernels::gemm_scratch_bytes_per_thread(*plan));
-    const std::string name = kernels::gemm_plan_variant_name(*plan);
-    gemm->plan = std::move(plan);
-    ctx.set_kernel("fully_connected:" + name, run_gemm, std::move(gemm));
+    ctx.set_scratch_bytes_per_thread(gemm->gemm.scratch_bytes_per_thread());
+    const std::string name = "fully_connected:" + gemm->gemm.name();
+    ctx.set_kernel(name, run_gemm, std::move(gemm));
     return Status::ok();
   }
   if (unsigned_input)
@@ -122,6 +120,7 @@ Status build_fully_connected(BuildContext& ctx) {
       read_output_stage(ctx, static_cast<size_t>(out_features), &p.out, &data->requant));
 
   ctx.set_macs(p.rows * out_features * in_features);
+  set_sparse_macs(ctx, 1, p.rows);
   return select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
 }
 

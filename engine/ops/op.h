@@ -75,6 +75,7 @@ class BuildContext {
   // Kernel selection result.
   void set_kernel(std::string kernel_name, KernelFn fn, std::shared_ptr<const void> op_data);
   void set_macs(int64_t macs) { step_.macs = macs; }
+  void set_kept_macs(int64_t macs) { step_.kept_macs = macs; }
   void set_scratch_bytes_per_thread(size_t bytes) { step_.scratch_bytes_per_thread = bytes; }
 
  private:

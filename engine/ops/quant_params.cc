@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/format/sparsity.h"
+
 namespace dyad {
 
 namespace {
@@ -341,6 +343,11 @@ Status read_weights(const BuildContext& ctx, int index, std::vector<int8_t>* out
                                              "' is quantized per channel along axis " +
                                              std::to_string(w.quant.axis) + "; expected axis 0");
   const size_t count = static_cast<size_t>(shape_elements(w.shape));
+  if (w.sparsity.vnm) {  // validated by the loader; the dense matrix feeds the checks
+    if (w.data == nullptr)
+      return ctx.error(input_field(index), "weight tensor '" + w.name + "' has no data");
+    return unpack_sparse(ctx.graph().source + ": tensor '" + w.name + "'", w, out);
+  }
   if (w.data == nullptr || w.data_bytes < dtype_packed_bytes(w.dtype, count))
     return ctx.error(input_field(index), "weight tensor '" + w.name + "' has no data");
   if (w.dtype == DType::kInt4) {
@@ -350,6 +357,11 @@ Status read_weights(const BuildContext& ctx, int index, std::vector<int8_t>* out
     std::memcpy(out->data(), w.data, count);
   }
   return Status::ok();
+}
+
+void set_sparse_macs(BuildContext& ctx, int index, int64_t rows) {
+  const TensorDesc& w = ctx.input(index);
+  if (w.sparsity.vnm) ctx.set_kept_macs(rows * w.shape[0] * kept_per_row(w));
 }
 
 Status read_bias(const BuildContext& ctx, int index, int64_t channels, std::vector<int32_t>* out) {

@@ -86,7 +86,8 @@ kernels::IntType int_type_of(DType t);
 std::vector<int8_t> unpack_int4(const uint8_t* packed, size_t count);
 
 // Input `index` is a constant int8 or int4 weight tensor with zero point 0 and
-// per-channel quantization (if any) along axis 0; returns its values as int8.
+// per-channel quantization (if any) along axis 0; returns its values as int8
+// (a V:N:M sparse weight unpacked to its dense, pruned matrix).
 Status read_weights(const BuildContext& ctx, int index, std::vector<int8_t>* out);
 
 // Input `index`, when present, is a constant int32 bias of shape [channels].
@@ -100,6 +101,10 @@ Status read_bias(const BuildContext& ctx, int index, int64_t channels, std::vect
 Status check_accumulator_range(const BuildContext& ctx, DType x_dtype, int64_t z_x,
                                const std::vector<int8_t>& weights, const std::vector<int32_t>& bias,
                                int64_t channels);
+
+// For a V:N:M sparse weight (input `index`), records the MACs on its kept
+// weights for `dyad info`: rows x out_channels x kept_per_row.
+void set_sparse_macs(BuildContext& ctx, int index, int64_t rows);
 
 // The largest |rne((x - z) * m / 2^e)| over every x of `dtype` is below 2^bits.
 bool requant_fits_bits(DType dtype, int64_t z, kernels::Dyadic d, int bits);

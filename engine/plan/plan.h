@@ -47,6 +47,9 @@ struct Step {
   std::vector<int> outputs;
   size_t scratch_bytes_per_thread = 0;
   int64_t macs = 0;  // multiply-accumulates of one run, for `dyad info`
+  // With a V:N:M sparse weight: the MACs on the kept weights (2 per row and
+  // group of M); -1 for a dense step.
+  int64_t kept_macs = -1;
 };
 
 struct Plan {

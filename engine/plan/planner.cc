@@ -78,6 +78,23 @@ Status topological_order(const Graph& graph, std::vector<int>* order) {
   return Status::ok();
 }
 
+// A V:N:M sparse constant holds a packed blob, not dense elements: only the
+// ops that choose a sparse kernel may read it, and only as their weight.
+Status check_sparse_inputs(const Graph& graph, const Node& node) {
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const int t = node.inputs[i];
+    if (t < 0 || !graph.tensors[t].sparsity.vnm) continue;
+    const bool weight_input =
+        i == 1 && (node.op == OpType::kFullyConnected || node.op == OpType::kConv2d);
+    if (!weight_input)
+      return node_error(graph, node, "inputs[" + std::to_string(i) + "]",
+                        "tensor '" + graph.tensors[t].name +
+                            "' is V:N:M sparse; only the weight (inputs[1]) of fully_connected "
+                            "or conv2d may be sparse");
+  }
+  return Status::ok();
+}
+
 Status build_steps(Graph& graph, const std::vector<int>& order, std::vector<Step>* steps) {
   for (int n : order) {
     const Node& node = graph.nodes[n];
@@ -87,6 +104,7 @@ Status build_steps(Graph& graph, const std::vector<int>& order, std::vector<Step
         return node_error(graph, node, "inputs[" + std::to_string(i) + "]",
                           "the shape of tensor '" + graph.tensors[t].name + "' is unknown");
     }
+    DYAD_RETURN_IF_ERROR(check_sparse_inputs(graph, node));
     Step step;
     step.node_name = node.name;
     step.op = node.op;

@@ -10,24 +10,16 @@
 #include <cstring>
 #include <new>
 
+#include "kernels/common/strfmt.h"
+
 namespace dyad::kernels {
 namespace {
-
-std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char* format, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof(buf), format, args);
-  va_end(args);
-  return buf;
-}
 
 size_t align64(size_t x) { return (x + 63) / 64 * 64; }
 
 // "rows a..b, group g (columns c..d)" for error messages.
 std::string where(const VnmShape& s, int64_t block, int64_t g) {
-  return fmt("rows %" PRId64 "..%" PRId64 ", group %" PRId64 " (columns %" PRId64 "..%" PRId64 ")",
+  return strfmt("rows %" PRId64 "..%" PRId64 ", group %" PRId64 " (columns %" PRId64 "..%" PRId64 ")",
              block * s.v, block * s.v + s.v - 1, g, g * s.m, g * s.m + s.m - 1);
 }
 
@@ -61,16 +53,16 @@ void positions_of(uint8_t byte, int64_t g, int* p0, int* p1) {
 }  // namespace
 
 std::string vnm_layout(const VnmShape& s, VnmLayout* l) {
-  if (s.n < 1 || s.n > kVnmMaxDim) return fmt("vnm: N = %d is outside [1, %d]", s.n, kVnmMaxDim);
-  if (s.k < 1 || s.k > kVnmMaxDim) return fmt("vnm: K = %d is outside [1, %d]", s.k, kVnmMaxDim);
+  if (s.n < 1 || s.n > kVnmMaxDim) return strfmt("vnm: N = %d is outside [1, %d]", s.n, kVnmMaxDim);
+  if (s.k < 1 || s.k > kVnmMaxDim) return strfmt("vnm: K = %d is outside [1, %d]", s.k, kVnmMaxDim);
   if (s.v < 8 || s.v > kVnmMaxV || s.v % 8 != 0) {
-    return fmt("vnm: V = %d must be a multiple of 8 in [8, %d]", s.v, kVnmMaxV);
+    return strfmt("vnm: V = %d must be a multiple of 8 in [8, %d]", s.v, kVnmMaxV);
   }
   if (s.m < kVnmMinM || s.m > kVnmMaxM) {
-    return fmt("vnm: M = %d is outside [%d, %d]", s.m, kVnmMinM, kVnmMaxM);
+    return strfmt("vnm: M = %d is outside [%d, %d]", s.m, kVnmMinM, kVnmMaxM);
   }
   if (s.value_bits != 8 && s.value_bits != 4) {
-    return fmt("vnm: value_bits = %d (must be 8 or 4)", s.value_bits);
+    return strfmt("vnm: value_bits = %d (must be 8 or 4)", s.value_bits);
   }
   VnmLayout out;
   out.n_pad = (int64_t{s.n} + s.v - 1) / s.v * s.v;
@@ -99,7 +91,7 @@ std::string vnm_pack(const VnmShape& s, const int8_t* dense, std::vector<uint8_t
   const int8_t lo = s.value_bits == 4 ? -8 : -128, hi = s.value_bits == 4 ? 7 : 127;
   for (int64_t i = 0; i < int64_t{s.n} * s.k; ++i) {
     if (dense[i] < lo || dense[i] > hi) {
-      return fmt("vnm_pack: w[%" PRId64 ", %" PRId64 "] = %d is outside the int%d range", i / s.k,
+      return strfmt("vnm_pack: w[%" PRId64 ", %" PRId64 "] = %d is outside the int%d range", i / s.k,
                  i % s.k, dense[i], s.value_bits);
     }
   }
@@ -130,7 +122,7 @@ std::string vnm_pack(const VnmShape& s, const int8_t* dense, std::vector<uint8_t
       }
       if (count > 4) {
         for (int i = 0; i < count; ++i) nz[i] += g * s.m;
-        return fmt("vnm_pack: %s: nonzeros in %d columns (%s); V:2:M allows 4", where(s, b, g).c_str(),
+        return strfmt("vnm_pack: %s: nonzeros in %d columns (%s); V:2:M allows 4", where(s, b, g).c_str(),
                    count, list(nz, count).c_str());
       }
       int64_t kept[4];
@@ -150,7 +142,7 @@ std::string vnm_pack(const VnmShape& s, const int8_t* dense, std::vector<uint8_t
               int64_t cols[4], nc = 0;
               for (int i = 0; i < 4; ++i)
                 if (at(r, g * s.m + kept[i]) != 0) cols[nc++] = g * s.m + kept[i];
-              return fmt("vnm_pack: row %" PRId64 ", group %" PRId64 ": %d nonzeros (columns %s); V:2:M allows 2",
+              return strfmt("vnm_pack: row %" PRId64 ", group %" PRId64 ": %d nonzeros (columns %s); V:2:M allows 2",
                          r, g, int(nc), list(cols, int(nc)).c_str());
             }
             pos[npos++] = j;
@@ -177,7 +169,7 @@ std::string vnm_validate(const VnmShape& s, const uint8_t* blob, size_t bytes) {
   std::string error = vnm_layout(s, &l);
   if (!error.empty()) return error;
   if (bytes != l.total_bytes) {
-    return fmt("vnm: the packed data has %zu bytes; N = %d, K = %d, V = %d, M = %d, int%d needs %zu",
+    return strfmt("vnm: the packed data has %zu bytes; N = %d, K = %d, V = %d, M = %d, int%d needs %zu",
                bytes, s.n, s.k, s.v, s.m, s.value_bits, l.total_bytes);
   }
   if (blob == nullptr) return "vnm: the packed data is missing";
@@ -185,21 +177,21 @@ std::string vnm_validate(const VnmShape& s, const uint8_t* blob, size_t bytes) {
   const uint8_t* positions = blob + l.positions_offset;
   const uint8_t* columns = blob + l.columns_offset;
   for (size_t i = l.values_bytes; i < l.positions_offset; ++i) {
-    if (blob[i] != 0) return fmt("vnm: padding byte %zu after the values section is %d, not 0", i, blob[i]);
+    if (blob[i] != 0) return strfmt("vnm: padding byte %zu after the values section is %d, not 0", i, blob[i]);
   }
   for (size_t i = l.positions_offset + l.positions_bytes; i < l.columns_offset; ++i) {
-    if (blob[i] != 0) return fmt("vnm: padding byte %zu after the positions section is %d, not 0", i, blob[i]);
+    if (blob[i] != 0) return strfmt("vnm: padding byte %zu after the positions section is %d, not 0", i, blob[i]);
   }
   for (int64_t b = 0; b < l.blocks; ++b) {
     for (int64_t g = 0; g < l.groups; ++g) {
       const uint8_t* c = columns + (b * l.groups + g) * 4;
       for (int j = 0; j < 4; ++j) {
         if (c[j] >= s.m) {
-          return fmt("vnm: %s: kept column offset %d is not below M = %d", where(s, b, g).c_str(), c[j], s.m);
+          return strfmt("vnm: %s: kept column offset %d is not below M = %d", where(s, b, g).c_str(), c[j], s.m);
         }
       }
       if (!(c[0] < c[1] && c[1] < c[2] && c[2] < c[3])) {
-        return fmt("vnm: %s: kept column offsets (%d, %d, %d, %d) are not 4 distinct ascending offsets",
+        return strfmt("vnm: %s: kept column offsets (%d, %d, %d, %d) are not 4 distinct ascending offsets",
                    where(s, b, g).c_str(), c[0], c[1], c[2], c[3]);
       }
     }
@@ -211,14 +203,14 @@ std::string vnm_validate(const VnmShape& s, const uint8_t* blob, size_t bytes) {
       int p[2];
       positions_of(positions[unit * 8 + r % 8], g, &p[0], &p[1]);
       if (p[0] >= p[1]) {
-        return fmt("vnm: row %" PRId64 ", group %" PRId64 ": positions (%d, %d) are not 2 distinct ascending indices",
+        return strfmt("vnm: row %" PRId64 ", group %" PRId64 ": positions (%d, %d) are not 2 distinct ascending indices",
                    r, g, p[0], p[1]);
       }
       for (int j = 0; j < 2; ++j) {
         const int8_t v = vnm_value(values, s.value_bits, unit, slot_of(r, g, j));
         const int64_t col = g * s.m + columns[(b * l.groups + g) * 4 + p[j]];
         if (v != 0 && (r >= s.n || col >= s.k)) {
-          return fmt("vnm: row %" PRId64 ", column %" PRId64 ": value %d in padding (N = %d, K = %d) must be 0",
+          return strfmt("vnm: row %" PRId64 ", column %" PRId64 ": value %d in padding (N = %d, K = %d) must be 0",
                      r, col, v, s.n, s.k);
         }
       }

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "kernels/common/cpu.h"
+#include "kernels/common/strfmt.h"
 #include "kernels/common/thread_pool.h"
+#include "kernels/common/variant_select.h"
 #include "kernels/vnm_gemm/vnm_gemm_internal.h"
 
 namespace dyad::kernels {
@@ -31,16 +33,6 @@ static_assert(kVariants[std::size(kVariants) - 1].family == VnmFamily::kRef, "th
 // L2; a large block amortizes the control decoding over many tokens.
 constexpr size_t kActivationBlockBytes = 1024 * 1024;
 constexpr size_t kChunkControlBytes = 16 * 1024;      // decoded controls of one panel and K chunk (L1)
-
-std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char* format, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof(buf), format, args);
-  va_end(args);
-  return buf;
-}
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
@@ -68,19 +60,19 @@ bool validate(const VnmGemmDesc& d, const VnmGemmWeights& w, std::string* error)
   };
   const int32_t lo = d.src_signed ? -128 : 0, hi = d.src_signed ? 127 : 255;
   const char* container = d.src_signed ? "int8" : "uint8";
-  if (d.tokens_hint < 0) return fail(fmt("tokens_hint = %d is negative", d.tokens_hint));
+  if (d.tokens_hint < 0) return fail(strfmt("tokens_hint = %d is negative", d.tokens_hint));
   if (d.src_min < lo || d.src_max > hi || d.src_min > d.src_max) {
-    return fail(fmt("src range [%d, %d] is not a range of the %s container", d.src_min, d.src_max, container));
+    return fail(strfmt("src range [%d, %d] is not a range of the %s container", d.src_min, d.src_max, container));
   }
-  if (d.src_zp < lo || d.src_zp > hi) return fail(fmt("src_zp = %d is outside the %s range", d.src_zp, container));
+  if (d.src_zp < lo || d.src_zp > hi) return fail(strfmt("src_zp = %d is outside the %s range", d.src_zp, container));
   if (d.dst_type == VnmDstType::kInt8 || d.dst_type == VnmDstType::kUint8) {
     const int32_t dlo = d.dst_type == VnmDstType::kInt8 ? -128 : 0;
     const int32_t dhi = d.dst_type == VnmDstType::kInt8 ? 127 : 255;
     if (d.qmin < dlo || d.qmax > dhi || d.qmin > d.qmax) {
-      return fail(fmt("[qmin, qmax] = [%d, %d] is not a range of %s", d.qmin, d.qmax, dst_name(d.dst_type)));
+      return fail(strfmt("[qmin, qmax] = [%d, %d] is not a range of %s", d.qmin, d.qmax, dst_name(d.dst_type)));
     }
     if (d.dst_zp < dlo || d.dst_zp > dhi) {
-      return fail(fmt("dst_zp = %d is outside the %s range", d.dst_zp, dst_name(d.dst_type)));
+      return fail(strfmt("dst_zp = %d is outside the %s range", d.dst_zp, dst_name(d.dst_type)));
     }
     if (w.requant == nullptr) return fail("requant constants are missing");
   } else if (d.dst_type != VnmDstType::kInt32) {
@@ -124,7 +116,7 @@ std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f) {
   if (v.needs_avx2 && !cpu_features().avx2) return "the CPU has no AVX2";
   if (v.family == VnmFamily::kRef) return "";
   if (v.value_bits != d.shape.value_bits) {
-    return fmt("reads int%d values, the weights are int%d", v.value_bits, d.shape.value_bits);
+    return strfmt("reads int%d values, the weights are int%d", v.value_bits, d.shape.value_bits);
   }
   if (!f.acc_fits_int32) {
     return "the int32 accumulator could overflow (sum |w| * max|src - zp| + |bias| > 2^31 - 1)";
@@ -134,14 +126,14 @@ std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f) {
     case VnmFamily::kUbs: {
       const int64_t pair_max = 2 * range * f.max_abs_w;
       if (pair_max > 32767) {
-        return fmt("int16 pair sums of (src - src_min) in [0, %" PRId64 "] x |w| <= %d reach %" PRId64 " > 32767",
+        return strfmt("int16 pair sums of (src - src_min) in [0, %" PRId64 "] x |w| <= %d reach %" PRId64 " > 32767",
                    range, f.max_abs_w, pair_max);
       }
       return "";
     }
     case VnmFamily::kSignW:
       if (range > 254) {
-        return fmt("src range [%d, %d] has %" PRId64
+        return strfmt("src range [%d, %d] has %" PRId64
                    " values; src - (src_min + 127) fits [-127, 127] only for <= 255",
                    d.src_min, d.src_max, range + 1);
       }
@@ -153,24 +145,6 @@ std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f) {
       break;
   }
   return "";
-}
-
-// An (m, e) with e in [1, 62] giving the same clamped output as (m, e) for
-// every int32 accumulator, when |qmin - dst_zp| and |qmax - dst_zp| < 2^10.
-Dyadic normalize(Dyadic d) {
-  // e >= 63: |acc * m| <= 2^62, so |acc * m / 2^e| <= 1/2 and rne gives 0
-  // (the one tie, 2^62 / 2^63, rounds to the even 0).
-  if (d.e >= 63 || d.m == 0) return {0, 1};
-  if (d.e >= 1) return d;
-  // e <= 0: exactly acc * m * 2^s, s = -e; (m * 2^(s+1), 1) is the same
-  // value when it fits int32. Otherwise |m| * 2^s >= 2^30, so every acc != 0
-  // lands beyond the clamp on the side of sign(acc * m), as (+-2^30, 1) does.
-  const int64_t s = -int64_t{d.e};
-  if (s <= 30) {
-    const int64_t m2 = int64_t{d.m} * (int64_t{1} << (s + 1));
-    if (m2 >= INT32_MIN && m2 <= INT32_MAX) return {static_cast<int32_t>(m2), 1};
-  }
-  return {d.m > 0 ? (1 << 30) : -(1 << 30), 1};
 }
 
 void fill_epilogue(VnmGemmPlan& plan, const VnmGemmWeights& w, const Facts& f) {
@@ -186,24 +160,7 @@ void fill_epilogue(VnmGemmPlan& plan, const VnmGemmWeights& w, const Facts& f) {
     const int64_t c = bias + (int64_t{plan.src_offset} - d.src_zp) * f.row_sum[n];
     e8.col_const[lane] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(c)));
     if (d.dst_type == VnmDstType::kInt32) continue;
-    const Dyadic r = n < d.shape.n ? normalize(w.requant[n]) : Dyadic{0, 1};
-    e8.mult[lane] = r.m;
-    if (lane % 2 == 1) e8.mult_odd[lane - 1] = r.m;
-    // |a| >= acc_hi gives |a * m / 2^e| >= 2^10, beyond every clamp bound on
-    // the side of sign(a * m); clamping a there changes no output and keeps
-    // |q| below 2^10 + 2^30.
-    const int128_t limit = ((int128_t{1} << (10 + r.e)) + (std::abs(int64_t{r.m}) - 1)) /
-                           std::max<int64_t>(std::abs(int64_t{r.m}), 1);
-    const int32_t acc_hi = (r.m == 0 || limit > INT32_MAX) ? INT32_MAX : static_cast<int32_t>(limit);
-    e8.acc_hi[lane] = acc_hi;
-    e8.acc_lo[lane] = -acc_hi;
-    // t + 2^63 is non-negative as an unsigned 64-bit value, so the logical
-    // shift gives floor(...) + 2^(63 - e), which `offset` takes away again.
-    const uint64_t round = (uint64_t{1} << (r.e - 1)) - 1 + (uint64_t{1} << 63);
-    const uint32_t bias_low = static_cast<uint32_t>(uint64_t{1} << (63 - r.e));
-    e8.offset[lane] = static_cast<int32_t>(static_cast<uint32_t>(d.dst_zp) - bias_low);
-    (lane % 2 == 0 ? e8.shift_even : e8.shift_odd)[lane / 2] = r.e;
-    (lane % 2 == 0 ? e8.round_even : e8.round_odd)[lane / 2] = static_cast<int64_t>(round);
+    set_requant_lane(e8.rq, lane, n < d.shape.n ? w.requant[n] : Dyadic{0, 1}, d.dst_zp);
   }
 }
 
@@ -311,51 +268,16 @@ VnmGemmPlanPtr make_plan(const VnmGemmDesc& desc, const VnmGemmWeights& weights,
     if (error) *error = "vnm_gemm: out of memory";
     return nullptr;
   }
-  const VnmVariant* chosen = nullptr;
-  const bool verbose = verbose_dispatch();
-  if (forced != nullptr) {
-    for (const VnmVariant& v : kVariants) {
-      if (*forced == v.name) chosen = &v;
-    }
-    if (chosen == nullptr) {
-      if (error) *error = "vnm_gemm: unknown variant '" + std::string(*forced) + "'";
-      return nullptr;
-    }
-    const std::string why = refusal(*chosen, desc, facts);
-    if (!why.empty()) {
-      if (error) *error = "vnm_gemm: variant " + std::string(chosen->name) + " refused: " + why;
-      return nullptr;
-    }
-  } else if (force_reference_kernels()) {
-    chosen = &kVariants[std::size(kVariants) - 1];
-    if (verbose) log_dispatch(desc, "chose", chosen->name, "DYAD_KERNELS=ref");
-  } else {
-    for (const VnmVariant& v : kVariants) {
-      const std::string why = refusal(v, desc, facts);
-      if (why.empty()) {
-        chosen = &v;
-        break;
-      }
-      if (verbose) log_dispatch(desc, "skipped", v.name, why);
-    }
-    if (verbose) log_dispatch(desc, "chose", chosen->name, "");
-  }
+  const VnmVariant* chosen = select_variant(
+      kVariants, forced, "vnm_gemm", [&](const VnmVariant& v) { return refusal(v, desc, facts); },
+      [&](const char* what, const char* name, const std::string& why) { log_dispatch(desc, what, name, why); },
+      error);
+  if (chosen == nullptr) return nullptr;
   if (!build_plan(*plan, chosen, weights, facts, error)) return nullptr;
   return plan;
 }
 
 }  // namespace
-
-bool VnmBytes::allocate(size_t bytes) {
-  size = bytes;
-  ptr.reset();
-  if (bytes == 0) return true;
-  const size_t rounded = round_up(bytes, 64);
-  ptr.reset(static_cast<uint8_t*>(std::aligned_alloc(64, rounded)));
-  if (!ptr) return false;
-  std::memset(ptr.get(), 0, rounded);
-  return true;
-}
 
 void VnmGemmPlanDeleter::operator()(VnmGemmPlan* plan) const { delete plan; }
 
@@ -375,7 +297,7 @@ size_t vnm_gemm_scratch_bytes_per_thread(const VnmGemmPlan& plan) { return plan.
 bool vnm_gemm_run(const VnmGemmPlan& plan, const void* src, size_t tokens, size_t src_stride, void* dst,
                   size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
   if (tokens == 0) return true;
-  VnmBytes owned;
+  AlignedBytes owned;
   const size_t threads = pool ? static_cast<size_t>(pool->num_threads()) : 1;
   if (scratch == nullptr && plan.scratch_bytes_per_thread > 0) {
     if (!owned.allocate(threads * plan.scratch_bytes_per_thread)) return false;

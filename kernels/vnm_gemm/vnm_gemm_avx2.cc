@@ -23,6 +23,8 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/common/requant_avx2.h"
+#include "kernels/common/store_lanes_avx2.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/vnm_gemm/vnm_gemm_internal.h"
 
@@ -217,11 +219,7 @@ void gather_activations(const VnmGemmPlan& plan, const uint8_t* act, size_t rows
 
 // ---- epilogue ----------------------------------------------------------------
 
-// rne(t / 2^e) + 2^(63 - e) per 64-bit lane (VnmEpilogue8 has the derivation).
-inline __m256i round_shift(__m256i t, __m256i shift, __m256i round) {
-  const __m256i bit = _mm256_and_si256(_mm256_srlv_epi64(t, shift), _mm256_set1_epi64x(1));
-  return _mm256_srlv_epi64(_mm256_add_epi64(_mm256_add_epi64(t, round), bit), shift);
-}
+// round_shift: kernels/common/requant_avx2.h (shared with the dense GEMM).
 
 // The constants of one octet in registers, so a run over many tokens loads
 // them once (stores through the uint8_t dst would otherwise force reloads).
@@ -230,9 +228,10 @@ struct OctetRequant {
 
   explicit OctetRequant(const VnmEpilogue8& e) {
     auto ld = [](const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); };
-    col = ld(e.col_const), lo = ld(e.acc_lo), hi = ld(e.acc_hi), mult = ld(e.mult), mult_odd = ld(e.mult_odd);
-    shift_even = ld(e.shift_even), shift_odd = ld(e.shift_odd);
-    round_even = ld(e.round_even), round_odd = ld(e.round_odd), offset = ld(e.offset);
+    const RequantBlock8& b = e.rq;
+    col = ld(e.col_const), lo = ld(b.acc_lo), hi = ld(b.acc_hi), mult = ld(b.mult), mult_odd = ld(b.mult_odd);
+    shift_even = ld(b.shift_even), shift_odd = ld(b.shift_odd);
+    round_even = ld(b.round_even), round_odd = ld(b.round_odd), offset = ld(b.offset);
   }
 
   // dst_zp + rne(a * m / 2^e) for a = acc + col_const, before the clamp.
@@ -257,16 +256,7 @@ void store_octet_rows(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octe
   if (d.dst_type == VnmDstType::kInt32) {
     const __m256i col = _mm256_load_si256(reinterpret_cast<const __m256i*>(plan.epilogue[octet].col_const));
     int32_t* out = static_cast<int32_t*>(args.dst) + token0 * stride + n0;
-    for (size_t r = 0; r < rows; ++r, out += stride) {
-      const __m256i a = _mm256_add_epi32(load(r), col);
-      if (count == 8) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), a);
-      } else {
-        alignas(32) int32_t tmp[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), a);
-        std::memcpy(out, tmp, count * sizeof(int32_t));
-      }
-    }
+    for (size_t r = 0; r < rows; ++r, out += stride) store_s32_lanes(out, _mm256_add_epi32(load(r), col), count);
     return;
   }
   const OctetRequant rq(plan.epilogue[octet]);
@@ -275,16 +265,7 @@ void store_octet_rows(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octe
   uint8_t* out = static_cast<uint8_t*>(args.dst) + token0 * stride + n0;
   for (size_t r = 0; r < rows; ++r, out += stride) {
     const __m256i q = _mm256_min_epi32(_mm256_max_epi32(rq.apply(load(r)), qmin), qmax);
-    // q is inside [qmin, qmax]: the saturating packs only narrow.
-    const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-    const __m128i b8 = is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16);
-    if (count == 8) {
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b8);
-    } else {
-      alignas(16) uint8_t tmp[16];
-      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
-      std::memcpy(out, tmp, count);
-    }
+    store_x8_lanes(out, q, is_signed, count);
   }
 }
 

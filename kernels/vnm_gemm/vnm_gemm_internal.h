@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/common/aligned_bytes.h"
+#include "kernels/common/requant_block8.h"
 #include "kernels/vnm_gemm/vnm_gemm.h"
 
 namespace dyad::kernels {
@@ -52,36 +54,13 @@ void vnm_gemm_ubs_qc4w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
 void vnm_gemm_signw_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
 void vnm_gemm_signa_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
 
-// 64-byte aligned, zero-initialised bytes.
-struct VnmBytes {
-  struct Free {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint8_t, Free> ptr;
-  size_t size = 0;
-
-  bool allocate(size_t bytes);
-  uint8_t* data() { return ptr.get(); }
-  const uint8_t* data() const { return ptr.get(); }
-};
-
 // Output constants of one octet (8 output channels), in the form the AVX2
-// epilogue reads. With q the requantized value:
-//   a  = acc + col_const                   (int32, wrapping: exact, see vnm_gemm.cc)
-//   a' = clamp(a, acc_lo, acc_hi)          changes no clamped output, keeps q small
-//   t  = a' * m                            (64-bit, even and odd lanes apart)
-//   q  = ((t + rnd + bit_e(t)) >>> e) + offset, low 32 bits, logical shift
-//      = dst_zp + rne(a * m / 2^e)         rnd = 2^(e-1) - 1 + 2^63, offset = dst_zp - 2^(63-e)
-// with (m, e) normalized so e is in [1, 62] (vnm_gemm.cc).
+// epilogue reads: a = acc + col_const (int32, wrapping: exact, see
+// vnm_gemm.cc), then the shared requantization of kernels/common
+// (RequantBlock8: dst_zp + rne(a * m / 2^e), the same code as the dense GEMM).
 struct alignas(32) VnmEpilogue8 {
   int32_t col_const[8];  // bias + (src_offset - src_zp) * sum of the row's weights, mod 2^32
-  int32_t mult[8];       // m of each channel (even lanes used)
-  int32_t mult_odd[8];   // m of channels 1, 3, 5, 7 in lanes 0, 2, 4, 6
-  int32_t acc_lo[8];
-  int32_t acc_hi[8];
-  int32_t offset[8];
-  int64_t shift_even[4], shift_odd[4];
-  int64_t round_even[4], round_odd[4];
+  RequantBlock8 rq;
 };
 
 // A run of consecutive octets computed together (GEMM path): at most
@@ -103,7 +82,7 @@ struct VnmGemmPlan {
   VnmGemmDesc desc;
   VnmLayout layout;
   const VnmVariant* variant = nullptr;
-  VnmBytes blob;  // a copy of the packed weights
+  AlignedBytes blob;  // a copy of the packed weights
   const uint8_t* values() const { return blob.data() + layout.values_offset; }
   const uint8_t* positions() const { return blob.data() + layout.positions_offset; }
   const uint8_t* columns() const { return blob.data() + layout.columns_offset; }

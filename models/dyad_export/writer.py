@@ -89,17 +89,31 @@ class ModelWriter:
         self._quant(desc, scale, zero_point, axis)
         self.tensors.append(desc)
 
-    def add_constant(self, name, dtype, values, scale=None, zero_point=None, axis=None):
-        """A constant stored in the weights file at the next 64-byte aligned offset."""
+    def add_constant(self, name, dtype, values, scale=None, zero_point=None, axis=None,
+                     sparsity=None):
+        """A constant stored in the weights file at the next 64-byte aligned offset.
+
+        sparsity=(v, m): store a fully_connected / conv2d weight V:2:M sparse
+        (docs/format.md "Sparse weights"); `values` (int8 / int4, shape [O, ...])
+        must already satisfy the pattern (models.vnm.prune.prune_vnm)."""
         self._check_new(name)
         values = np.asarray(values)
-        packed = pack_elements(dtype, values)
+        if sparsity is None:
+            packed = pack_elements(dtype, values)
+        else:
+            from models.vnm import pack as vnm_pack
+            v, m = sparsity
+            packed = vnm_pack.pack_vnm(values.reshape(values.shape[0], -1), v, m,
+                                       4 if dtype == "int4" else 8)
         pad = (-len(self._blob)) % ALIGN
         self._blob.extend(b"\0" * pad)
         offset = len(self._blob)
         self._blob.extend(packed)
         desc = {"name": name, "dtype": dtype, "shape": [int(d) for d in values.shape]}
         self._quant(desc, scale, zero_point, axis)
+        if sparsity is not None:
+            desc["sparsity"] = {"pattern": "vnm", "v": int(sparsity[0]), "n": 2,
+                                "m": int(sparsity[1])}
         desc["data"] = {"offset": offset, "bytes": len(packed)}
         self.tensors.append(desc)
 
@@ -110,7 +124,8 @@ class ModelWriter:
         self.nodes.append(node)
 
     def document(self, weights_file):
-        doc = {"format": "dyad", "version": "1.0", "name": self.name,
+        sparse = any("sparsity" in t for t in self.tensors)  # a 1.1 field
+        doc = {"format": "dyad", "version": "1.1" if sparse else "1.0", "name": self.name,
                "metadata": _jsonable(self.metadata)}
         if self._blob:
             doc["weights"] = {"file": weights_file, "bytes": len(self._blob),

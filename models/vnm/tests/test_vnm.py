@@ -194,3 +194,30 @@ class PruneTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WriterHookTest(unittest.TestCase):
+    """models/dyad_export/writer.py stores a pruned weight sparse (format 1.1)."""
+
+    def test_sparse_constant(self):
+        from models.dyad_export.writer import ModelWriter
+        rng = np.random.default_rng(5)
+        w = rng.integers(-127, 128, size=(24, 3, 3, 8)).astype(np.int8)  # conv OHWI
+        pruned, _ = prune.prune_vnm(w, 8, 6)
+        mw = ModelWriter("sparse")
+        mw.add_constant("w", "int8", pruned, scale=0.01, sparsity=(8, 6))
+        mw.add_constant("b", "int32", np.zeros(24, np.int32))
+        doc = mw.document("sparse.bin")
+        self.assertEqual(doc["version"], "1.1")
+        t = doc["tensors"][0]
+        self.assertEqual(t["sparsity"], {"pattern": "vnm", "v": 8, "n": 2, "m": 6})
+        self.assertEqual(t["shape"], [24, 3, 3, 8])
+        blob = bytes(mw._blob[t["data"]["offset"]:t["data"]["offset"] + t["data"]["bytes"]])
+        self.assertEqual(blob, pack.pack_vnm(pruned.reshape(24, -1), 8, 6, 8))
+        np.testing.assert_array_equal(pack.unpack_vnm(blob, 24, 72, 8, 6, 8), pruned.reshape(24, -1))
+        # A dense-only model stays 1.0; an unpruned weight is refused.
+        dense = ModelWriter("dense")
+        dense.add_constant("w", "int8", w)
+        self.assertEqual(dense.document("dense.bin")["version"], "1.0")
+        with self.assertRaises(pack.VnmError):
+            ModelWriter("bad").add_constant("w", "int8", w, sparsity=(8, 6))
