@@ -3,10 +3,11 @@
     /usr/bin/python3 bench/report.py --bench build/bench/dyad_bench --out-dir docs/perf
     /usr/bin/python3 bench/report.py --from-json docs/perf/bench.json --out-dir docs/perf
 
-Benchmark names are "<family>/<impl>/<shape>/threads:<n>" (gemm/, conv/, dw/, ...) or
-"vnm/<shape>/<config>/<pattern>". Every ratio compares two entries of the same run:
-dense families against oneDNN u8s8s32 (limited to AVX2, bench/common/onednn_setup.h),
-V:N:M patterns against the dense kernel, and 2 threads against 1 thread.
+Benchmark names are "<family>/<impl>/<shape>[/threads:<n>]" (gemm/, conv/, depthwise/,
+add/, max_pool/) or "vnm/<shape>/<config>/<pattern>". Every ratio compares two entries of
+the same run: dense families against oneDNN u8s8s32 (limited to AVX2,
+bench/common/onednn_setup.h) or, where oneDNN has no counterpart, against dyad's
+reference kernel; V:N:M patterns against the dense kernel; 2 threads against 1 thread.
 Writes <out-dir>/bench.json (the raw Google Benchmark output), tables.md and ratios.png.
 """
 import argparse
@@ -18,7 +19,8 @@ import sys
 from collections import OrderedDict
 
 PEER = "onednn_u8s8s32"
-DEFAULT_FILTER = r"^(gemm|conv|dw|add|pool|vnm)/"
+DEFAULT_FILTER = r"^(gemm|conv|depthwise|add|max_pool|vnm)/"
+REFERENCE = "dyad_ref"   # the peer of families oneDNN has no counterpart for
 
 
 def run_bench(binary, pattern, repetitions, min_time, out_json):
@@ -47,8 +49,10 @@ def load_medians(path):
 
 
 def split_dense(name):
-    m = re.match(r"^([a-z]+)/([^/]+)/(.+)/threads:(\d+)$", name)
-    return (m.group(1), m.group(2), m.group(3), int(m.group(4))) if m else None
+    m = re.match(r"^([a-z_]+)/([^/]+)/(.+?)(?:/threads:(\d+))?$", name)
+    if not m or m.group(1) == "vnm":
+        return None
+    return m.group(1), m.group(2), m.group(3), int(m.group(4) or 1)
 
 
 def fmt_gops(g):
@@ -73,7 +77,7 @@ def dense_tables(medians):
             for impl in row:
                 if impl not in impls:
                     impls.append(impl)
-        peer = PEER if PEER in impls else None
+        peer = PEER if PEER in impls else (REFERENCE if REFERENCE in impls else None)
         out.append(f"### {family}\n")
         out.append("Median time (ms), GOP/s" + (f", and ratio to {peer} in the same run" if peer else "")
                    + "; for 2 threads also the speedup over 1 thread.\n")
@@ -143,10 +147,11 @@ def plot(dense_ratios, vnm_ratios, path):
     import matplotlib.pyplot as plt
 
     panels = []
-    for family in ("gemm", "conv", "dw"):
+    for family in ("gemm", "conv", "depthwise"):
         items = {k: v for k, v in dense_ratios.items() if k[0] == family and k[3] == 1}
         if items:
-            panels.append((f"{family}: dyad / oneDNN u8s8s32 (AVX2), 1 thread", items, lambda k: k[1], lambda k: k[2]))
+            panels.append((f"{family}: speed vs oneDNN u8s8s32 (AVX2), 1 thread", items,
+                           lambda k: k[1], lambda k: k[2]))
     if vnm_ratios:
         panels.append(("vnm: sparse / dense dyad, 1 thread", vnm_ratios,
                        lambda k: f"{k[1]} {k[2]}", lambda k: k[0]))
