@@ -108,8 +108,12 @@ struct WdKernel {
         int16_t pair[2];
         for (size_t t = 0; t < 2; ++t) {
           const size_t k = 2 * i + t;
-          const int32_t x = d.src_signed ? static_cast<int8_t>(src[r * src_stride + k]) : src[r * src_stride + k];
-          pair[t] = k < K ? static_cast<int16_t>(x - plan.src_offset) : 0;
+          pair[t] = 0;  // k >= K: padding, and src has no byte there to read
+          if (k < K) {
+            const uint8_t byte = src[r * src_stride + k];
+            const int32_t x = d.src_signed ? static_cast<int8_t>(byte) : byte;
+            pair[t] = static_cast<int16_t>(x - plan.src_offset);
+          }
         }
         std::memcpy(out + i * unit_stride + 4 * r, pair, 4);
       }
