@@ -299,6 +299,8 @@ void direct_tile(const VnmGemmPlan& plan, const Weights<Bits, Gather>& wt, const
         for (int t = 0; t < TT; ++t) s16[o][t] = _mm256_setzero_si256();
       for (int64_t gp = gp0; gp < std::min(gps, gp0 + run); ++gp) {
         for (int o = 0; o < NO; ++o) {
+          _mm_prefetch(reinterpret_cast<const char*>(val[o] + kUnit * gp + 1024), _MM_HINT_T0);  // as below
+          _mm_prefetch(reinterpret_cast<const char*>(pos[o] + 8 * gp + 256), _MM_HINT_T0);
           const __m256i ctrl = wt.control(pos[o] + 8 * gp, kept[o] + 8 * gp);
           const __m256i w = wt.value(val[o] + kUnit * gp);
           for (int t = 0; t < TT; ++t) A::step16(s16[o][t], act + t * act_stride, ctrl, w, w);
@@ -311,6 +313,13 @@ void direct_tile(const VnmGemmPlan& plan, const Weights<Bits, Gather>& wt, const
   } else {
     for (int64_t gp = 0; gp < gps; ++gp) {
       for (int o = 0; o < NO; ++o) {
+        // Few tokens: the weights stream from DRAM once; fetch about 1 KiB of
+        // values (and their positions) ahead, which the hardware prefetcher
+        // alone does not keep up with on these interleaved streams.
+        if constexpr (TT <= 2) {
+          _mm_prefetch(reinterpret_cast<const char*>(val[o] + kUnit * gp + 1024), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(pos[o] + 8 * gp + 256), _MM_HINT_T0);
+        }
         const __m256i ctrl = wt.control(pos[o] + 8 * gp, kept[o] + 8 * gp);
         const __m256i w = wt.value(val[o] + kUnit * gp);
         const __m256i abs_w = A::kAbsWeights ? _mm256_abs_epi8(w) : w;
