@@ -18,6 +18,16 @@ struct Pool2dParams {
   IntType type = IntType::kS8;  // of both input and output
 };
 
+// The valid input positions [begin, end) of output position `o` along one
+// axis: the window o * stride - pad + [0, kernel), clipped to [0, size).
+struct PoolSpan {
+  int64_t begin, end;
+};
+inline PoolSpan pool_span(int64_t o, int64_t stride, int64_t pad, int64_t kernel, int64_t size) {
+  const int64_t first = o * stride - pad;
+  return {first > 0 ? first : 0, first + kernel < size ? first + kernel : size};
+}
+
 // floor(a / b) for b > 0 (C++ `/` truncates toward zero).
 inline int64_t floor_div(int64_t a, int64_t b) {
   const int64_t q = a / b;

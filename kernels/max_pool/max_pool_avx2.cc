@@ -65,11 +65,11 @@ void max_pool_typed(const Pool2dParams& p, const T* x, T* y, ThreadPool* pool) {
   parallel_for(pool, static_cast<size_t>(p.batch * p.out_h), [&](size_t task) {
     const int64_t n = static_cast<int64_t>(task) / p.out_h;
     const int64_t oh = static_cast<int64_t>(task) % p.out_h;
-    const int64_t h0 = std::max<int64_t>(oh * p.stride_h - p.pad_top, 0);
-    const int64_t h1 = std::min(oh * p.stride_h - p.pad_top + p.kernel_h, p.in_h);
+    const PoolSpan rows = pool_span(oh, p.stride_h, p.pad_top, p.kernel_h, p.in_h);
+    const int64_t h0 = rows.begin, h1 = rows.end;
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
-      const int64_t w0 = std::max<int64_t>(ow * p.stride_w - p.pad_left, 0);
-      const int64_t w1 = std::min(ow * p.stride_w - p.pad_left + p.kernel_w, p.in_w);
+      const PoolSpan cols = pool_span(ow, p.stride_w, p.pad_left, p.kernel_w, p.in_w);
+      const int64_t w0 = cols.begin, w1 = cols.end;
       const T* first = x + ((n * p.in_h + h0) * p.in_w + w0) * p.channels;
       T* out = y + ((n * p.out_h + oh) * p.out_w + ow) * p.channels;
       const int64_t row_stride = p.in_w * p.channels;
