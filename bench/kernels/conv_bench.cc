@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/common/dyad_gemm_setup.h"
 #include "bench/common/onednn_setup.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/conv2d/im2col.h"
@@ -37,13 +38,7 @@ constexpr ConvShape kConvShapes[] = {
     {"resnet18_conv5_7x512_3x3_512", 7, 512, 512, 3, 1, 1},
 };
 
-struct ConvConfig {
-  const char* name;
-  int32_t src_min, src_max, src_zp;
-  int weight_bits;
-};
-
-constexpr ConvConfig kConvConfigs[] = {
+constexpr bench::GemmConfig kConvConfigs[] = {
     {"W8A8", 0, 255, 128, 8},
     {"W4A8", 0, 255, 128, 4},
     {"W4A4", 0, 15, 0, 4},
@@ -54,7 +49,7 @@ void set_conv_counters(benchmark::State& state, const ConvShape& s) {
       benchmark::Counter(2e-9 * static_cast<double>(s.macs()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bench_dyad_conv(benchmark::State& state, ConvShape s, ConvConfig c, int threads) {
+void bench_dyad_conv(benchmark::State& state, ConvShape s, bench::GemmConfig c, int threads) {
   Conv2dParams p;
   p.in_h = p.in_w = s.in_hw;
   p.in_c = s.in_c;
@@ -64,47 +59,22 @@ void bench_dyad_conv(benchmark::State& state, ConvShape s, ConvConfig c, int thr
   p.stride_h = p.stride_w = s.stride;
   p.pad_top = p.pad_left = s.pad;
   p.src_zero_point = c.src_zp;
-  const int64_t M = p.out_h * p.out_w, K = s.kernel * s.kernel * s.in_c, N = s.out_c;
-
-  std::mt19937 rng(1);
-  const int32_t wmax = c.weight_bits == 4 ? 7 : 127;
-  std::vector<int8_t> wei(N * K);
-  for (int8_t& w : wei) w = static_cast<int8_t>(std::uniform_int_distribution<int>(-wmax - 1, wmax)(rng));
-  std::vector<int32_t> bias(N, 1000);
-  std::vector<Dyadic> requant(N, Dyadic{1518500250, 42});
-  GemmDesc d;
-  d.N = static_cast<int32_t>(N);
-  d.K = static_cast<int32_t>(K);
-  d.M_hint = static_cast<int32_t>(M);
-  d.src_signed = false;
-  d.src_min = c.src_min;
-  d.src_max = c.src_max;
-  d.src_zp = c.src_zp;
-  d.weight_bits = c.weight_bits;
-  d.dst_type = GemmDstType::kInt8;
-  std::string error;
-  GemmPlanPtr plan = gemm_plan(d, {wei.data(), bias.data(), requant.data()}, &error);
-  if (!plan) {
-    state.SkipWithError(error.c_str());
+  // The GEMM's rows are the im2col columns: M = output pixels, K = window.
+  bench::DyadGemm gemm(c, p.out_h * p.out_w, s.out_c, s.kernel * s.kernel * s.in_c, threads);
+  if (!gemm.error().empty()) {
+    state.SkipWithError(gemm.error().c_str());
     return;
   }
-  std::vector<uint8_t> src(s.in_hw * s.in_hw * s.in_c);
-  for (uint8_t& x : src) x = static_cast<uint8_t>(std::uniform_int_distribution<int>(c.src_min, c.src_max)(rng));
-  std::vector<uint8_t> columns(M * K);
-  std::vector<int8_t> dst(M * N);
-  std::unique_ptr<ThreadPool> pool;
-  if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
-  const int pool_threads = pool ? pool->num_threads() : 1;
-  std::vector<uint8_t> scratch_storage(pool_threads * gemm_scratch_bytes_per_thread(*plan) + 64);
-  uint8_t* scratch = reinterpret_cast<uint8_t*>(
-      (reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) & ~uintptr_t{63});
+  std::mt19937 rng(2);
+  std::vector<uint8_t> image(s.in_hw * s.in_hw * s.in_c);
+  for (uint8_t& x : image) x = static_cast<uint8_t>(std::uniform_int_distribution<int>(c.src_min, c.src_max)(rng));
   for (auto _ : state) {
-    im2col_x8(p, src.data(), static_cast<uint8_t>(c.src_zp), columns.data(), pool.get());
-    gemm_run(*plan, columns.data(), M, K, dst.data(), N, pool.get(), scratch);
-    benchmark::DoNotOptimize(dst.data());
+    im2col_x8(p, image.data(), static_cast<uint8_t>(c.src_zp), gemm.src(), gemm.pool());
+    gemm.run(gemm.src());
+    benchmark::DoNotOptimize(gemm.dst());
     benchmark::ClobberMemory();
   }
-  state.SetLabel(std::string("im2col+") + gemm_plan_variant_name(*plan));
+  state.SetLabel(std::string("im2col+") + gemm.variant());
   set_conv_counters(state, s);
 }
 
@@ -160,7 +130,7 @@ const bool kConvRegistered = [] {
         b->Unit(benchmark::kMicrosecond);
         if (threads > 1) b->UseRealTime();  // single thread: CPU time (shared machine)
       };
-      for (const ConvConfig& c : kConvConfigs) {
+      for (const bench::GemmConfig& c : kConvConfigs) {
         configure(benchmark::RegisterBenchmark(("conv/dyad_" + std::string(c.name) + suffix).c_str(),
                                                bench_dyad_conv, s, c, threads));
       }

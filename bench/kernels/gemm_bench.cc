@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/common/dyad_gemm_setup.h"
 #include "bench/common/onednn_setup.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/gemm/gemm.h"
@@ -50,18 +51,11 @@ constexpr Shape kShapes[] = {
     {"resnet18_conv5_49x512x4608", 49, 512, 4608, false},
 };
 
-struct Config {
-  const char* name;
-  bool src_signed;
-  int32_t src_min, src_max, src_zp;
-  int weight_bits;
-};
-
-constexpr Config kConfigs[] = {
-    {"W8A8", false, 0, 255, 128, 8},
-    {"W4A8", false, 0, 255, 128, 4},
-    {"W4A4", false, 0, 15, 0, 4},
-    {"W8A4", false, 0, 15, 0, 8},
+constexpr bench::GemmConfig kConfigs[] = {
+    {"W8A8", 0, 255, 128, 8},
+    {"W4A8", 0, 255, 128, 4},
+    {"W4A4", 0, 15, 0, 4},
+    {"W8A4", 0, 15, 0, 8},
 };
 
 void set_counters(benchmark::State& state, const Shape& s) {
@@ -69,44 +63,18 @@ void set_counters(benchmark::State& state, const Shape& s) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bench_dyad(benchmark::State& state, Shape s, Config c, int threads) {
-  std::mt19937 rng(1);
-  const int32_t wmax = c.weight_bits == 4 ? 7 : 127;
-  std::vector<int8_t> wei(s.N * s.K);
-  for (int8_t& w : wei) w = static_cast<int8_t>(std::uniform_int_distribution<int>(-wmax - 1, wmax)(rng));
-  std::vector<int32_t> bias(s.N, 1000);
-  std::vector<Dyadic> requant(s.N, Dyadic{1518500250, 42});
-  GemmDesc d;
-  d.N = static_cast<int32_t>(s.N);
-  d.K = static_cast<int32_t>(s.K);
-  d.M_hint = static_cast<int32_t>(s.M);
-  d.src_signed = c.src_signed;
-  d.src_min = c.src_min;
-  d.src_max = c.src_max;
-  d.src_zp = c.src_zp;
-  d.weight_bits = c.weight_bits;
-  d.dst_type = GemmDstType::kInt8;
-  std::string error;
-  GemmPlanPtr plan = gemm_plan(d, {wei.data(), bias.data(), requant.data()}, &error);
-  if (!plan) {
-    state.SkipWithError(error.c_str());
+void bench_dyad(benchmark::State& state, Shape s, bench::GemmConfig c, int threads) {
+  bench::DyadGemm gemm(c, s.M, s.N, s.K, threads);
+  if (!gemm.error().empty()) {
+    state.SkipWithError(gemm.error().c_str());
     return;
   }
-  std::vector<uint8_t> src(s.M * s.K);
-  for (uint8_t& x : src) x = static_cast<uint8_t>(std::uniform_int_distribution<int>(c.src_min, c.src_max)(rng));
-  std::vector<int8_t> dst(s.M * s.N);
-  std::unique_ptr<ThreadPool> pool;
-  if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
-  const int pool_threads = pool ? pool->num_threads() : 1;
-  std::vector<uint8_t> scratch_storage(pool_threads * gemm_scratch_bytes_per_thread(*plan) + 64);
-  uint8_t* scratch = reinterpret_cast<uint8_t*>(
-      (reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) & ~uintptr_t{63});
   for (auto _ : state) {
-    gemm_run(*plan, src.data(), s.M, s.K, dst.data(), s.N, pool.get(), scratch);
-    benchmark::DoNotOptimize(dst.data());
+    gemm.run(gemm.src());
+    benchmark::DoNotOptimize(gemm.dst());
     benchmark::ClobberMemory();
   }
-  state.SetLabel(gemm_plan_variant_name(*plan));
+  state.SetLabel(gemm.variant());
   set_counters(state, s);
 }
 
@@ -160,7 +128,7 @@ const bool kRegistered = [] {
     for (int threads : {1, 2}) {
       if (threads == 2 && !s.two_threads) continue;
       const std::string suffix = std::string("/") + s.name + "/threads:" + std::to_string(threads);
-      for (const Config& c : kConfigs) {
+      for (const bench::GemmConfig& c : kConfigs) {
         const std::string name = "gemm/dyad_" + std::string(c.name) + suffix;
         configure(benchmark::RegisterBenchmark(name.c_str(), bench_dyad, s, c, threads), threads);
       }
