@@ -35,9 +35,13 @@ void set_requant_lane(RequantBlock8& b, int lane, Dyadic d, int32_t dst_zp) {
   // there changes no output, and bounds |q| by 2^10 + 2^30 < 2^31.
   const int128_t limit = ((int128_t{1} << (10 + r.e)) + (std::abs(int64_t{r.m}) - 1)) /
                          std::max<int64_t>(std::abs(int64_t{r.m}), 1);
-  const int32_t acc_hi = r.m == 0 || limit > INT32_MAX ? INT32_MAX : static_cast<int32_t>(limit);
-  b.acc_hi[lane] = acc_hi;
-  b.acc_lo[lane] = -acc_hi;
+  // When no int32 acc reaches the limit the clamp must change nothing, not
+  // even -2^31 (moving it to -(2^31 - 1) can cross a rounding tie:
+  // -2^31 * 3 / 2^32 = -1.5 rounds to -2, the neighbour to -1); then
+  // |t| <= 2^31 * 2^31 = 2^62, which round_shift takes exactly.
+  const bool no_limit = r.m == 0 || limit > INT32_MAX;
+  b.acc_hi[lane] = no_limit ? INT32_MAX : static_cast<int32_t>(limit);
+  b.acc_lo[lane] = no_limit ? INT32_MIN : -static_cast<int32_t>(limit);
   // x + 2^63 >= 0 as an unsigned 64-bit value, so a logical shift gives
   // floor(x / 2^e) + 2^(63 - e); the offset removes that term again.
   const uint64_t round = (uint64_t{1} << (r.e - 1)) - 1 + (uint64_t{1} << 63);

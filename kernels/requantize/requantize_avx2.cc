@@ -3,11 +3,8 @@
 // x - z_x, 8 lanes at a time, then the activation clamp and a narrowing pack.
 // int64 inputs (I-BERT's GELU and LayerNorm outputs) take this path for every
 // 8 values that all fit int32, the scalar formula otherwise.
-//
-// The epilogue's accumulator clamp is exact for |acc| <= 2^31 - 1. An int32
-// input can also be -2^31, where that clamp may move the value by one and
-// change a rounding tie; such lanes (found with one compare per vector) are
-// recomputed with requantize_value, the reference's own formula.
+// The epilogue is exact for every int32 value, -2^31 included
+// (requant_block8.cc).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -22,7 +19,7 @@ namespace dyad::kernels {
 
 struct RequantizeAvx2Plan {
   std::vector<RequantBlock8> blocks;  // one per 8 channels (one in all for channels == 1)
-  std::vector<Dyadic> requant;        // per channel, for the scalar lanes
+  std::vector<Dyadic> requant;        // per channel, for values beyond int32 and the tail
 };
 
 void RequantizeAvx2PlanDeleter::operator()(RequantizeAvx2Plan* plan) const { delete plan; }
@@ -87,11 +84,9 @@ int64_t load_one(IntType t, const void* src, size_t i) {
 void requantize_range(const RequantizeParams& p, const RequantizeAvx2Plan& plan, const void* src,
                       uint8_t* dst, size_t begin, size_t end) {
   const bool is_signed = p.dst_type == IntType::kS8;
-  const bool wide_input = p.src_type == IntType::kS32 || p.src_type == IntType::kS64;
   const __m256i zx = _mm256_set1_epi32(static_cast<int32_t>(p.src_zero_point));
   const __m256i lo = _mm256_set1_epi32(static_cast<int32_t>(p.dst_min));
   const __m256i hi = _mm256_set1_epi32(static_cast<int32_t>(p.dst_max));
-  const __m256i int32_min = _mm256_set1_epi32(INT32_MIN);
   const size_t groups = plan.blocks.size();
   size_t group = 0;  // channel group of element i
   size_t i = begin;
@@ -109,15 +104,6 @@ void requantize_range(const RequantizeParams& p, const RequantizeAvx2Plan& plan,
     }
     const __m256i q = _mm256_max_epi32(_mm256_min_epi32(requant8(x, plan.blocks[group]), hi), lo);
     store8_bytes(q, is_signed, dst + i);
-    if (wide_input) {
-      const int at_min = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(x, int32_min)));
-      for (int lane = 0; lane < 8; ++lane) {
-        if (at_min & (1 << lane)) {
-          const Dyadic d = plan.requant[(i + lane) % p.channels];
-          dst[i + lane] = static_cast<uint8_t>(requantize_value(p, INT32_MIN, d));
-        }
-      }
-    }
     if (++group == groups) group = 0;
   }
   for (; i < end; ++i) {
