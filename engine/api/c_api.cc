@@ -49,7 +49,7 @@ dyad_status fail(dyad_status status, std::string message) {
 dyad_status from_status(const dyad::Status& s) {
   if (s.is_ok()) return DYAD_OK;
   const int code = static_cast<int>(s.code());
-  const dyad_status status = (code >= DYAD_INVALID_ARGUMENT && code <= DYAD_INTERNAL_ERROR)
+  const dyad_status status = (code >= DYAD_INVALID_ARGUMENT && code <= DYAD_DEADLINE_EXCEEDED)
                                  ? static_cast<dyad_status>(code)
                                  : DYAD_INTERNAL_ERROR;
   return fail(status, s.message());
@@ -142,12 +142,13 @@ std::shared_ptr<const ModelInfo> make_model_info(std::shared_ptr<const dyad::Mod
   return info;
 }
 
-dyad_status check_model_options(const char* function, const dyad_model_options* options) {
-  if (options != nullptr && options->reserved != 0)
-    return fail(DYAD_INVALID_ARGUMENT,
-                std::string(function) + ": dyad_model_options.reserved must be 0, got " +
-                    std::to_string(options->reserved));
-  return DYAD_OK;
+dyad::LoadOptions to_load_options(const dyad_model_options* options) {
+  dyad::LoadOptions o;
+  if (options != nullptr) {
+    o.allow_weights_outside_model_dir = options->allow_weights_outside_model_dir != 0;
+    o.memory_budget_bytes = options->memory_budget_bytes;
+  }
+  return o;
 }
 
 }  // namespace
@@ -222,6 +223,8 @@ const char* dyad_status_string(dyad_status status) {
     case DYAD_UNSUPPORTED: return "unsupported";
     case DYAD_OUT_OF_MEMORY: return "out of memory";
     case DYAD_INTERNAL_ERROR: return "internal error";
+    case DYAD_CANCELLED: return "cancelled";
+    case DYAD_DEADLINE_EXCEEDED: return "deadline exceeded";
   }
   return "unknown status";
 }
@@ -234,9 +237,8 @@ dyad_status dyad_model_load(const char* json_path, const dyad_model_options* opt
     if (out == nullptr) return null_argument("dyad_model_load", "out");
     *out = nullptr;
     if (json_path == nullptr) return null_argument("dyad_model_load", "json_path");
-    if (dyad_status s = check_model_options("dyad_model_load", options); s != DYAD_OK) return s;
     std::shared_ptr<const dyad::Model> model;
-    dyad::Status status = dyad::Model::load_file(json_path, &model);
+    dyad::Status status = dyad::Model::load_file(json_path, &model, to_load_options(options));
     return make_model(std::move(status), std::move(model), out);
   });
 }
@@ -252,10 +254,10 @@ dyad_status dyad_model_load_from_memory(const char* json_text, size_t json_bytes
     if (weights == nullptr && weights_bytes != 0)
       return fail(DYAD_INVALID_ARGUMENT, std::string(kFn) + ": weights is NULL but weights_bytes is " +
                                              std::to_string(weights_bytes));
-    if (dyad_status s = check_model_options(kFn, options); s != DYAD_OK) return s;
     std::shared_ptr<const dyad::Model> model;
-    dyad::Status status = dyad::Model::load_memory(std::string_view(json_text, json_bytes), weights,
-                                                   weights_bytes, "<memory>", &model);
+    dyad::Status status =
+        dyad::Model::load_memory(std::string_view(json_text, json_bytes), weights, weights_bytes,
+                                 "<memory>", &model, to_load_options(options));
     return make_model(std::move(status), std::move(model), out);
   });
 }

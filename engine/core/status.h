@@ -18,6 +18,8 @@ enum class StatusCode : int {
   kUnsupported = 5,      // a newer format version, or a feature this build lacks
   kOutOfMemory = 6,
   kInternal = 7,
+  kCancelled = 8,         // a run was stopped by a cancel request
+  kDeadlineExceeded = 9,  // a run was stopped by its deadline
 };
 
 class [[nodiscard]] Status {

@@ -7,9 +7,11 @@
 
 namespace dyad {
 
-Status Model::from_graph(Graph graph, std::shared_ptr<const Model>* out) {
+Status Model::from_graph(Graph graph, std::shared_ptr<const Model>* out,
+                         const LoadOptions& options) {
   try {
     auto model = std::shared_ptr<Model>(new Model());
+    model->options_ = options;
     model->graph_ = std::move(graph);
     DYAD_RETURN_IF_ERROR(build_plan(model->graph_, &model->plan_));
     *out = std::move(model);
@@ -19,18 +21,20 @@ Status Model::from_graph(Graph graph, std::shared_ptr<const Model>* out) {
   }
 }
 
-Status Model::load_file(const std::string& json_path, std::shared_ptr<const Model>* out) {
+Status Model::load_file(const std::string& json_path, std::shared_ptr<const Model>* out,
+                        const LoadOptions& options) {
   Graph graph;
-  DYAD_RETURN_IF_ERROR(load_graph_from_file(json_path, &graph));
-  return from_graph(std::move(graph), out);
+  DYAD_RETURN_IF_ERROR(load_graph_from_file(json_path, &graph, options));
+  return from_graph(std::move(graph), out, options);
 }
 
 Status Model::load_memory(std::string_view json_text, const void* weights, size_t weights_bytes,
-                          std::string_view source_name, std::shared_ptr<const Model>* out) {
+                          std::string_view source_name, std::shared_ptr<const Model>* out,
+                          const LoadOptions& options) {
   Graph graph;
   DYAD_RETURN_IF_ERROR(
-      load_graph_from_memory(json_text, weights, weights_bytes, source_name, &graph));
-  return from_graph(std::move(graph), out);
+      load_graph_from_memory(json_text, weights, weights_bytes, source_name, &graph, options));
+  return from_graph(std::move(graph), out, options);
 }
 
 }  // namespace dyad

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/core/load_options.h"
 #include "engine/core/status.h"
 #include "engine/ir/graph.h"
 #include "engine/plan/plan.h"
@@ -14,11 +15,16 @@ namespace dyad {
 
 class Model {
  public:
-  static Status load_file(const std::string& json_path, std::shared_ptr<const Model>* out);
+  static Status load_file(const std::string& json_path, std::shared_ptr<const Model>* out,
+                          const LoadOptions& options = {});
   static Status load_memory(std::string_view json_text, const void* weights, size_t weights_bytes,
-                            std::string_view source_name, std::shared_ptr<const Model>* out);
+                            std::string_view source_name, std::shared_ptr<const Model>* out,
+                            const LoadOptions& options = {});
   // Plans an already loaded graph (used by tests that build graphs in code).
-  static Status from_graph(Graph graph, std::shared_ptr<const Model>* out);
+  static Status from_graph(Graph graph, std::shared_ptr<const Model>* out,
+                           const LoadOptions& options = {});
+
+  const LoadOptions& options() const { return options_; }
 
   const Graph& graph() const { return graph_; }
   const Plan& plan() const { return plan_; }
@@ -31,6 +37,7 @@ class Model {
  private:
   Graph graph_;
   Plan plan_;
+  LoadOptions options_;
 };
 
 }  // namespace dyad

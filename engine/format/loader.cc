@@ -411,7 +411,8 @@ Status guarded(const std::string& source, Fn&& fn) {
 
 }  // namespace
 
-Status load_graph_from_file(const std::string& json_path, Graph* out) {
+Status load_graph_from_file(const std::string& json_path, Graph* out,
+                            const LoadOptions& /*options*/) {
   if (out == nullptr) return invalid_argument(json_path + ": no output graph given");
   return guarded(json_path, [&]() -> Status {
     std::shared_ptr<AlignedBuffer> text;
@@ -425,7 +426,8 @@ Status load_graph_from_file(const std::string& json_path, Graph* out) {
 }
 
 Status load_graph_from_memory(std::string_view json_text, const void* weights,
-                              size_t weights_bytes, std::string_view source_name, Graph* out) {
+                              size_t weights_bytes, std::string_view source_name, Graph* out,
+                              const LoadOptions& /*options*/) {
   const std::string source = source_name.empty() ? "<memory>" : std::string(source_name);
   if (out == nullptr) return invalid_argument(source + ": no output graph given");
   if (weights == nullptr && weights_bytes > 0)

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/core/load_options.h"
 #include "engine/core/status.h"
 #include "engine/ir/graph.h"
 
@@ -22,13 +23,15 @@ inline constexpr int kFormatMajorVersion = 1;
 inline constexpr int kFormatMinorVersion = 1;  // 1.1: "sparsity"
 
 // Reads `json_path` and the weights file it names (relative to its folder).
-Status load_graph_from_file(const std::string& json_path, Graph* out);
+Status load_graph_from_file(const std::string& json_path, Graph* out,
+                            const LoadOptions& options = {});
 
 // The same from memory. `weights` may be null when no tensor uses the file.
 // The bytes are copied; the caller may free them after the call.
 // `source_name` stands for the file name in error messages.
 Status load_graph_from_memory(std::string_view json_text, const void* weights,
-                              size_t weights_bytes, std::string_view source_name, Graph* out);
+                              size_t weights_bytes, std::string_view source_name, Graph* out,
+                              const LoadOptions& options = {});
 
 // FNV-1a 64-bit hash, as recorded in the "fnv1a64" field.
 uint64_t fnv1a64(const void* data, size_t bytes);

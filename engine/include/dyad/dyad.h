@@ -28,7 +28,9 @@ typedef enum dyad_status {
   DYAD_INVALID_MODEL = 4,    /* the model is not valid (see the message) */
   DYAD_UNSUPPORTED = 5,      /* newer format version, or a feature this build lacks */
   DYAD_OUT_OF_MEMORY = 6,
-  DYAD_INTERNAL_ERROR = 7
+  DYAD_INTERNAL_ERROR = 7,
+  DYAD_CANCELLED = 8,         /* dyad_session_cancel stopped the run */
+  DYAD_DEADLINE_EXCEEDED = 9  /* the run took longer than dyad_session_set_run_timeout allows */
 } dyad_status;
 
 typedef enum dyad_dtype {
@@ -61,8 +63,16 @@ typedef struct dyad_tensor_info {
   int quant_axis;               /* -1 for per tensor */
 } dyad_tensor_info;
 
+/* Zero-initialize (`dyad_model_options o = {0};`) for the safe defaults. */
 typedef struct dyad_model_options {
-  int reserved; /* set to 0 */
+  /* 0 (default): the weights file a model names must lie inside the model file's
+   * folder; nonzero: any readable path is allowed. */
+  int allow_weights_outside_model_dir;
+  /* Upper bound in bytes on what the model takes in memory (constants, packed
+   * weights, activation arena and scratch), checked before allocating; a model or
+   * session that would need more fails with DYAD_OUT_OF_MEMORY. 0: no budget beyond
+   * the format's own limits (docs/format.md, "Limits"). */
+  size_t memory_budget_bytes;
 } dyad_model_options;
 
 typedef struct dyad_session_options {
@@ -102,7 +112,19 @@ dyad_status dyad_session_set_input(dyad_session* session, size_t index, const vo
 /* Float input, quantized at the boundary: q = clamp(rne(x / scale) + zero_point). */
 dyad_status dyad_session_set_input_f32(dyad_session* session, size_t index, const float* data,
                                        size_t count);
+/* Runs the model on the inputs set so far. Every input must have been set at least once
+ * since the session was created (DYAD_INVALID_ARGUMENT otherwise); an input keeps its
+ * value until it is set again, so a caller that shares a session between requests must
+ * set every input for every request. */
 dyad_status dyad_session_run(dyad_session* session);
+/* Every later run of `session` stops with DYAD_DEADLINE_EXCEEDED once it has run longer
+ * than `timeout_microseconds`; 0 (the default) means no limit. */
+dyad_status dyad_session_set_run_timeout(dyad_session* session, uint64_t timeout_microseconds);
+/* Asks the run in progress on `session` to stop; that dyad_session_run returns
+ * DYAD_CANCELLED. Safe to call from any thread while another thread is inside
+ * dyad_session_run; when no run is in progress it does nothing. A stopped session
+ * stays usable: the next run computes everything anew. */
+void dyad_session_cancel(dyad_session* session);
 /* Copies output `index` into `data` (`bytes` must equal info.bytes). */
 dyad_status dyad_session_get_output(const dyad_session* session, size_t index, void* data,
                                     size_t bytes);
