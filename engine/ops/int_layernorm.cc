@@ -32,7 +32,6 @@ void run(const void* op_data, const StepIO& io) {
 
 Status build_int_layernorm(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(ctx.expect_io(1, 1, 1));
-  // The zero point cancels in x - mean, so any is accepted.
   DYAD_RETURN_IF_ERROR(
       expect_activation_input(ctx, 0, {DType::kInt8, DType::kUint8, DType::kInt16, DType::kInt32}));
   DYAD_RETURN_IF_ERROR(ctx.expect_output_dtype(0, {DType::kInt64}));
@@ -40,6 +39,13 @@ Status build_int_layernorm(BuildContext& ctx) {
   if (x.shape.empty())
     return ctx.error("inputs[0]", "tensor '" + x.name + "' is a scalar; expected [..., n]");
   DYAD_RETURN_IF_ERROR(ctx.set_output_shape(0, x.shape));
+  // The kernel takes the zero point off first (an odd one would not cancel in
+  // x - mean under ties-to-even); int32 sums must have 0 to keep its bounds.
+  int64_t z_x = 0;
+  DYAD_RETURN_IF_ERROR(single_zero_point(ctx, "inputs[0]", x, &z_x));
+  if (x.dtype == DType::kInt32 && z_x != 0)
+    return ctx.error("inputs[0]", "tensor '" + x.name + "' is int32 with zero point " +
+                                      std::to_string(z_x) + "; an int32 int_layernorm input has 0");
   int64_t z_y = 0;
   DYAD_RETURN_IF_ERROR(single_zero_point(ctx, "outputs[0]", ctx.output(0), &z_y));
   if (z_y != 0)
@@ -58,6 +64,7 @@ Status build_int_layernorm(BuildContext& ctx) {
   p.channels = n;
   p.rows = shape_elements(x.shape) / n;
   p.shift = static_cast<int32_t>(shift);
+  p.zero_point = z_x;
   p.bias_int = data->bias_int.data();
   if (!kernels::int_layernorm_params_valid(p))
     return ctx.error("inputs[0]", "tensor '" + x.name + "' " + shape_to_string(x.shape) +

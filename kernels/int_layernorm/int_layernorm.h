@@ -1,9 +1,10 @@
 // Integer LayerNorm of I-BERT over the last axis, numerics.md 6.2 (run time).
 //
-// Per row of n values:
-//   sum    = sum of x                               (int64)
+// Per row of n values, v = x - zero_point (the input's zero point is taken off
+// first: rne's ties-to-even would not cancel an odd zero point in v - mean):
+//   sum    = sum of v                               (int64)
 //   mean   = rne(sum / n)                           exact, ties to even
-//   y      = x - mean
+//   y      = v - mean
 //   ys     = y >> shift                             floor
 //   var    = sum of ys*ys                           (unsigned, see below)
 //   std    = isqrt(var) << shift                    isqrt = floor(sqrt), Newton
@@ -33,6 +34,9 @@ struct IntLayerNormParams {
   int64_t rows = 0;
   int64_t channels = 0;               // n, the last axis
   int32_t shift = 0;                  // the checkpoint's `shift` buffer
+  // The input's zero point. 0 for int32 inputs, so |v| <= 2^31 as the bounds
+  // below assume; an 8- or 16-bit input's v stays within 17 bits.
+  int64_t zero_point = 0;
   const int64_t* bias_int = nullptr;  // [n]
 };
 

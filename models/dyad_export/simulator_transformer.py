@@ -116,6 +116,10 @@ class TransformerOps:
 
     def op_int_layernorm(self, n, env):
         x = env[n["inputs"][0]]
+        # The input's zero point is taken off first (docs/format.md int_layernorm).
+        zx = int(np.atleast_1d(self.tensors[n["inputs"][0]].get("zero_point", 0))[0])
+        if zx != 0:
+            x = x.astype(np.int64) - zx
         a = n["attrs"]
         C = x.shape[-1]
         where = f"node {n['name']!r}"

@@ -3,6 +3,7 @@
 // variance beyond 2^32 and 2^64, and the simulator's golden vectors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -102,6 +103,40 @@ std::vector<int64_t> run(const std::vector<int32_t>& x, int64_t n, int shift,
   std::vector<int64_t> out(x.size(), 0x5a5a);
   int_layernorm__ref(p, x.data(), out.data(), pool);
   return out;
+}
+
+// LayerNorm of x with zero point z equals LayerNorm of x - z with zero point 0,
+// for every z of the dtype, odd ones included, on rows full of mean ties.
+TEST(IntLayerNormRef, ZeroPointEqualsSubtractingItFirst) {
+  std::mt19937 rng(7);
+  const int64_t n = 6, rows = 64;
+  const std::vector<int64_t> bias(n, 3);
+  for (int z = -128; z <= 127; z += 5) {
+    std::vector<int8_t> x(static_cast<size_t>(rows * n));
+    std::vector<int32_t> shifted(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      // Values near z, so that sums of v = x - z often end in a half.
+      const int v = std::clamp(z + static_cast<int>(rng() % 5) - 2, -128, 127);
+      x[i] = static_cast<int8_t>(v);
+      shifted[i] = v - z;
+    }
+    IntLayerNormParams p;
+    p.x_type = IntType::kS8;
+    p.rows = rows;
+    p.channels = n;
+    p.zero_point = z;
+    p.bias_int = bias.data();
+    ASSERT_TRUE(int_layernorm_params_valid(p));
+    std::vector<int64_t> got(x.size());
+    int_layernorm__ref(p, x.data(), got.data(), nullptr);
+    EXPECT_EQ(got, run(shifted, n, 0, bias)) << "zero point " << z;
+  }
+  IntLayerNormParams p32;
+  p32.rows = 1;
+  p32.channels = 2;
+  p32.bias_int = bias.data();
+  p32.zero_point = 1;  // int32 inputs must have 0
+  EXPECT_FALSE(int_layernorm_params_valid(p32));
 }
 
 TEST(IntLayerNormRef, HandComputed) {

@@ -62,12 +62,17 @@ TEST(IntLayerNormBuild, VarianceBeyond2To32And2To64) {
             (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
-TEST(IntLayerNormBuild, AnyZeroPointCancels) {
-  // uint8 with zero point 100: LayerNorm only sees x - mean.
+TEST(IntLayerNormBuild, ZeroPointIsSubtractedFirst) {
+  // uint8 with zero point 100: v = x - 100 = 1 2 1 2, mean rne(1.5) = 2, y = -1 0 -1 0.
   json m = model({{"shift", 0}, {"bias_int", 0}}, {1, 4}, "uint8");
   m["tensors"][0]["zero_point"] = 100;
   EXPECT_EQ(run_model<int64_t>(m, {bytes_of(std::vector<uint8_t>{101, 102, 101, 102})}),
             (std::vector<int64_t>{-(int64_t{1} << 30), 0, -(int64_t{1} << 30), 0}));
+  // An odd zero point does not cancel in x - mean: with 101, v = 0 1 0 1, mean rne(0.5) = 0,
+  // y = 0 1 0 1; rounding x's own mean instead (rne(101.5) = 102) would give y = -1 0 -1 0.
+  m["tensors"][0]["zero_point"] = 101;
+  EXPECT_EQ(run_model<int64_t>(m, {bytes_of(std::vector<uint8_t>{101, 102, 101, 102})}),
+            (std::vector<int64_t>{0, int64_t{1} << 30, 0, int64_t{1} << 30}));
 }
 
 TEST(IntLayerNormBuild, Errors) {
@@ -87,6 +92,9 @@ TEST(IntLayerNormBuild, Errors) {
   json zp = model({{"shift", 0}, {"bias_int", 0}}, s);
   zp["tensors"][1]["zero_point"] = 1;
   expect_build_error(zp, "outputs[0]", {"zero point"});
+  json zp32 = model({{"shift", 0}, {"bias_int", 0}}, s);
+  zp32["tensors"][0]["zero_point"] = 1;
+  expect_build_error(zp32, "inputs[0]", {"int32", "zero point 1"});
 }
 
 }  // namespace
