@@ -12,7 +12,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/cli/cli.h"
@@ -27,7 +29,8 @@ constexpr char kHelp[] =
     "                     [--expect-accuracy]\n"
     "  Runs the model on every image of an IDX image file (gzip or plain; uint8\n"
     "  pixels fed as the model's uint8 input) and compares the argmax of the\n"
-    "  first output with the IDX label file.\n";
+    "  first output with the IDX label file. --threads N runs N single-thread\n"
+    "  sessions side by side, each on its own share of the images.\n";
 
 bool read_gz_file(const std::string& path, std::vector<uint8_t>* out, std::string* error) {
   gzFile f = gzopen(path.c_str(), "rb");
@@ -94,6 +97,32 @@ int argmax_of_output(const Session& session, const TensorDesc& out) {
   return best;
 }
 
+// One worker's share of the images: its own single-thread session.
+struct ClassifyShard {
+  size_t begin = 0, end = 0;
+  std::unique_ptr<Session> session;
+  size_t correct = 0;
+  std::vector<double> latencies_ms;
+  Status status;
+};
+
+void classify_shard(ClassifyShard& shard, const Model& model, const uint8_t* images,
+                    const uint8_t* labels, size_t pixels) {
+  shard.latencies_ms.reserve(shard.end - shard.begin);
+  for (size_t i = shard.begin; i < shard.end; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Status s = shard.session->set_input(0, images + i * pixels, pixels);
+    if (s.is_ok()) s = shard.session->run();
+    if (!s.is_ok()) {
+      shard.status = s;
+      return;
+    }
+    if (argmax_of_output(*shard.session, model.output(0)) == labels[i]) ++shard.correct;
+    shard.latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+}
+
 }  // namespace
 
 int classify_command(const std::vector<std::string>& args) {
@@ -147,21 +176,31 @@ int classify_command(const std::vector<std::string>& args) {
   size_t count = image_dims[0];
   if (limit > 0) count = std::min(count, static_cast<size_t>(limit));
 
-  std::unique_ptr<Session> session;
-  const Status cs = Session::create(model, threads, &session);
-  if (!cs.is_ok()) return runtime_error("classify", cs.message());
+  // --threads N runs N single-thread sessions, each over its own block of
+  // images: images are independent, and one session with an N-thread pool
+  // would wake the other threads at every step for microseconds of work.
+  std::vector<ClassifyShard> shards(static_cast<size_t>(threads));
+  for (size_t t = 0; t < shards.size(); ++t) {
+    shards[t].begin = count * t / shards.size();
+    shards[t].end = count * (t + 1) / shards.size();
+    const Status cs = Session::create(model, 1, &shards[t].session);
+    if (!cs.is_ok()) return runtime_error("classify", cs.message());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::vector<std::thread> workers;
+    for (size_t t = 1; t < shards.size(); ++t)
+      workers.emplace_back(classify_shard, std::ref(shards[t]), std::cref(*model), images, labels, pixels);
+    classify_shard(shards[0], *model, images, labels, pixels);
+    for (std::thread& w : workers) w.join();
+  }
   size_t correct = 0;
   std::vector<double> latencies_ms;
   latencies_ms.reserve(count);
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < count; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Status s = session->set_input(0, images + i * pixels, pixels);
-    if (s.is_ok()) s = session->run();
-    if (!s.is_ok()) return runtime_error("classify", s.message());
-    if (argmax_of_output(*session, model->output(0)) == labels[i]) ++correct;
-    latencies_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  for (const ClassifyShard& shard : shards) {
+    if (!shard.status.is_ok()) return runtime_error("classify", shard.status.message());
+    correct += shard.correct;
+    latencies_ms.insert(latencies_ms.end(), shard.latencies_ms.begin(), shard.latencies_ms.end());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
