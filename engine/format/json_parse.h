@@ -11,10 +11,10 @@
 
 namespace dyad {
 
-// The deepest nesting of arrays and objects a model may have. A model needs
-// about 10 (the top-level object, "metadata", a list of samples, a tensor's
-// nested arrays); the bound keeps everything that walks a parsed value
-// recursively (copies, comparisons, dump) far from the stack's limit.
+// The deepest nesting of arrays and objects a model may have (the top-level
+// object is level 1). The models in models/ nest at most 6 deep; the bound
+// keeps everything that walks a parsed value recursively (nlohmann's copies,
+// comparisons, dump) far from the stack's limit.
 inline constexpr int kMaxJsonDepth = 64;
 
 // Parses `text` (named `source` in messages) into *out. kParseError for text
