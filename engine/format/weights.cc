@@ -40,6 +40,8 @@ Status read_weights_spec(const JsonFields& top, const nlohmann::json& value, Wei
   WeightsSpec spec;
   DYAD_RETURN_IF_ERROR(w.get_string("file", &spec.file));
   if (spec.file.empty()) return w.error("file", "must not be empty");
+  if (spec.file.find('\0') != std::string::npos)
+    return w.error("file", "must not contain a NUL character (\\u0000)");
   int64_t bytes = 0;
   DYAD_RETURN_IF_ERROR(w.get_int("bytes", &bytes));
   if (bytes < 0) return w.error("bytes", "expected a size >= 0, got " + std::to_string(bytes));

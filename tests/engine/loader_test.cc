@@ -507,6 +507,8 @@ const BadModel kBadModels[] = {
      [](std::vector<uint8_t>& w) { w[3] ^= 1; }},
     {"ChecksumNotHex", [](json& m) { m["weights"]["fnv1a64"] = "8F3E0C5A9B1D2E47"; }, kBad,
      {"field 'weights.fnv1a64'", "16 lowercase hex digits"}, true},
+    {"NulInWeightsPath", [](json& m) { m["weights"]["file"] = std::string("a\0b", 3); }, kBad,
+     {"field 'weights.file'", "NUL"}, true},
     // (where "weights.file" may point is tested on files: hostile_files_test.cc)
     {"UnknownWeightsField", [](json& m) { m["weights"]["sha"] = "x"; }, kBad,
      {"field 'weights.sha': unknown field"}, true},
