@@ -41,9 +41,15 @@ struct ParsedArgs {
   bool help = false;                                       // -h or --help was given
 };
 
+// The switch every command that loads a model accepts: a model's weights file
+// may then lie outside the model's folder (LoadOptions).
+inline constexpr std::string_view kAllowWeightsOutsideFlag = "--allow-weights-outside-model-dir";
+
 // Splits args into positionals and flags. `value_flags` take a value
 // ("--threads 2" or "--threads=2"); `switches` take none. Anything else that
-// starts with '-' is an error. Returns false with *error set on failure.
+// starts with '-' is an error. The model-loading switch above is taken here for
+// every command (it is not listed in `flags`) and applies to every later
+// load_model call of the process. Returns false with *error set on failure.
 bool parse_args(const std::vector<std::string>& args,
                 const std::vector<std::string_view>& value_flags,
                 const std::vector<std::string_view>& switches, ParsedArgs* out,
@@ -53,7 +59,8 @@ bool parse_args(const std::vector<std::string>& args,
 bool parse_int_flag(const std::string& flag, const std::string& text, int lo, int hi, int* out,
                     std::string* error);
 
-// Loads and plans a model; the Status message names the file.
+// Loads and plans a model with the options of the model-loading switches; the
+// Status message names the file.
 Status load_model(const std::string& path, std::shared_ptr<const Model>* out);
 
 // Fills an input container with deterministic pseudo-random values (a

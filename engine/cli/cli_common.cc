@@ -9,6 +9,11 @@
 
 namespace dyad::cli {
 
+namespace {
+// Set by parse_args from the model-loading switches; the process runs one command.
+LoadOptions g_load_options;
+}  // namespace
+
 int usage_error(std::string_view command, const std::string& message) {
   std::fprintf(stderr, "dyad %.*s: %s\n(see 'dyad %.*s --help')\n",
                static_cast<int>(command.size()), command.data(), message.c_str(),
@@ -41,7 +46,9 @@ bool parse_args(const std::vector<std::string>& args,
     }
     const size_t eq = a.find('=');
     const std::string name = a.substr(0, eq);
-    if (contains(switches, name)) {
+    if (a == kAllowWeightsOutsideFlag) {
+      g_load_options.allow_weights_outside_model_dir = true;
+    } else if (contains(switches, name)) {
       if (eq != std::string::npos) {
         *error = "option " + name + " takes no value";
         return false;
@@ -80,7 +87,7 @@ bool parse_int_flag(const std::string& flag, const std::string& text, int lo, in
 
 Status load_model(const std::string& path, std::shared_ptr<const Model>* out) {
   try {
-    return Model::load_file(path, out);
+    return Model::load_file(path, out, g_load_options);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, path + ": out of memory");
   }

@@ -25,6 +25,9 @@ constexpr char kUsage[] =
     "  version                         print the library version\n"
     "  help                            print this text\n"
     "\n"
+    "Every command that loads a model also takes --allow-weights-outside-model-dir:\n"
+    "the model's weights file may then lie outside the model's folder (refused by default).\n"
+    "\n"
     "'dyad COMMAND --help' describes one command. Exit codes: 0 ok, 1 runtime error,\n"
     "2 usage error.\n";
 

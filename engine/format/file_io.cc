@@ -5,61 +5,86 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 
 namespace dyad {
 
 namespace {
 
-Status io_error(std::string_view context, std::string_view role, const std::string& path,
-                std::string_view reason) {
-  std::string message(context);
-  message += ": cannot read ";
-  message += role;
-  message += " '" + path + "': ";
+std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+}  // namespace
+
+InputFile::~InputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status InputFile::error(std::string_view reason) const {
+  std::string message = context_ + ": cannot read " + role_ + " '" + path_ + "': ";
   message += reason;
   return Status(StatusCode::kIoError, std::move(message));
 }
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+Status InputFile::open(const std::string& path, std::string_view context, std::string_view role,
+                       bool no_follow) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  size_ = 0;
+  path_ = path;
+  context_ = std::string(context);
+  role_ = std::string(role);
 
-// Closes the descriptor on every path out of read_whole_file.
-struct FdCloser {
-  int fd;
-  ~FdCloser() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-}  // namespace
-
-Status read_whole_file(const std::string& path, std::string_view context, std::string_view role,
-                       std::shared_ptr<AlignedBuffer>* out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error(context, role, path, errno_text(errno));
-  FdCloser closer{fd};
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | (no_follow ? O_NOFOLLOW : 0));
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return error(errno_text(errno));
+  fd_ = fd;
 
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return io_error(context, role, path, errno_text(errno));
-  if (!S_ISREG(st.st_mode)) return io_error(context, role, path, "not a regular file");
+  if (::fstat(fd_, &st) != 0) return error(errno_text(errno));
+  if (S_ISDIR(st.st_mode)) return error("is a directory, not a regular file");
+  if (!S_ISREG(st.st_mode)) return error("not a regular file (a FIFO, socket or device?)");
+  // Regular files ignore O_NONBLOCK today; cleared so that reads are plainly blocking.
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0) return error(errno_text(errno));
+  size_ = static_cast<uint64_t>(st.st_size);
+  return Status::ok();
+}
 
-  const size_t size = static_cast<size_t>(st.st_size);
+Status InputFile::read_all(std::shared_ptr<AlignedBuffer>* out) {
+  if (fd_ < 0) return error("the file is not open");
+  if (size_ > SIZE_MAX) return error("too large for this platform");
+  const size_t size = static_cast<size_t>(size_);
   auto buffer = std::make_shared<AlignedBuffer>(size);
   if (!buffer->ok()) {
-    return Status(StatusCode::kOutOfMemory, std::string(context) + ": cannot allocate " +
-                                                std::to_string(size) + " bytes for " +
-                                                std::string(role) + " '" + path + "'");
+    return Status(StatusCode::kOutOfMemory, context_ + ": cannot allocate " +
+                                                std::to_string(size) + " bytes for " + role_ +
+                                                " '" + path_ + "'");
   }
   size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::read(fd, buffer->data() + done, size - done);
+    const ssize_t n = ::read(fd_, buffer->data() + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error(context, role, path, errno_text(errno));
-    if (n == 0) return io_error(context, role, path, "the file shrank while it was read");
+    if (n < 0) return error(errno_text(errno));
+    if (n == 0) return error("the file shrank while it was read");
     done += static_cast<size_t>(n);
   }
   *out = std::move(buffer);
   return Status::ok();
+}
+
+Status read_whole_file(const std::string& path, std::string_view context, std::string_view role,
+                       uint64_t max_bytes, std::shared_ptr<AlignedBuffer>* out) {
+  InputFile file;
+  DYAD_RETURN_IF_ERROR(file.open(path, context, role));
+  if (file.size() > max_bytes) {
+    return file.error("it has " + std::to_string(file.size()) + " bytes, more than the " +
+                      std::to_string(max_bytes) + " allowed");
+  }
+  return file.read_all(out);
 }
 
 }  // namespace dyad

@@ -5,16 +5,17 @@
 #include <filesystem>
 #include <new>
 #include <optional>
-#include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "engine/format/file_io.h"
 #include "engine/format/json_fields.h"
+#include "engine/format/json_parse.h"
 #include "engine/format/sparsity.h"
 #include "engine/format/tensor_reader.h"
 #include "engine/format/weights.h"
+#include "engine/format/weights_path.h"
 
 namespace dyad {
 
@@ -26,53 +27,13 @@ using nlohmann::json;
 struct WeightsInput {
   bool from_file = false;
   std::string folder;          // from_file: the model file's folder ("" is the working directory)
+  bool allow_outside_folder = false;  // from_file: LoadOptions::allow_weights_outside_model_dir
   const void* data = nullptr;  // otherwise: the caller's copy, may be null
   size_t bytes = 0;
 };
 
 std::string indexed(std::string_view key, size_t i) {
   return std::string(key) + "[" + std::to_string(i) + "]";
-}
-
-// nlohmann's messages start with "[json.exception.parse_error.101] ".
-std::string without_exception_id(const char* what) {
-  std::string s(what);
-  const size_t end = s.find("] ");
-  if (!s.empty() && s[0] == '[' && end != std::string::npos) s.erase(0, end + 2);
-  return s;
-}
-
-// Parses `text`. JSON lets an object repeat a key (nlohmann keeps the last
-// one), which would hide a typo or a merge accident: that is refused too.
-Status parse_json(std::string_view text, const std::string& source, json* out) {
-  std::vector<std::set<std::string>> keys;  // one set per open object
-  std::string duplicate;
-  const json::parser_callback_t track_keys = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      keys.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      if (!keys.empty()) keys.pop_back();
-    } else if (event == json::parse_event_t::key && !keys.empty() && parsed.is_string()) {
-      const std::string& key = parsed.get_ref<const std::string&>();
-      if (!keys.back().insert(key).second && duplicate.empty()) duplicate = key;
-    }
-    return true;
-  };
-  try {
-    *out = json::parse(text.begin(), text.end(), track_keys);
-  } catch (const json::parse_error& e) {
-    return Status(StatusCode::kParseError, source + ": not valid JSON: " +
-                                               without_exception_id(e.what()) + " (byte " +
-                                               std::to_string(e.byte) + ")");
-  } catch (const json::exception& e) {  // e.g. a number too large for a double
-    return Status(StatusCode::kParseError,
-                  source + ": not valid JSON: " + without_exception_id(e.what()));
-  }
-  if (!duplicate.empty()) {
-    return invalid_model(source + ": duplicate key '" + duplicate +
-                         "' in a JSON object; keys must be unique");
-  }
-  return Status::ok();
 }
 
 // "MAJOR.MINOR", each a run of at most 6 digits.
@@ -101,7 +62,7 @@ class GraphReader {
 
   Status read(std::string_view text, Graph* out) {
     json doc;
-    DYAD_RETURN_IF_ERROR(parse_json(text, source_, &doc));
+    DYAD_RETURN_IF_ERROR(parse_model_json(text, source_, &doc));
     if (!doc.is_object()) {
       return invalid_model(source_ + ": expected a JSON object at the top level, got " +
                            json_describe(doc));
@@ -115,7 +76,9 @@ class GraphReader {
     if (const json* v = top.find("name")) DYAD_RETURN_IF_ERROR(top.as_string(*v, "name", &graph_.name));
     if (const json* v = top.find("metadata")) {
       DYAD_RETURN_IF_ERROR(top.as_object(*v, "metadata"));
-      graph_.metadata = *v;
+      // Moved, not copied: metadata can be large (stored samples). Its depth is
+      // bounded by kMaxJsonDepth, like every value the graph keeps.
+      graph_.metadata = std::move(doc["metadata"]);
     }
     if (const json* v = top.find("weights")) {
       DYAD_RETURN_IF_ERROR(read_weights_spec(top, *v, &weights_spec_));
@@ -206,11 +169,7 @@ class GraphReader {
     std::shared_ptr<AlignedBuffer> contents;
     std::string shown_name = weights_spec_.file;
     if (weights_in_.from_file) {
-      shown_name = weights_in_.folder.empty()
-                       ? weights_spec_.file
-                       : (std::filesystem::path(weights_in_.folder) / weights_spec_.file).string();
-      DYAD_RETURN_IF_ERROR(read_whole_file(shown_name, top.where() + ": field 'weights.file'",
-                                           "weights file", &contents));
+      DYAD_RETURN_IF_ERROR(read_weights_file(top, &shown_name, &contents));
     } else {
       if (weights_in_.data == nullptr) {
         if (!uses_weights_file()) return Status::ok();
@@ -219,6 +178,7 @@ class GraphReader {
                              "', but no weights were given",
                          StatusCode::kInvalidArgument);
       }
+      DYAD_RETURN_IF_ERROR(check_weights_size(top, weights_spec_, weights_in_.bytes, shown_name));
       contents = std::make_shared<AlignedBuffer>(weights_in_.bytes);
       if (!contents->ok()) {
         return Status(StatusCode::kOutOfMemory, source_ + ": cannot allocate " +
@@ -227,7 +187,7 @@ class GraphReader {
       }
       if (weights_in_.bytes > 0) std::memcpy(contents->data(), weights_in_.data, weights_in_.bytes);
     }
-    DYAD_RETURN_IF_ERROR(check_weights(top, weights_spec_, *contents, shown_name));
+    DYAD_RETURN_IF_ERROR(check_weights_checksum(top, weights_spec_, *contents, shown_name));
 
     const uint64_t size = contents->size();
     for (TensorEntry& e : entries_) {
@@ -246,6 +206,21 @@ class GraphReader {
     }
     graph_.storage.push_back(std::move(contents));
     return Status::ok();
+  }
+
+  // Opens the weights file (confined to the model's folder unless allowed),
+  // compares its size with "weights.bytes" before reading a byte, then reads it.
+  Status read_weights_file(const JsonFields& top, std::string* shown_name,
+                           std::shared_ptr<AlignedBuffer>* contents) const {
+    const std::string context = top.where() + ": field 'weights.file'";
+    WeightsPath path;
+    DYAD_RETURN_IF_ERROR(resolve_weights_path(weights_in_.folder, weights_spec_.file,
+                                              weights_in_.allow_outside_folder, context, &path));
+    *shown_name = path.shown_path;
+    InputFile file;
+    DYAD_RETURN_IF_ERROR(file.open(path.open_path, context, "weights file", path.confined));
+    DYAD_RETURN_IF_ERROR(check_weights_size(top, weights_spec_, file.size(), *shown_name));
+    return file.read_all(contents);
   }
 
   Status resolve(const JsonFields& f, const std::string& key, const std::string& name,
@@ -412,13 +387,15 @@ Status guarded(const std::string& source, Fn&& fn) {
 }  // namespace
 
 Status load_graph_from_file(const std::string& json_path, Graph* out,
-                            const LoadOptions& /*options*/) {
+                            const LoadOptions& options) {
   if (out == nullptr) return invalid_argument(json_path + ": no output graph given");
   return guarded(json_path, [&]() -> Status {
     std::shared_ptr<AlignedBuffer> text;
-    DYAD_RETURN_IF_ERROR(read_whole_file(json_path, json_path, "model file", &text));
+    DYAD_RETURN_IF_ERROR(
+        read_whole_file(json_path, json_path, "model file", kMaxModelFileBytes, &text));
     WeightsInput weights;
     weights.from_file = true;
+    weights.allow_outside_folder = options.allow_weights_outside_model_dir;
     weights.folder = std::filesystem::path(json_path).parent_path().string();
     const std::string_view view(reinterpret_cast<const char*>(text->data()), text->size());
     return GraphReader(json_path, std::move(weights)).read(view, out);

@@ -222,5 +222,33 @@ TEST_F(Cli, BadArgumentsAndFilesGiveClearErrors) {
   }
 }
 
+// The weights of a model in model/ that live one folder up: refused unless
+// --allow-weights-outside-model-dir is given (docs/format.md, "Files").
+TEST_F(Cli, WeightsOutsideTheModelFolderNeedTheFlag) {
+  const std::string examples = std::string(DYAD_SOURCE_DIR) + "/models/examples/";
+  std::string text = read_text(examples + "tiny_cnn.json");
+  const std::string named = "\"file\": \"tiny_cnn.bin\"";
+  ASSERT_NE(text.find(named), std::string::npos);
+  text.replace(text.find(named), named.size(), "\"file\": \"../tiny_cnn.bin\"");
+  fs::create_directories(dir_ / "model");
+  std::ofstream(path("model/tiny_cnn.json")) << text;
+  fs::copy_file(examples + "tiny_cnn.bin", path("tiny_cnn.bin"));
+  std::string m = "'";  // (built in steps: GCC 12 warns falsely on "'" + path(...))
+  m += path("model/tiny_cnn.json");
+  m += "'";
+
+  Result r = dyad("info " + m);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_CONTAINS(r.err, "field 'weights.file'");
+  EXPECT_CONTAINS(r.err, "--allow-weights-outside-model-dir");
+  for (const char* command : {"info", "run", "bench --iters 1 --warmup 0"}) {
+    std::string args = command;
+    args += " --allow-weights-outside-model-dir ";
+    args += m;
+    r = dyad(args);
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace dyad::cli

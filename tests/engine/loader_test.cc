@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/engine/model_files.h"
 #include "tests/engine/test_models.h"
 
 namespace dyad {
@@ -26,7 +27,10 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSource = "m.json";
 
-json tiny_fc() { return json::parse(test::tiny_fc_json()); }
+using test::tiny_fc;
+using test::tiny_fc_weights;
+using test::tiny_fc_with_weights_file;
+using test::TempDir;
 
 json& tensor(json& model, const std::string& name) {
   for (json& t : model["tensors"])
@@ -34,36 +38,6 @@ json& tensor(json& model, const std::string& name) {
   ADD_FAILURE() << "no tensor " << name;
   static json none;
   return none;
-}
-
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-// The weights file of the tiny_fc variant below: w (int8 [2, 4]) at offset 0,
-// b (int32 [2], little-endian) at offset 64. 72 bytes.
-std::vector<uint8_t> tiny_fc_weights() {
-  std::vector<uint8_t> bytes(72, 0);
-  const uint8_t w[] = {0x01, 0xFE, 0x03, 0xFC, 0x05, 0x06, 0xF9, 0x08};  // 1 -2 3 -4 5 6 -7 8
-  const uint8_t b[] = {0x64, 0x00, 0x00, 0x00, 0xCE, 0xFF, 0xFF, 0xFF};  // 100, -50
-  std::memcpy(bytes.data(), w, 8);
-  std::memcpy(bytes.data() + 64, b, 8);
-  return bytes;
-}
-
-// tiny_fc with w and b in the weights file instead of inline.
-json tiny_fc_with_weights_file() {
-  json m = tiny_fc();
-  const std::vector<uint8_t> bytes = tiny_fc_weights();
-  m["weights"] = {{"file", "tiny_fc.bin"}, {"bytes", bytes.size()},
-                  {"fnv1a64", hex(fnv1a64(bytes.data(), bytes.size()))}};
-  tensor(m, "w").erase("values");
-  tensor(m, "w")["data"] = {{"offset", 0}, {"bytes", 8}};
-  tensor(m, "b").erase("values");
-  tensor(m, "b")["data"] = {{"offset", 64}, {"bytes", 8}};
-  return m;
 }
 
 Status load_text(const std::string& text, Graph* g, const std::vector<uint8_t>* weights = nullptr) {
@@ -209,33 +183,6 @@ TEST(Loader, WeightsFromMemory) {
   ASSERT_EQ(b.data_bytes, 8u);
   EXPECT_EQ(std::memcmp(b.data, weights.data() + 64, 8), 0);
 }
-
-// A folder under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("dyad_loader_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const void* data, size_t bytes) const {
-    const fs::path p = path_ / name;
-    std::ofstream(p, std::ios::binary).write(static_cast<const char*>(data), bytes);
-    return p.string();
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    return write(name, text.data(), text.size());
-  }
-
- private:
-  fs::path path_;
-};
 
 TEST(Loader, WeightsFileNextToTheModel) {
   TempDir dir;
@@ -560,8 +507,9 @@ const BadModel kBadModels[] = {
      [](std::vector<uint8_t>& w) { w[3] ^= 1; }},
     {"ChecksumNotHex", [](json& m) { m["weights"]["fnv1a64"] = "8F3E0C5A9B1D2E47"; }, kBad,
      {"field 'weights.fnv1a64'", "16 lowercase hex digits"}, true},
-    {"AbsoluteWeightsPath", [](json& m) { m["weights"]["file"] = "/etc/passwd"; }, kBad,
-     {"field 'weights.file'", "relative"}, true},
+    {"NulInWeightsPath", [](json& m) { m["weights"]["file"] = std::string("a\0b", 3); }, kBad,
+     {"field 'weights.file'", "NUL"}, true},
+    // (where "weights.file" may point is tested on files: hostile_files_test.cc)
     {"UnknownWeightsField", [](json& m) { m["weights"]["sha"] = "x"; }, kBad,
      {"field 'weights.sha': unknown field"}, true},
     // nodes
