@@ -11,8 +11,14 @@ namespace dyad {
 
 using Shape = std::vector<int64_t>;
 
-int64_t shape_elements(const Shape& shape);  // 1 for a scalar shape []
+// 1 for a scalar shape []. Only for shapes already within limits (below).
+int64_t shape_elements(const Shape& shape);
 std::string shape_to_string(const Shape& shape);
+
+// Why a non-constant tensor of `shape` and `dtype` breaks a limit of
+// engine/core/limits.h (rank, elements, arena bytes), or "" when it is within
+// them. Dims must be positive.
+std::string shape_limit_violation(const Shape& shape, DType dtype);
 
 // Quantization parameters: real = (q - zero_point) * scale. Per tensor when
 // `axis` is -1 (one scale, one zero point), else one per index along `axis`.

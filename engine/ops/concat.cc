@@ -2,7 +2,10 @@
 // equal except along `axis`.
 #include <climits>
 #include <memory>
+#include <optional>
 #include <vector>
+
+#include "engine/core/checked_math.h"
 
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
@@ -57,7 +60,9 @@ Status build_concat(BuildContext& ctx) {
         t.quant.axis != first.quant.axis)
       return ctx.error(field, "tensor '" + t.name + "' is quantized differently from '" +
                                   first.name + "'; insert a requantize");
-    out_shape[axis] += t.shape[axis];
+    const std::optional<int64_t> sum = checked_add(out_shape[axis], t.shape[axis]);
+    if (!sum) return ctx.error(field, "the concatenated axis " + std::to_string(axis) + " overflows");
+    out_shape[axis] = *sum;
   }
   DYAD_RETURN_IF_ERROR(expect_same_quantization(ctx, 0, 0));
   DYAD_RETURN_IF_ERROR(ctx.set_output_shape(0, out_shape));

@@ -1,7 +1,10 @@
 // conv2d (docs/format.md "conv2d"): checks, shape inference, constants, and
 // kernel selection.
 #include <memory>
+#include <optional>
 #include <vector>
+
+#include "engine/core/checked_math.h"
 
 #include "engine/ops/depthwise_select.h"
 #include "engine/ops/gemm_select.h"
@@ -81,11 +84,15 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
       gemm->params = p;
       gemm->direct = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 &&
                      p.pad_top == 0 && p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
-      gemm->im2col_bytes =
-          gemm->direct ? 0 : (static_cast<size_t>(ops.M * ops.K) + 63) / 64 * 64;
       // The im2col buffer plus one GEMM slice per thread fits in num_threads
       // slices of this size.
-      ctx.set_scratch_bytes_per_thread(gemm->im2col_bytes + gemm->gemm.scratch_bytes_per_thread());
+      std::optional<size_t> im2col =
+          checked_mul(static_cast<size_t>(ops.M), static_cast<size_t>(ops.K));
+      if (im2col) im2col = checked_align_up(gemm->direct ? 0 : *im2col, 64);
+      std::optional<size_t> scratch = im2col;
+      if (scratch) scratch = checked_add(*scratch, gemm->gemm.scratch_bytes_per_thread());
+      DYAD_RETURN_IF_ERROR(ctx.set_scratch_bytes_per_thread("inputs[1]", scratch));
+      gemm->im2col_bytes = *im2col;
       const std::string name =
           std::string(gemm->direct ? "conv2d_1x1:" : "conv2d_im2col:") + gemm->gemm.name();
       ctx.set_kernel(name, run_gemm, std::move(gemm));
@@ -143,7 +150,7 @@ Status build_conv2d(BuildContext& ctx) {
   Window2d win;
   win.kernel_h = ws[1];
   win.kernel_w = ws[2];
-  DYAD_RETURN_IF_ERROR(read_window2d(ctx, in, 1, 1, true, &win));
+  DYAD_RETURN_IF_ERROR(read_window2d(ctx, in, 1, 1, true, out_c, &win));
   DYAD_RETURN_IF_ERROR(ctx.set_output_shape(0, {in.n, win.out_h, win.out_w, out_c}));
   DYAD_RETURN_IF_ERROR(read_bias(ctx, 2, out_c, &data->bias));
 
@@ -173,8 +180,11 @@ Status build_conv2d(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(
       read_output_stage(ctx, static_cast<size_t>(out_c), &p.out, &data->requant));
 
-  ctx.set_macs(in.n * win.out_h * win.out_w * out_c * win.kernel_h * win.kernel_w *
-               (in.c / groups));
+  int64_t macs = 0;
+  DYAD_RETURN_IF_ERROR(ctx.add_work(
+      "inputs[1]", "multiply-accumulates",
+      {in.n, win.out_h, win.out_w, out_c, win.kernel_h, win.kernel_w, in.c / groups}, &macs));
+  ctx.set_macs(macs);
   set_sparse_macs(ctx, 1, in.n * win.out_h * win.out_w);
   return select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
 }

@@ -28,7 +28,7 @@ Status select_depthwise(BuildContext& ctx, bool unsigned_input, const kernels::C
     log_reference_reason(ctx, why);
     return Status::ok();
   }
-  ctx.set_scratch_bytes_per_thread(plan->scratch_bytes_per_thread);
+  DYAD_RETURN_IF_ERROR(ctx.set_scratch_bytes_per_thread("inputs[0]", plan->scratch_bytes_per_thread));
   ctx.set_kernel("depthwise_conv2d_3x3__avx2", run, std::move(plan));
   *chosen = true;
   return Status::ok();

@@ -63,7 +63,8 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
     gemm->rows = ops.M;
     gemm->in_features = ops.K;
     gemm->out_features = ops.N;
-    ctx.set_scratch_bytes_per_thread(gemm->gemm.scratch_bytes_per_thread());
+    DYAD_RETURN_IF_ERROR(
+        ctx.set_scratch_bytes_per_thread("inputs[1]", gemm->gemm.scratch_bytes_per_thread()));
     const std::string name = "fully_connected:" + gemm->gemm.name();
     ctx.set_kernel(name, run_gemm, std::move(gemm));
     return Status::ok();
@@ -119,7 +120,10 @@ Status build_fully_connected(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(
       read_output_stage(ctx, static_cast<size_t>(out_features), &p.out, &data->requant));
 
-  ctx.set_macs(p.rows * out_features * in_features);
+  int64_t macs = 0;
+  DYAD_RETURN_IF_ERROR(ctx.add_work("inputs[1]", "multiply-accumulates",
+                                    {p.rows, out_features, in_features}, &macs));
+  ctx.set_macs(macs);
   set_sparse_macs(ctx, 1, p.rows);
   return select_kernel(ctx, dtype_is_unsigned(x_dtype), std::move(data));
 }

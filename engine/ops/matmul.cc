@@ -113,10 +113,14 @@ Status build_matmul(BuildContext& ctx) {
   p.transpose_b = transpose_b;
   p.a_zero_point = static_cast<int32_t>(z_a);
   p.b_zero_point = static_cast<int32_t>(z_b);
-  ctx.set_macs(p.batch * m * n * k);
+  int64_t macs = 0;
+  DYAD_RETURN_IF_ERROR(
+      ctx.add_work("inputs[1]", "multiply-accumulates", {p.batch, m, n, k}, &macs));
+  ctx.set_macs(macs);
   const std::string name = transpose_b ? "matmul_bt" : "matmul";
   if (avx2_kernels_allowed() && kernels::matmul_avx2_applies(p)) {
-    ctx.set_scratch_bytes_per_thread(kernels::matmul_avx2_scratch_bytes(p));
+    DYAD_RETURN_IF_ERROR(
+        ctx.set_scratch_bytes_per_thread("inputs[1]", kernels::matmul_avx2_scratch_bytes(p)));
     ctx.set_kernel(name + "__avx2", run_avx2, std::move(data));
   } else {
     if (avx2_kernels_allowed())

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "engine/core/checked_math.h"
+#include "engine/core/limits.h"
 #include "kernels/common/cpu.h"
 
 namespace dyad {
@@ -87,6 +89,10 @@ Status BuildContext::set_output_shape(int i, const Shape& shape) {
       return error("outputs[" + std::to_string(i) + "]",
                    "inferred shape " + shape_to_string(shape) + " of tensor '" + t.name +
                        "' is empty");
+  const std::string too_large = shape_limit_violation(shape, t.dtype);
+  if (!too_large.empty())
+    return error("outputs[" + std::to_string(i) + "]",
+                 "tensor '" + t.name + "': inferred " + too_large);
   if (t.shape_known && t.shape != shape)
     return error("outputs[" + std::to_string(i) + "]",
                  "tensor '" + t.name + "' is declared with shape " + shape_to_string(t.shape) +
@@ -237,6 +243,32 @@ Status BuildContext::check_no_unknown_attrs() const {
   for (auto it = node().attrs.begin(); it != node().attrs.end(); ++it)
     if (attrs_read_.count(it.key()) == 0)
       return error("attrs." + it.key(), "unknown attribute for op " + std::string(op_name()));
+  return Status::ok();
+}
+
+Status BuildContext::add_work(std::string_view field, std::string_view unit,
+                              std::initializer_list<int64_t> factors, int64_t* count) {
+  const std::optional<int64_t> product = checked_product(factors);
+  const std::optional<int64_t> total =
+      product ? checked_add(step_.work, *product) : std::nullopt;
+  if (!total || *total > limits::kMaxStepWork)
+    return error(field, "the step needs " +
+                            (product ? std::to_string(*product) : std::string("more than 2^63")) +
+                            " " + std::string(unit) + " per run, more than the limit of " +
+                            std::to_string(limits::kMaxStepWork) + " (2^40) per step");
+  step_.work = *total;
+  if (count != nullptr) *count = *product;
+  return Status::ok();
+}
+
+Status BuildContext::set_scratch_bytes_per_thread(std::string_view field,
+                                                  std::optional<size_t> bytes) {
+  if (!bytes || *bytes > static_cast<size_t>(limits::kMaxScratchBytesPerThread))
+    return error(field, "the kernel needs " +
+                            (bytes ? std::to_string(*bytes) : std::string("more than 2^64")) +
+                            " scratch bytes per thread, more than the limit of " +
+                            std::to_string(limits::kMaxScratchBytesPerThread) + " (2^34)");
+  step_.scratch_bytes_per_thread = *bytes;
   return Status::ok();
 }
 

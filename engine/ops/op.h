@@ -48,7 +48,8 @@ class BuildContext {
   Status expect_input_rank(int i, size_t rank) const;
   Status expect_constant(int i) const;
 
-  // Sets output i's shape. If the model declared a shape for it, they must agree.
+  // Sets output i's shape. If the model declared a shape for it, they must
+  // agree. The shape must be within the tensor limits of engine/core/limits.h.
   Status set_output_shape(int i, const Shape& shape);
 
   // Attribute readers. Each marks the attribute as read; after build, any
@@ -76,7 +77,15 @@ class BuildContext {
   void set_kernel(std::string kernel_name, KernelFn fn, std::shared_ptr<const void> op_data);
   void set_macs(int64_t macs) { step_.macs = macs; }
   void set_kept_macs(int64_t macs) { step_.kept_macs = macs; }
-  void set_scratch_bytes_per_thread(size_t bytes) { step_.scratch_bytes_per_thread = bytes; }
+  // Adds the product of `factors` (counted in `unit`, e.g. "multiply-accumulates")
+  // to this step's work and stores it in `*count` when given. An error, naming
+  // `field` as the cause, when it overflows or the step's work passes
+  // limits::kMaxStepWork.
+  Status add_work(std::string_view field, std::string_view unit,
+                  std::initializer_list<int64_t> factors, int64_t* count = nullptr);
+  // `bytes` is computed with engine/core/checked_math.h: nullopt (overflow)
+  // or more than limits::kMaxScratchBytesPerThread is an error naming `field`.
+  Status set_scratch_bytes_per_thread(std::string_view field, std::optional<size_t> bytes);
 
  private:
   Graph& graph_;

@@ -1,30 +1,53 @@
 #include "engine/ops/window2d.h"
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "engine/core/checked_math.h"
+#include "engine/core/limits.h"
 
 #include "engine/ops/quant_params.h"
 
 namespace dyad {
 
 namespace {
-// Upper bound of any window attribute: keeps every size computation far from
-// int64 overflow.
-constexpr int64_t kMaxWindowValue = int64_t{1} << 30;
+constexpr int64_t kMaxWindowValue = limits::kMaxWindowAttribute;
 
 // (in + before + after - dilated) / stride + 1, or an error when the padded
-// input is smaller than the dilated kernel.
+// input is smaller than the dilated kernel. The kernel may come from a weight
+// shape, so the arithmetic is checked rather than trusted to the attribute
+// bounds.
 Status output_size(const BuildContext& ctx, const char* dim, int64_t in, int64_t before,
                    int64_t after, int64_t kernel, int64_t dilation, int64_t stride,
                    int64_t* out) {
-  const int64_t padded = in + before + after;
-  const int64_t dilated = (kernel - 1) * dilation + 1;
-  if (padded < dilated)
+  std::optional<int64_t> padded = checked_add(in, before);
+  if (padded) padded = checked_add(*padded, after);
+  std::optional<int64_t> dilated = checked_mul(kernel - 1, dilation);
+  if (dilated) dilated = checked_add(*dilated, int64_t{1});
+  if (!padded) return ctx.error("attrs.padding", std::string("padded input ") + dim + " overflows");
+  if (!dilated)
+    return ctx.error("attrs.dilation", std::string("dilated kernel ") + dim + " overflows");
+  if (*padded < *dilated)
     return ctx.error("inputs[0]", std::string("padded input ") + dim + " " +
-                                      std::to_string(padded) + " is smaller than the (dilated) " +
-                                      "kernel " + dim + " " + std::to_string(dilated));
-  *out = (padded - dilated) / stride + 1;
+                                      std::to_string(*padded) + " is smaller than the (dilated) " +
+                                      "kernel " + dim + " " + std::to_string(*dilated));
+  *out = (*padded - *dilated) / stride + 1;
   return Status::ok();
+}
+
+// Padding is the one window attribute that grows the output beyond the input;
+// name it when the output breaks the tensor limits (set_output_shape would
+// report the same shape, but only as "outputs[0]").
+Status check_padded_output(const BuildContext& ctx, const Nhwc& in, int64_t out_channels,
+                           const Window2d& win) {
+  if (win.pad_top == 0 && win.pad_left == 0 && win.pad_bottom == 0 && win.pad_right == 0)
+    return Status::ok();
+  const std::string too_large =
+      shape_limit_violation({in.n, win.out_h, win.out_w, out_channels}, ctx.output(0).dtype);
+  if (too_large.empty()) return Status::ok();
+  return ctx.error("attrs.padding", "output height " + std::to_string(win.out_h) + " and width " +
+                                        std::to_string(win.out_w) + ": " + too_large);
 }
 }  // namespace
 
@@ -36,7 +59,8 @@ Status read_nhwc(const BuildContext& ctx, int index, Nhwc* out) {
 }
 
 Status read_window2d(BuildContext& ctx, const Nhwc& in, int64_t default_stride_h,
-                     int64_t default_stride_w, bool with_dilation, Window2d* win) {
+                     int64_t default_stride_w, bool with_dilation, int64_t out_channels,
+                     Window2d* win) {
   std::vector<int64_t> stride, dilation = {1, 1}, padding;
   if (ctx.has_attr("stride")) {
     DYAD_RETURN_IF_ERROR(
@@ -59,7 +83,7 @@ Status read_window2d(BuildContext& ctx, const Nhwc& in, int64_t default_stride_h
                                    win->kernel_h, win->dilation_h, win->stride_h, &win->out_h));
   DYAD_RETURN_IF_ERROR(output_size(ctx, "width", in.w, win->pad_left, win->pad_right,
                                    win->kernel_w, win->dilation_w, win->stride_w, &win->out_w));
-  return Status::ok();
+  return check_padded_output(ctx, in, out_channels, *win);
 }
 
 Status prepare_pool2d(BuildContext& ctx, std::initializer_list<DType> allowed,
@@ -75,7 +99,7 @@ Status prepare_pool2d(BuildContext& ctx, std::initializer_list<DType> allowed,
   Window2d win;
   win.kernel_h = kernel[0];
   win.kernel_w = kernel[1];
-  DYAD_RETURN_IF_ERROR(read_window2d(ctx, in, kernel[0], kernel[1], false, &win));
+  DYAD_RETURN_IF_ERROR(read_window2d(ctx, in, kernel[0], kernel[1], false, in.c, &win));
   const int64_t pads[4] = {win.pad_top, win.pad_left, win.pad_bottom, win.pad_right};
   for (int i = 0; i < 4; ++i) {
     const int64_t k = i % 2 == 0 ? win.kernel_h : win.kernel_w;
@@ -85,6 +109,9 @@ Status prepare_pool2d(BuildContext& ctx, std::initializer_list<DType> allowed,
                                             std::to_string(k) + ") so no window is all padding");
   }
   DYAD_RETURN_IF_ERROR(ctx.set_output_shape(0, {in.n, win.out_h, win.out_w, in.c}));
+  // Each output element reads its whole window (a comparison or an addition).
+  DYAD_RETURN_IF_ERROR(ctx.add_work("attrs.kernel", "window reads",
+                                    {in.n, win.out_h, win.out_w, in.c, win.kernel_h, win.kernel_w}));
   p->batch = in.n;
   p->in_h = in.h;
   p->in_w = in.w;

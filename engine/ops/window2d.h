@@ -30,8 +30,11 @@ struct Window2d {
 // [top, left, bottom, right], >= 0, default 0) for a kernel already in `win`,
 // checks that the padded input holds the dilated kernel, and sets out_h/out_w:
 //   out = (in + pad_before + pad_after - ((k - 1) * dilation + 1)) / stride + 1.
+// An output [n, out_h, out_w, out_channels] beyond the tensor limits is an
+// error naming the padding.
 Status read_window2d(BuildContext& ctx, const Nhwc& in, int64_t default_stride_h,
-                     int64_t default_stride_w, bool with_dilation, Window2d* win);
+                     int64_t default_stride_w, bool with_dilation, int64_t out_channels,
+                     Window2d* win);
 
 // Everything max_pool and average_pool share: input 0 is an NHWC activation
 // of a dtype in `allowed`; attrs "kernel" (required), "stride" (default =

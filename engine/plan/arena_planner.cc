@@ -1,13 +1,18 @@
 #include "engine/plan/arena_planner.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
+
+#include "engine/core/checked_math.h"
 
 namespace dyad {
 
 namespace {
 constexpr size_t kAlign = 64;
-size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+constexpr size_t kOverflow = SIZE_MAX;  // a size that wrapped; stays SIZE_MAX below
+size_t align_up(size_t n) { return checked_align_up(n, kAlign).value_or(kOverflow); }
+size_t add(size_t a, size_t b) { return checked_add(a, b).value_or(kOverflow); }
 
 bool lifetimes_overlap(const BufferRequest& a, const BufferRequest& b) {
   return a.first_step <= b.last_step && b.first_step <= a.last_step;
@@ -32,15 +37,15 @@ std::vector<size_t> plan_arena(const std::vector<BufferRequest>& requests, size_
     std::vector<std::pair<size_t, size_t>> busy;
     for (size_t p : placed)
       if (lifetimes_overlap(requests[r], requests[p]))
-        busy.emplace_back(offsets[p], offsets[p] + align_up(requests[p].bytes));
+        busy.emplace_back(offsets[p], add(offsets[p], align_up(requests[p].bytes)));
     std::sort(busy.begin(), busy.end());
     size_t candidate = 0;
     for (const auto& [begin, end] : busy) {
-      if (candidate + size <= begin) break;  // fits in the gap before this one
+      if (add(candidate, size) <= begin) break;  // fits in the gap before this one
       candidate = std::max(candidate, end);
     }
     offsets[r] = candidate;
-    total = std::max(total, candidate + size);
+    total = std::max(total, add(candidate, size));
     placed.push_back(r);
   }
   *arena_bytes = total;

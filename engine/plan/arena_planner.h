@@ -15,6 +15,8 @@ struct BufferRequest {
 };
 
 // Returns the offset of each request (64-byte aligned) and the arena size.
+// Sizes are checked: if the layout does not fit in size_t, *arena_bytes is
+// SIZE_MAX (which every arena limit refuses) and the offsets are meaningless.
 std::vector<size_t> plan_arena(const std::vector<BufferRequest>& requests, size_t* arena_bytes);
 
 }  // namespace dyad

@@ -50,6 +50,9 @@ struct Step {
   // With a V:N:M sparse weight: the MACs on the kept weights (2 per row and
   // group of M); -1 for a dense step.
   int64_t kept_macs = -1;
+  // Work of one run, bounded by limits::kMaxStepWork: the MACs, comparisons
+  // or additions the op counted, else the elements of its outputs.
+  int64_t work = 0;
 };
 
 struct Plan {

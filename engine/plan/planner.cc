@@ -4,6 +4,8 @@
 #include <queue>
 #include <string>
 
+#include "engine/core/checked_math.h"
+#include "engine/core/limits.h"
 #include "engine/ops/op.h"
 #include "engine/plan/arena_planner.h"
 
@@ -95,7 +97,26 @@ Status check_sparse_inputs(const Graph& graph, const Node& node) {
   return Status::ok();
 }
 
+// A step's work is what its op counted (MACs, window reads), else the
+// elements it writes. The sum over the steps is bounded by kMaxModelWork.
+Status count_model_work(const Graph& graph, const Node& node, Step& step, int64_t* model_work) {
+  if (step.work == 0) {
+    for (int t : step.outputs)
+      step.work = checked_add(step.work, shape_elements(graph.tensors[t].shape))
+                      .value_or(limits::kMaxModelWork + 1);
+  }
+  const std::optional<int64_t> total = checked_add(*model_work, step.work);
+  if (!total || *total > limits::kMaxModelWork)
+    return node_error(graph, node, "outputs",
+                      "with this step the model's work per run passes the limit of " +
+                          std::to_string(limits::kMaxModelWork) +
+                          " (2^44) operations (this step: " + std::to_string(step.work) + ")");
+  *model_work = *total;
+  return Status::ok();
+}
+
 Status build_steps(Graph& graph, const std::vector<int>& order, std::vector<Step>* steps) {
+  int64_t model_work = 0;
   for (int n : order) {
     const Node& node = graph.nodes[n];
     for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -121,6 +142,7 @@ Status build_steps(Graph& graph, const std::vector<int>& order, std::vector<Step
         return Status(StatusCode::kInternal, graph.source + ": node '" + node.name +
                                                  "': the op set no shape for outputs[" +
                                                  std::to_string(i) + "]");
+    DYAD_RETURN_IF_ERROR(count_model_work(graph, node, step, &model_work));
     steps->push_back(std::move(step));
   }
   return Status::ok();
@@ -129,7 +151,7 @@ Status build_steps(Graph& graph, const std::vector<int>& order, std::vector<Step
 // Lifetimes: a graph input lives through the whole run (so a second run() sees
 // the same inputs), a graph output until after the last step; any other tensor
 // from its producer to its last reader.
-void layout_arena(const Graph& graph, Plan* plan) {
+Status layout_arena(const Graph& graph, Plan* plan) {
   const int num_steps = static_cast<int>(plan->steps.size());
   std::vector<int> first(graph.tensors.size(), -2), last(graph.tensors.size(), -2);
   for (int t : graph.inputs) first[t] = last[t] = -1;
@@ -146,36 +168,68 @@ void layout_arena(const Graph& graph, Plan* plan) {
 
   std::vector<BufferRequest> requests;
   std::vector<int> tensor_of_request;
-  plan->unshared_bytes = 0;
+  std::optional<size_t> unshared = 0;
+  int largest = -1;
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     const TensorDesc& desc = graph.tensors[t];
     if (desc.is_constant || first[t] == -2) continue;
-    const size_t bytes = static_cast<size_t>(shape_elements(desc.shape)) *
-                         dtype_storage_bytes(desc.dtype);
-    requests.push_back({bytes, first[t], last[t]});
+    // Every arena tensor is a graph input or an op output, both already
+    // within kMaxTensorBytes; the checks keep this true by construction.
+    std::optional<size_t> bytes = checked_product<size_t>(desc.shape);
+    if (bytes) bytes = checked_mul(*bytes, dtype_storage_bytes(desc.dtype));
+    if (bytes && unshared) unshared = checked_add(*unshared, checked_align_up(*bytes, 64).value_or(SIZE_MAX));
+    if (!bytes || !unshared)
+      return invalid_model(graph.source + ": tensor '" + desc.name + "': field 'shape': " +
+                           "its size in bytes overflows");
+    if (largest < 0 || *bytes > requests[largest].bytes) largest = static_cast<int>(requests.size());
+    requests.push_back({*bytes, first[t], last[t]});
     tensor_of_request.push_back(static_cast<int>(t));
-    plan->unshared_bytes += (bytes + 63) / 64 * 64;
   }
-  const std::vector<size_t> offsets = plan_arena(requests, &plan->arena_bytes);
+  size_t arena_bytes = 0;
+  const std::vector<size_t> offsets = plan_arena(requests, &arena_bytes);
+  if (arena_bytes > static_cast<size_t>(limits::kMaxArenaBytes))
+    return invalid_model(graph.source + ": the activation arena needs " +
+                         (arena_bytes == SIZE_MAX ? std::string("more than 2^64")
+                                                  : std::to_string(arena_bytes)) +
+                         " bytes, more than the limit of " +
+                         std::to_string(limits::kMaxArenaBytes) + " (2^36); the largest tensor is '" +
+                         graph.tensors[tensor_of_request[largest]].name + "' (" +
+                         std::to_string(requests[largest].bytes) + " bytes)");
+  plan->unshared_bytes = *unshared;
+  plan->arena_bytes = arena_bytes;
   plan->arena_offsets.assign(graph.tensors.size(), -1);
   for (size_t r = 0; r < requests.size(); ++r)
     plan->arena_offsets[tensor_of_request[r]] = static_cast<int64_t>(offsets[r]);
+  return Status::ok();
+}
+
+// Graph inputs have declared shapes; op outputs are checked as they are
+// inferred (BuildContext::set_output_shape). Both are bounded the same way.
+Status check_graph_inputs(const Graph& graph) {
+  for (int t : graph.inputs) {
+    const TensorDesc& desc = graph.tensors[t];
+    if (!desc.shape_known)
+      return invalid_model(graph.source + ": tensor '" + desc.name +
+                           "': field 'shape': a graph input needs a shape");
+    const std::string too_large = shape_limit_violation(desc.shape, desc.dtype);
+    if (!too_large.empty())
+      return invalid_model(graph.source + ": tensor '" + desc.name + "': field 'shape': graph input " +
+                           too_large);
+  }
+  return Status::ok();
 }
 
 }  // namespace
 
 Status build_plan(Graph& graph, Plan* out) {
-  for (int t : graph.inputs)
-    if (!graph.tensors[t].shape_known)
-      return invalid_model(graph.source + ": tensor '" + graph.tensors[t].name +
-                           "': field 'shape': a graph input needs a shape");
+  DYAD_RETURN_IF_ERROR(check_graph_inputs(graph));
   std::vector<int> order;
   DYAD_RETURN_IF_ERROR(topological_order(graph, &order));
   Plan plan;
   DYAD_RETURN_IF_ERROR(build_steps(graph, order, &plan.steps));
   for (const Step& s : plan.steps)
     plan.scratch_bytes_per_thread = std::max(plan.scratch_bytes_per_thread, s.scratch_bytes_per_thread);
-  layout_arena(graph, &plan);
+  DYAD_RETURN_IF_ERROR(layout_arena(graph, &plan));
   *out = std::move(plan);
   return Status::ok();
 }
