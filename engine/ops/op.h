@@ -77,6 +77,9 @@ class BuildContext {
   void set_macs(int64_t macs) { step_.macs = macs; }
   void set_kept_macs(int64_t macs) { step_.kept_macs = macs; }
   void set_scratch_bytes_per_thread(size_t bytes) { step_.scratch_bytes_per_thread = bytes; }
+  // The bytes of the arrays the op data owns (Step::op_data_bytes), e.g.
+  // owned_bytes(data->weights, data->bias, data->requant).
+  void set_op_data_bytes(size_t bytes) { step_.op_data_bytes = bytes; }
 
  private:
   Graph& graph_;
@@ -84,6 +87,12 @@ class BuildContext {
   Step& step_;
   std::set<std::string> attrs_read_;
 };
+
+// Bytes held by vectors, for BuildContext::set_op_data_bytes.
+template <typename... Vectors>
+size_t owned_bytes(const Vectors&... v) {
+  return (size_t{0} + ... + (v.size() * sizeof(typename Vectors::value_type)));
+}
 
 // One build function per op, declared from engine/ir/ops.inc.
 #define DYAD_OP(enum_name, json_name, build_fn) Status build_fn(BuildContext& ctx);

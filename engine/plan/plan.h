@@ -50,6 +50,9 @@ struct Step {
   // With a V:N:M sparse weight: the MACs on the kept weights (2 per row and
   // group of M); -1 for a dense step.
   int64_t kept_macs = -1;
+  // Bytes of the weights, bias and requant arrays op_data owns (its packed or
+  // copied constants), where the op reports them; 0 otherwise.
+  size_t op_data_bytes = 0;
 };
 
 struct Plan {
@@ -61,6 +64,8 @@ struct Plan {
   // without reuse. arena_bytes <= this.
   size_t unshared_bytes = 0;
   size_t scratch_bytes_per_thread = 0;  // max over steps
+  // Sum of the steps' op_data_bytes: the kernels' packed weights (Model::from_graph).
+  size_t packed_bytes = 0;
 };
 
 }  // namespace dyad
