@@ -6,6 +6,8 @@
 // the next failure on the same thread.
 #include "dyad/dyad.h"
 
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -160,7 +162,8 @@ struct dyad_model {
 struct dyad_session {
   std::unique_ptr<dyad::Session> session;
   std::shared_ptr<const ModelInfo> info;
-  bool has_outputs = false;  // a run succeeded since creation
+  bool has_outputs = false;  // the last run succeeded
+  std::vector<bool> input_set;  // per input: set at least once since creation
 };
 
 namespace {
@@ -200,10 +203,27 @@ dyad_status check_session_index(const char* function, const dyad_session* sessio
   return DYAD_OK;
 }
 
+dyad_status mark_input_set(dyad_session* session, size_t index, const dyad::Status& status) {
+  if (status.is_ok()) session->input_set[index] = true;
+  return from_status(status);
+}
+
+// DYAD_INVALID_ARGUMENT naming the first input never set since creation.
+dyad_status check_inputs_set(const char* function, const dyad_session* session) {
+  for (size_t i = 0; i < session->input_set.size(); ++i)
+    if (!session->input_set[i])
+      return fail(DYAD_INVALID_ARGUMENT,
+                  std::string(function) + ": input '" + session->info->inputs[i].info.name +
+                      "' (index " + std::to_string(i) +
+                      ") was never set: call dyad_session_set_input first");
+  return DYAD_OK;
+}
+
 dyad_status check_outputs_ready(const char* function, const dyad_session* session) {
   if (!session->has_outputs)
     return fail(DYAD_INVALID_ARGUMENT,
-                std::string(function) + ": no output yet: call dyad_session_run first");
+                std::string(function) +
+                    ": no output: the last dyad_session_run did not succeed, or none ran yet");
   return DYAD_OK;
 }
 
@@ -295,6 +315,7 @@ dyad_status dyad_session_create(const dyad_model* model, const dyad_session_opti
     if (threads == 0) threads = 1;  // Session::create checks the range
     auto handle = std::make_unique<dyad_session>();
     handle->info = model->info;
+    handle->input_set.assign(model->info->inputs.size(), false);
     dyad::Status status = dyad::Session::create(model->info->model, threads, &handle->session);
     if (!status.is_ok()) return from_status(status);
     *out = handle.release();
@@ -315,7 +336,7 @@ dyad_status dyad_session_set_input(dyad_session* session, size_t index, const vo
       return fail(DYAD_INVALID_ARGUMENT, std::string(kFn) + ": input '" + info.name + "' takes " +
                                              std::to_string(info.bytes) + " bytes, got " +
                                              std::to_string(bytes));
-    return from_status(session->session->set_input(index, data, bytes));
+    return mark_input_set(session, index, session->session->set_input(index, data, bytes));
   });
 }
 
@@ -331,18 +352,38 @@ dyad_status dyad_session_set_input_f32(dyad_session* session, size_t index, cons
     dyad::Status status = dyad::quantize_to_container(desc, data, count, container.data());
     if (!status.is_ok())
       return from_status(dyad::Status(status.code(), std::string(kFn) + ": " + status.message()));
-    return from_status(session->session->set_input(index, container.data(), container.size()));
+    return mark_input_set(session, index,
+                          session->session->set_input(index, container.data(), container.size()));
   });
 }
 
 dyad_status dyad_session_run(dyad_session* session) {
-  return guarded("dyad_session_run", [&] {
-    if (session == nullptr) return null_argument("dyad_session_run", "session");
+  static constexpr const char* kFn = "dyad_session_run";
+  return guarded(kFn, [&] {
+    if (session == nullptr) return null_argument(kFn, "session");
+    if (dyad_status s = check_inputs_set(kFn, session); s != DYAD_OK) return s;
     session->has_outputs = false;
     const dyad_status s = from_status(session->session->run());
     session->has_outputs = (s == DYAD_OK);
     return s;
   });
+}
+
+dyad_status dyad_session_set_run_timeout(dyad_session* session, uint64_t timeout_microseconds) {
+  static constexpr const char* kFn = "dyad_session_set_run_timeout";
+  return guarded(kFn, [&] {
+    if (session == nullptr) return null_argument(kFn, "session");
+    // Longer than int64 microseconds (292,000 years) is no limit either.
+    const int64_t us = timeout_microseconds > static_cast<uint64_t>(INT64_MAX)
+                           ? 0
+                           : static_cast<int64_t>(timeout_microseconds);
+    session->session->set_run_timeout(std::chrono::microseconds(us));
+    return DYAD_OK;
+  });
+}
+
+void dyad_session_cancel(dyad_session* session) {
+  if (session != nullptr) session->session->cancel();
 }
 
 dyad_status dyad_session_get_output(const dyad_session* session, size_t index, void* data,

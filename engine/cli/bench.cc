@@ -1,4 +1,4 @@
-// `dyad bench MODEL [--threads N] [--warmup W] [--iters I]`: latency
+// `dyad bench MODEL [--threads N] [--warmup W] [--iters I] [--timeout S]`: latency
 // percentiles and per-op times from Session::run's step timer.
 #include <algorithm>
 #include <chrono>
@@ -15,12 +15,13 @@ namespace dyad::cli {
 namespace {
 
 constexpr char kHelp[] =
-    "usage: dyad bench MODEL [--threads N] [--warmup W] [--iters I]\n"
+    "usage: dyad bench MODEL [--threads N] [--warmup W] [--iters I] [--timeout SECONDS]\n"
     "\n"
     "Runs MODEL on deterministic pseudo-random inputs: W warm-up runs (default 5), then\n"
     "I timed runs (default 50), with N threads (default 1). Prints the latency (min,\n"
     "mean, p50, p90 in ms) and the median time of every step, by op type and by step.\n"
-    "The machine is shared and noisy: compare medians and ratios, not single numbers.\n";
+    "The machine is shared and noisy: compare medians and ratios, not single numbers.\n"
+    "--timeout stops with an error when any single run takes longer than SECONDS.\n";
 
 // Nearest-rank percentile of sorted values.
 double percentile(const std::vector<double>& sorted, double p) {
@@ -46,7 +47,7 @@ double median(std::vector<double> v) {
 int bench_command(const std::vector<std::string>& args) {
   ParsedArgs parsed;
   std::string error;
-  if (!parse_args(args, {"--threads", "-t", "--warmup", "--iters"}, {}, &parsed, &error))
+  if (!parse_args(args, {"--threads", "-t", "--warmup", "--iters", "--timeout"}, {}, &parsed, &error))
     return usage_error("bench", error);
   if (parsed.help) {
     std::fputs(kHelp, stdout);
@@ -58,8 +59,10 @@ int bench_command(const std::vector<std::string>& args) {
                                     : "expected one MODEL, got " +
                                           std::to_string(parsed.positional.size()) + " arguments");
   int threads = 1, warmup = 5, iters = 50;
+  std::chrono::microseconds timeout{0};
   for (const auto& [flag, value] : parsed.flags) {
-    const bool ok = flag == "--warmup"  ? parse_int_flag(flag, value, 0, 1000000, &warmup, &error)
+    const bool ok = flag == "--timeout" ? parse_timeout_flag(flag, value, &timeout, &error)
+                    : flag == "--warmup"  ? parse_int_flag(flag, value, 0, 1000000, &warmup, &error)
                     : flag == "--iters" ? parse_int_flag(flag, value, 1, 1000000, &iters, &error)
                                         : parse_int_flag(flag, value, 1, 256, &threads, &error);
     if (!ok) return usage_error("bench", error);
@@ -71,6 +74,7 @@ int bench_command(const std::vector<std::string>& args) {
   std::unique_ptr<Session> session;
   if (Status s = Session::create(model, threads, &session); !s.is_ok())
     return runtime_error("bench", s.message());
+  session->set_run_timeout(timeout);
   for (size_t i = 0; i < model->num_inputs(); ++i) {
     std::vector<uint8_t> container(session->input_bytes(i));
     fill_pseudo_random(model->input(i), 1 + i, container.data(),

@@ -6,6 +6,7 @@
 // is one line on stderr that names the file or argument at fault.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -58,6 +59,11 @@ bool parse_args(const std::vector<std::string>& args,
 // Parses a flag value as an int in [lo, hi]; on failure sets *error naming the flag.
 bool parse_int_flag(const std::string& flag, const std::string& text, int lo, int hi, int* out,
                     std::string* error);
+
+// Parses --timeout SECONDS (a decimal number, > 0) for Session::set_run_timeout;
+// on failure sets *error naming the flag.
+bool parse_timeout_flag(const std::string& flag, const std::string& text,
+                        std::chrono::microseconds* out, std::string* error);
 
 // Loads and plans a model with the options of the model-loading switches; the
 // Status message names the file.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/cli/cli.h"
+#include "engine/exec/memory_needs.h"
 
 namespace dyad::cli {
 
@@ -117,6 +118,8 @@ int info_command(const std::vector<std::string>& args) {
               group_thousands(static_cast<int64_t>(plan.unshared_bytes)).c_str(), saved);
   std::printf("scratch: %s bytes per thread\n",
               group_thousands(static_cast<int64_t>(plan.scratch_bytes_per_thread)).c_str());
+  // What dyad_model_options.memory_budget_bytes is compared with.
+  std::printf("memory: %s\n", memory_needs(g, plan, 1).describe().c_str());
 
   print_sparse_layers(g, plan);
 

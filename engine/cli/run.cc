@@ -1,4 +1,4 @@
-// `dyad run MODEL [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N]`
+// `dyad run MODEL [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N] [--timeout S]`
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +18,7 @@ namespace {
 
 constexpr char kHelp[] =
     "usage: dyad run MODEL [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N]\n"
+    "                [--timeout SECONDS]\n"
     "\n"
     "Runs MODEL once and prints each output's shape, first values and argmax.\n"
     "  --input NAME=FILE.npy  the value of input NAME (FILE.npy alone when the model has\n"
@@ -28,7 +29,9 @@ constexpr char kHelp[] =
     "                         gets deterministic pseudo-random values.\n"
     "  --output-dir DIR       write NAME.npy (integers) and, when the output has a scale,\n"
     "                         NAME.f32.npy (dequantized) for every output\n"
-    "  --threads N            threads of the session (default 1)\n";
+    "  --threads N            threads of the session (default 1)\n"
+    "  --timeout SECONDS      stop the run with an error once it takes longer (decimal,\n"
+    "                         e.g. 0.5; default: no limit)\n";
 
 constexpr size_t kShownValues = 16;
 
@@ -109,7 +112,7 @@ void print_output(const TensorDesc& desc, const void* data, const std::vector<fl
 int run_command(const std::vector<std::string>& args) {
   ParsedArgs parsed;
   std::string error;
-  if (!parse_args(args, {"--input", "-i", "--output-dir", "-o", "--threads", "-t"}, {}, &parsed,
+  if (!parse_args(args, {"--input", "-i", "--output-dir", "-o", "--threads", "-t", "--timeout"}, {}, &parsed,
                   &error))
     return usage_error("run", error);
   if (parsed.help) {
@@ -122,11 +125,14 @@ int run_command(const std::vector<std::string>& args) {
                                   : "expected one MODEL, got " +
                                         std::to_string(parsed.positional.size()) + " arguments");
   int threads = 1;
+  std::chrono::microseconds timeout{0};
   std::string output_dir;
   std::vector<std::string> input_args;
   for (const auto& [flag, value] : parsed.flags) {
     if (flag == "--threads" || flag == "-t") {
       if (!parse_int_flag(flag, value, 1, 256, &threads, &error)) return usage_error("run", error);
+    } else if (flag == "--timeout") {
+      if (!parse_timeout_flag(flag, value, &timeout, &error)) return usage_error("run", error);
     } else if (flag == "--output-dir" || flag == "-o") {
       if (value.empty()) return usage_error("run", "option " + flag + " needs a directory");
       output_dir = value;
@@ -172,6 +178,7 @@ int run_command(const std::vector<std::string>& args) {
   std::unique_ptr<Session> session;
   if (Status s = Session::create(model, threads, &session); !s.is_ok())
     return runtime_error("run", s.message());
+  session->set_run_timeout(timeout);
   for (size_t i = 0; i < model->num_inputs(); ++i) {
     const TensorDesc& desc = model->input(i);
     if (auto it = files.find(i); it != files.end()) {

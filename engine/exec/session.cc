@@ -1,9 +1,12 @@
 #include "engine/exec/session.h"
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
+
+#include "engine/exec/memory_needs.h"
 
 namespace dyad {
 
@@ -13,18 +16,25 @@ Status Session::create(std::shared_ptr<const Model> model, int num_threads,
   if (num_threads < 1 || num_threads > 256)
     return invalid_argument("session: num_threads " + std::to_string(num_threads) +
                             " is outside [1, 256]");
+  const MemoryNeeds needs = memory_needs(model->graph(), model->plan(), num_threads);
+  DYAD_RETURN_IF_ERROR(
+      check_memory_budget(needs, model->options().memory_budget_bytes, "session"));
   try {
     std::unique_ptr<Session> s(new Session());
     s->model_ = std::move(model);
     const Plan& plan = s->model_->plan();
-    s->arena_ = AlignedBuffer(plan.arena_bytes);
-    const size_t per_thread = (plan.scratch_bytes_per_thread + 63) / 64 * 64;
-    s->scratch_ = AlignedBuffer(per_thread * static_cast<size_t>(num_threads));
-    if (!s->arena_.ok() || !s->scratch_.ok())
+    s->arena_ = AlignedBuffer(needs.arena);
+    if (!s->arena_.ok())
+      return Status(StatusCode::kOutOfMemory, "session: cannot allocate the activation arena of " +
+                                                  std::to_string(needs.arena) + " bytes");
+    s->scratch_ = AlignedBuffer(needs.scratch());
+    if (needs.scratch() == SIZE_MAX || !s->scratch_.ok())
       return Status(StatusCode::kOutOfMemory,
-                    "session: cannot allocate an arena of " + std::to_string(plan.arena_bytes) +
-                        " bytes");
+                    "session: cannot allocate the scratch of " + std::to_string(needs.scratch()) +
+                        " bytes (" + std::to_string(needs.scratch_per_thread) + " per thread, " +
+                        std::to_string(num_threads) + " threads)");
     s->pool_ = std::make_unique<kernels::ThreadPool>(num_threads);
+    s->pool_->set_stop_signal(&s->stop_);
     for (const Step& step : plan.steps) {
       std::vector<const void*> ins;
       for (int t : step.inputs) ins.push_back(t < 0 ? nullptr : s->tensor_data(t));
@@ -95,6 +105,20 @@ Status Session::set_input(size_t i, const void* data, size_t bytes) {
 Status Session::run(std::vector<int64_t>* step_nanoseconds) {
   const Plan& plan = model_->plan();
   if (step_nanoseconds) step_nanoseconds->assign(plan.steps.size(), 0);
+  // A timeout too long to add to the clock is no limit (hundreds of years).
+  const int64_t now_ns = kernels::StopSignal::now_ns();
+  const int64_t timeout_us = run_timeout_.count();
+  const int64_t deadline_ns =
+      timeout_us > 0 && timeout_us < (INT64_MAX - now_ns) / 1000 ? now_ns + timeout_us * 1000 : 0;
+  if (!stop_.begin_run(deadline_ns))
+    return invalid_argument("session: run called while another run of this session is in progress");
+  Status status = run_steps(step_nanoseconds);
+  stop_.end_run();
+  return status;
+}
+
+Status Session::run_steps(std::vector<int64_t>* step_nanoseconds) {
+  const Plan& plan = model_->plan();
   StepIO io;
   io.scratch = scratch_.data();
   io.scratch_bytes_per_thread = (plan.scratch_bytes_per_thread + 63) / 64 * 64;
@@ -103,6 +127,7 @@ Status Session::run(std::vector<int64_t>* step_nanoseconds) {
   Status step_status;
   io.status = &step_status;
   for (size_t s = 0; s < plan.steps.size(); ++s) {
+    if (stop_.stop_requested_now()) return stopped_status(s);
     io.inputs = step_inputs_[s].data();
     io.outputs = step_outputs_[s].data();
     const auto start = std::chrono::steady_clock::now();
@@ -111,11 +136,25 @@ Status Session::run(std::vector<int64_t>* step_nanoseconds) {
       (*step_nanoseconds)[s] = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    std::chrono::steady_clock::now() - start)
                                    .count();
+    // A step that stopped early left its output incomplete.
+    if (stop_.stop_requested_now()) return stopped_status(s);
     if (!step_status.is_ok())
       return Status(step_status.code(), "node '" + plan.steps[s].node_name + "': " +
                                             step_status.message());
   }
   return Status::ok();
+}
+
+Status Session::stopped_status(size_t step) const {
+  const Plan& plan = model_->plan();
+  const std::string where = "node '" + plan.steps[step].node_name + "' (step " +
+                            std::to_string(step + 1) + " of " + std::to_string(plan.steps.size()) +
+                            ")";
+  if (stop_.state() == kernels::StopSignal::State::kCancelRequested)
+    return Status(StatusCode::kCancelled, "run cancelled at " + where);
+  return Status(StatusCode::kDeadlineExceeded,
+                "run stopped at " + where + ": it took longer than its timeout of " +
+                    std::to_string(run_timeout_.count()) + " microseconds");
 }
 
 }  // namespace dyad

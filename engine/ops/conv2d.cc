@@ -65,6 +65,7 @@ void run_gemm(const void* op_data, const StepIO& io) {
 // (kernels/gemm/gemm.inc), else the reference (on the dense, pruned weights).
 Status select_kernel(BuildContext& ctx, bool unsigned_input,
                      std::shared_ptr<const Conv2dData> data) {
+  ctx.set_op_data_bytes(owned_bytes(data->weights, data->bias, data->requant));  // or their packing
   const kernels::Conv2dParams& p = data->params;
   if (p.groups == 1) {
     GemmOperands ops;

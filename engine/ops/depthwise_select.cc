@@ -29,6 +29,7 @@ Status select_depthwise(BuildContext& ctx, bool unsigned_input, const kernels::C
     return Status::ok();
   }
   DYAD_RETURN_IF_ERROR(ctx.set_scratch_bytes_per_thread("inputs[0]", plan->scratch_bytes_per_thread));
+  ctx.set_op_data_bytes(owned_bytes(plan->weights, plan->bias, plan->requant));
   ctx.set_kernel("depthwise_conv2d_3x3__avx2", run, std::move(plan));
   *chosen = true;
   return Status::ok();

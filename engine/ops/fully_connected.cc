@@ -46,6 +46,7 @@ void run_gemm(const void* op_data, const StepIO& io) {
 // (kernels/gemm/gemm.inc), else the reference (on the dense, pruned weights).
 Status select_kernel(BuildContext& ctx, bool unsigned_input,
                      std::shared_ptr<const FullyConnectedData> data) {
+  ctx.set_op_data_bytes(owned_bytes(data->weights, data->bias, data->requant));  // or their packing
   GemmOperands ops;
   ops.src_dtype = ctx.input(0).dtype;
   ops.src_zero_point = data->params.src_zero_point;

@@ -86,6 +86,9 @@ class BuildContext {
   // `bytes` is computed with engine/core/checked_math.h: nullopt (overflow)
   // or more than limits::kMaxScratchBytesPerThread is an error naming `field`.
   Status set_scratch_bytes_per_thread(std::string_view field, std::optional<size_t> bytes);
+  // The bytes of the arrays the op data owns (Step::op_data_bytes), e.g.
+  // owned_bytes(data->weights, data->bias, data->requant).
+  void set_op_data_bytes(size_t bytes) { step_.op_data_bytes = bytes; }
 
  private:
   Graph& graph_;
@@ -93,6 +96,12 @@ class BuildContext {
   Step& step_;
   std::set<std::string> attrs_read_;
 };
+
+// Bytes held by vectors, for BuildContext::set_op_data_bytes.
+template <typename... Vectors>
+size_t owned_bytes(const Vectors&... v) {
+  return (size_t{0} + ... + (v.size() * sizeof(typename Vectors::value_type)));
+}
 
 // One build function per op, declared from engine/ir/ops.inc.
 #define DYAD_OP(enum_name, json_name, build_fn) Status build_fn(BuildContext& ctx);

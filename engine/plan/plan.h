@@ -53,6 +53,9 @@ struct Step {
   // Work of one run, bounded by limits::kMaxStepWork: the MACs, comparisons
   // or additions the op counted, else the elements of its outputs.
   int64_t work = 0;
+  // Bytes of the weights, bias and requant arrays op_data owns (its packed or
+  // copied constants), where the op reports them; 0 otherwise.
+  size_t op_data_bytes = 0;
 };
 
 struct Plan {
@@ -64,6 +67,8 @@ struct Plan {
   // without reuse. arena_bytes <= this.
   size_t unshared_bytes = 0;
   size_t scratch_bytes_per_thread = 0;  // max over steps
+  // Sum of the steps' op_data_bytes: the kernels' packed weights (Model::from_graph).
+  size_t packed_bytes = 0;
 };
 
 }  // namespace dyad

@@ -23,6 +23,7 @@ void average_pool_typed(const Pool2dParams& p, const T* x, T* y, ThreadPool* poo
     int64_t last_count = 0;
     ExactDivisor div;
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      if (stop_requested(pool)) return;  // a cancelled run discards this step
       const PoolSpan cols = pool_span(ow, p.stride_w, p.pad_left, p.kernel_w, p.in_w);
       const int64_t w0 = cols.begin, w1 = cols.end;
       const int64_t count = (h1 - h0) * (w1 - w0);  // valid positions only

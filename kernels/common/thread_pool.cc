@@ -37,7 +37,7 @@ void ThreadPool::run_tasks() {
     const size_t i = next_task_++;
     const std::function<void(size_t)>* task = task_;
     lock.unlock();
-    (*task)(i);
+    if (stop_signal_ == nullptr || !stop_signal_->stop_requested()) (*task)(i);
     lock.lock();
     if (++tasks_finished_ == num_tasks_) work_done_.notify_all();
   }

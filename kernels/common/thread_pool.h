@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/common/stop_signal.h"
+
 namespace dyad::kernels {
 
 class ThreadPool {
@@ -27,6 +29,10 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // The signal polled before each task (null: none). Set before any run.
+  void set_stop_signal(const StopSignal* signal) { stop_signal_ = signal; }
+  const StopSignal* stop_signal() const { return stop_signal_; }
 
   // Calls task(i) for every i in [0, num_tasks), spread over the threads.
   void parallel_for(size_t num_tasks, const std::function<void(size_t)>& task);
@@ -45,12 +51,19 @@ class ThreadPool {
   size_t tasks_finished_ = 0; // guarded by mutex_
   size_t generation_ = 0;
   bool stopping_ = false;
+  const StopSignal* stop_signal_ = nullptr;
 };
+
+// True when the run this pool works for must stop (kernels/common/stop_signal.h).
+// Long-running kernels call it once per output pixel; false for a null pool.
+inline bool stop_requested(const ThreadPool* pool) {
+  return pool != nullptr && pool->stop_signal() != nullptr && pool->stop_signal()->stop_requested();
+}
 
 // Runs task(i) for i in [0, n) on `pool`, or inline when pool is null.
 inline void parallel_for(ThreadPool* pool, size_t n, const std::function<void(size_t)>& task) {
   if (pool == nullptr || pool->num_threads() == 1 || n <= 1) {
-    for (size_t i = 0; i < n; ++i) task(i);
+    for (size_t i = 0; i < n && !stop_requested(pool); ++i) task(i);
     return;
   }
   pool->parallel_for(n, task);

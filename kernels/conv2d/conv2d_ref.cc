@@ -16,6 +16,7 @@ void conv2d_ref(const Conv2dParams& p, const Src* src, const int8_t* wei, const 
     const int64_t n = static_cast<int64_t>(task) / p.out_h;
     const int64_t oh = static_cast<int64_t>(task) % p.out_h;
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      if (stop_requested(pool)) return;  // a cancelled run discards this step
       for (int64_t o = 0; o < p.out_c; ++o) {
         const int64_t first_in = (o / out_per_group) * in_per_group;
         int64_t acc = bias != nullptr ? bias[o] : 0;

@@ -68,6 +68,7 @@ void max_pool_typed(const Pool2dParams& p, const T* x, T* y, ThreadPool* pool) {
     const PoolSpan rows = pool_span(oh, p.stride_h, p.pad_top, p.kernel_h, p.in_h);
     const int64_t h0 = rows.begin, h1 = rows.end;
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      if (stop_requested(pool)) return;  // a cancelled run discards this step
       const PoolSpan cols = pool_span(ow, p.stride_w, p.pad_left, p.kernel_w, p.in_w);
       const int64_t w0 = cols.begin, w1 = cols.end;
       const T* first = x + ((n * p.in_h + h0) * p.in_w + w0) * p.channels;

@@ -2,6 +2,8 @@
 // same text as models/examples/tiny_fc.json (loader_test checks they agree).
 #pragma once
 
+#include <string>
+
 namespace dyad::test {
 
 // x int8 [1, 4] -> fully_connected(w int8 [2, 4] per-channel, b int32 [2]) -> y int8.
@@ -22,6 +24,26 @@ inline const char* tiny_fc_json() {
   ]
 }
 )json";
+}
+
+// x int8 [1, side, side, 1] -> max_pool(kernel `window`, stride 1) -> y: one
+// channel keeps every kernel on its scalar path, so a run does about
+// (side - window + 1)^2 * window^2 comparisons: side 256, window 64 takes some
+// 100 ms; side 512, window 256 minutes. For the run timeout and cancel tests.
+inline std::string slow_max_pool_json(int side, int window) {
+  return R"({"format": "dyad", "version": "1.0", "name": "slow_max_pool",
+  "inputs": ["x"], "outputs": ["y"],
+  "tensors": [
+    {"name": "x", "dtype": "int8", "shape": [1, )" +
+         std::to_string(side) + ", " + std::to_string(side) + R"(, 1], "scale": 1.0, "zero_point": 0},
+    {"name": "y", "dtype": "int8", "scale": 1.0, "zero_point": 0}
+  ],
+  "nodes": [
+    {"name": "pool", "op": "max_pool", "inputs": ["x"], "outputs": ["y"],
+     "attrs": {"kernel": )" +
+         std::to_string(window) + R"(, "stride": 1}}
+  ]
+})";
 }
 
 }  // namespace dyad::test

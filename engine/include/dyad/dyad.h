@@ -9,6 +9,17 @@
  * Error messages: when a call fails, dyad_last_error_message() returns a text
  * that names the file, node and field at fault. It is thread-local and stays
  * valid until the next failing dyad call on the same thread.
+ *
+ * Lifetimes: a session keeps its model alive, so dyad_model_free may come
+ * before dyad_session_free of the model's sessions; they stay fully usable.
+ * NULL passed to a *_free function or to dyad_session_cancel does nothing;
+ * NULL elsewhere is DYAD_INVALID_ARGUMENT.
+ *
+ * Undefined behaviour (not detected): freeing an object twice; using an object
+ * after its *_free; passing a pointer that no dyad call returned; one session
+ * used by two threads at once (except dyad_session_cancel, which any thread may
+ * call while another runs the session, but not after or during its
+ * dyad_session_free); buffers shorter than the byte or element count given.
  */
 #ifndef DYAD_DYAD_H_
 #define DYAD_DYAD_H_
@@ -113,12 +124,17 @@ dyad_status dyad_session_set_input(dyad_session* session, size_t index, const vo
 dyad_status dyad_session_set_input_f32(dyad_session* session, size_t index, const float* data,
                                        size_t count);
 /* Runs the model on the inputs set so far. Every input must have been set at least once
- * since the session was created (DYAD_INVALID_ARGUMENT otherwise); an input keeps its
- * value until it is set again, so a caller that shares a session between requests must
- * set every input for every request. */
+ * since the session was created (DYAD_INVALID_ARGUMENT naming the first one otherwise);
+ * an input keeps its value until it is set again, so a caller that shares a session
+ * between requests must set every input for every request. Outputs can be read only
+ * after a run that returned DYAD_OK; a failed, cancelled or timed-out run leaves
+ * none (dyad_session_get_output then fails). */
 dyad_status dyad_session_run(dyad_session* session);
 /* Every later run of `session` stops with DYAD_DEADLINE_EXCEEDED once it has run longer
- * than `timeout_microseconds`; 0 (the default) means no limit. */
+ * than `timeout_microseconds`; 0 (the default) means no limit. The run stops at the
+ * next check: before each step, before each parallel task and, in the long-running
+ * kernels (pooling, reference convolution), once per output pixel; docs/c_api.md
+ * gives the measured latency. The message names the node where it stopped. */
 dyad_status dyad_session_set_run_timeout(dyad_session* session, uint64_t timeout_microseconds);
 /* Asks the run in progress on `session` to stop; that dyad_session_run returns
  * DYAD_CANCELLED. Safe to call from any thread while another thread is inside
