@@ -38,6 +38,14 @@ inline constexpr int64_t kMaxStepWork = int64_t{1} << 40;
 // 7B-parameter model at sequence 2048 (~1.4e13 MACs).
 inline constexpr int64_t kMaxModelWork = int64_t{1} << 44;
 
+// Entries of an op's per-channel constant arrays (requant multipliers and
+// shifts, the I-BERT constants, LayerNorm's bias_int) whose count is an
+// activation's dimension rather than the length of a constant stored in the
+// file: 2^20. The largest channel axis of a real model, an LLM vocabulary, is
+// about 2^18; without a bound, an int8 input of shape [2^31] would make the
+// planner allocate tens of GB of constants for one requantize.
+inline constexpr int64_t kMaxChannels = int64_t{1} << 20;
+
 // kernel, stride, dilation and padding of conv2d and the 2-D pools: keeps the
 // window arithmetic (in + pads, (k - 1) * dilation + 1) far from overflow.
 inline constexpr int64_t kMaxWindowAttribute = int64_t{1} << 30;

@@ -98,6 +98,7 @@ Status build_int_gelu(BuildContext& ctx) {
                                        std::to_string(z_y) + "; the int_gelu output has 0");
 
   auto data = std::make_shared<IntGeluData>();
+  DYAD_RETURN_IF_ERROR(ctx.expect_channel_count("inputs[0]", x.shape.back()));
   const size_t channels = static_cast<size_t>(x.shape.back());
   const int given = ctx.has_attr("b_int") + ctx.has_attr("c_int") + ctx.has_attr("shift_int");
   if (given == 0) {

@@ -171,9 +171,18 @@ Status BuildContext::attr_ints(const std::string& name, std::vector<int64_t>* ou
   return Status::ok();
 }
 
+Status BuildContext::expect_channel_count(std::string_view field, int64_t channels) const {
+  if (channels > limits::kMaxChannels)
+    return error(field, std::to_string(channels) + " channels of per-channel constants; at most " +
+                            std::to_string(limits::kMaxChannels) +
+                            " are allowed (docs/format.md \"Limits\")");
+  return Status::ok();
+}
+
 Status BuildContext::attr_int_or_ints(const std::string& name, std::vector<int64_t>* out,
                                       size_t length, std::optional<int64_t> fallback,
                                       int64_t min_value, int64_t max_value) {
+  DYAD_RETURN_IF_ERROR(expect_channel_count("attrs." + name, static_cast<int64_t>(length)));
   if (has_attr(name) && node().attrs.at(name).is_array())
     return attr_ints(name, out, std::nullopt, length, min_value, max_value);
   int64_t x = 0;

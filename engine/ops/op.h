@@ -48,6 +48,10 @@ class BuildContext {
   Status expect_input_rank(int i, size_t rank) const;
   Status expect_constant(int i) const;
 
+  // `channels` entries of per-channel constants will be derived or broadcast
+  // for this node: an error naming `field` beyond limits::kMaxChannels.
+  Status expect_channel_count(std::string_view field, int64_t channels) const;
+
   // Sets output i's shape. If the model declared a shape for it, they must
   // agree. The shape must be within the tensor limits of engine/core/limits.h.
   Status set_output_shape(int i, const Shape& shape);

@@ -144,6 +144,8 @@ RatioFn rescale_ratios(const BuildContext& ctx, int in_index, size_t channels) {
 Status read_requant(BuildContext& ctx, const std::string& multiplier_attr,
                     const std::string& shift_attr, size_t channels, const RatioFn& derive,
                     std::vector<Dyadic>* out) {
+  DYAD_RETURN_IF_ERROR(
+      ctx.expect_channel_count("attrs." + multiplier_attr, static_cast<int64_t>(channels)));
   const bool has_m = ctx.has_attr(multiplier_attr);
   const bool has_e = ctx.has_attr(shift_attr);
   if (has_m != has_e) {

@@ -264,5 +264,34 @@ TEST(SizeLimits, ShippedModelsStillLoad) {
   EXPECT_GE(loaded, 7);
 }
 
+// Per-channel constants derived from an activation's width are bounded: a
+// requantize, int_gelu or int_layernorm over [2^31] channels is refused at
+// build time, before ~40 GB of constants could be allocated.
+TEST(SizeLimits, DerivedPerChannelConstantsAreBounded) {
+  const int64_t wide = int64_t{1} << 31;
+  const json requant_tensors = {
+      {{"name", "x"}, {"dtype", "int8"}, {"shape", {wide}}, {"scale", 0.5}},
+      {{"name", "y"}, {"dtype", "int8"}, {"scale", 1.0}}};
+  expect_build_error(one_node_model("requantize", requant_tensors, {"x"}, {"y"}, json::object(),
+                                    {"x"}),
+                     "attrs.multiplier", {"2147483648 channels", "1048576"});
+  const json gelu_tensors = {{{"name", "x"}, {"dtype", "int8"}, {"shape", {wide}}, {"scale", 0.01}},
+                             {{"name", "y"}, {"dtype", "int64"}}};
+  expect_build_error(one_node_model("int_gelu", gelu_tensors, {"x"}, {"y"}, json::object(), {"x"}),
+                     "inputs[0]", {"channels"});
+  const json ln_tensors = {{{"name", "x"}, {"dtype", "int8"}, {"shape", {wide}}},
+                           {{"name", "y"}, {"dtype", "int64"}}};
+  expect_build_error(one_node_model("int_layernorm", ln_tensors, {"x"}, {"y"},
+                                    {{"shift", 0}, {"bias_int", 0}}, {"x"}),
+                     "attrs.bias_int", {"channels"});
+  // At the limit, a requantize still builds.
+  json ok_tensors = requant_tensors;
+  ok_tensors[0]["shape"] = {int64_t{1} << 20};
+  std::shared_ptr<const Model> m;
+  EXPECT_TRUE(load(one_node_model("requantize", ok_tensors, {"x"}, {"y"}, json::object(), {"x"}),
+                   &m)
+                  .is_ok());
+}
+
 }  // namespace
 }  // namespace dyad::test
