@@ -19,7 +19,7 @@ struct RunOptions {
 
 // The caller limits every fuzzed load and run uses (docs/c_api.md): a memory
 // budget well under libFuzzer's -rss_limit_mb and a run timeout under its -timeout.
-inline constexpr size_t kFuzzMemoryBudgetBytes = size_t{256} << 20;
+inline constexpr size_t kFuzzMemoryBudgetBytes = size_t{64} << 20;
 inline constexpr uint64_t kFuzzRunTimeoutMicroseconds = 2'000'000;
 
 void load_and_run(std::string_view json_text, std::string_view weights, const RunOptions& options);
