@@ -5,6 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   cmake g++ make pkg-config
+  # clang + libFuzzer's runtime: the fuzz targets in tests/fuzz (scripts/fuzz.sh).
+  clang libfuzzer-14-dev
   # ocl-icd-opencl-dev: only recommended by libdnnl-dev, but oneDNN's CMake
   # config calls find_package(OpenCL) and fails without it.
   zlib1g-dev libdnnl-dev ocl-icd-opencl-dev libeigen3-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev

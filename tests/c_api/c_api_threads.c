@@ -1,8 +1,10 @@
-/* One model shared by 8 sessions on 8 pthreads (DESIGN.md principle 4): each
- * thread runs its own inputs ITERATIONS times, and every output must equal,
- * byte for byte, a single-threaded run of the same inputs. Half of the
- * sessions use 2 intra-op threads, so this also checks that results do not
- * depend on the thread count. Run as `c_api_threads <source_dir>`.
+/* One model shared by 8 sessions on 8 pthreads (DESIGN.md principle 4), for
+ * each model in MODELS: each thread runs its own inputs `iterations` times
+ * (default 200), and every output must equal, byte for byte, a single-threaded
+ * run of the same inputs. Half of the sessions use 2 intra-op threads, so this
+ * also checks that results do not depend on the thread count. scripts/test.sh
+ * also runs it under ThreadSanitizer (build-tsan).
+ * Run as `c_api_threads <source_dir> [iterations]`.
  */
 #include <dyad/dyad.h>
 
@@ -10,15 +12,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* The model, relative to the source directory. */
-#ifndef MODEL_PATH
-#define MODEL_PATH "models/examples/tiny_fc.json"
-#endif
+/* The models, relative to the source directory: a fully connected layer, the
+ * tiny CNN (grouped, depthwise and int4 convolutions, pools, concat) and the
+ * Fashion-MNIST ResNet and ViT (matmul, softmax, layernorm, gelu). */
+static const char* const MODELS[] = {
+    "models/examples/tiny_fc.json",
+    "models/examples/tiny_cnn.json",
+    "models/fmnist/resnet_int8.json",
+    "models/fmnist/vit_int8.json",
+};
+#define NUM_MODELS (sizeof MODELS / sizeof MODELS[0])
 #define NUM_THREADS 8
-#define ITERATIONS 50
+#define DEFAULT_ITERATIONS 200
 #define MAX_TENSORS 16
 
+static int g_iterations = DEFAULT_ITERATIONS;
 static int g_failures = 0;
 
 static void check(int ok, const char* what) {
@@ -66,7 +76,7 @@ static dyad_status run_case(dyad_session* session, int thread, int iteration, ui
   for (i = 0; i < g_num_inputs && s == DYAD_OK; ++i) {
     void* data = malloc(g_inputs[i].bytes);
     if (data == NULL) return DYAD_OUT_OF_MEMORY;
-    make_input(&g_inputs[i], ((uint64_t)thread * ITERATIONS + (uint64_t)iteration) * MAX_TENSORS + i,
+    make_input(&g_inputs[i], ((uint64_t)thread * g_iterations + (uint64_t)iteration) * MAX_TENSORS + i,
                data);
     s = dyad_session_set_input(session, i, data, g_inputs[i].bytes);
     free(data);
@@ -82,7 +92,7 @@ static dyad_status run_case(dyad_session* session, int thread, int iteration, ui
 struct worker {
   pthread_t thread;
   int index;
-  uint8_t* expected; /* ITERATIONS * g_output_bytes from the single-threaded run */
+  uint8_t* expected; /* g_iterations * g_output_bytes from the single-threaded run */
   int mismatches;
   int errors;
   char first_error[512];
@@ -101,7 +111,7 @@ static void* worker_main(void* arg) {
     free(got);
     return NULL;
   }
-  for (it = 0; it < ITERATIONS; ++it) {
+  for (it = 0; it < g_iterations; ++it) {
     if (run_case(session, w->index, it, got) != DYAD_OK) {
       if (w->errors++ == 0)
         snprintf(w->first_error, sizeof w->first_error, "%s", dyad_last_error_message());
@@ -114,20 +124,19 @@ static void* worker_main(void* arg) {
   return NULL;
 }
 
-int main(int argc, char** argv) {
+/* The whole check for one model; returns nonzero when it could not go on. */
+static int check_model(const char* source_dir, const char* model_path) {
   char path[4096];
   char line[700];
   struct worker workers[NUM_THREADS];
   dyad_session* session = NULL;
   size_t i;
   int t, it, setup_ok = 1;
+  const time_t start = time(NULL);
 
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s SOURCE_DIR\n", argv[0]);
-    return 2;
-  }
-  snprintf(path, sizeof path, "%s/%s", argv[1], MODEL_PATH);
-  snprintf(line, sizeof line, "load %s", MODEL_PATH);
+  g_output_bytes = 0;
+  snprintf(path, sizeof path, "%s/%s", source_dir, model_path);
+  snprintf(line, sizeof line, "load %s", model_path);
   check(dyad_model_load(path, NULL, &g_model) == DYAD_OK, line);
   if (g_model == NULL) return 1;
   g_num_inputs = dyad_model_num_inputs(g_model);
@@ -150,18 +159,18 @@ int main(int argc, char** argv) {
     workers[t].mismatches = 0;
     workers[t].errors = 0;
     workers[t].first_error[0] = '\0';
-    workers[t].expected = malloc((size_t)ITERATIONS * g_output_bytes);
+    workers[t].expected = malloc((size_t)g_iterations * g_output_bytes);
     if (workers[t].expected == NULL) return 1;
-    for (it = 0; it < ITERATIONS; ++it)
+    for (it = 0; it < g_iterations; ++it)
       setup_ok &= run_case(session, t, it, workers[t].expected + (size_t)it * g_output_bytes) == DYAD_OK;
   }
   dyad_session_free(session);
-  snprintf(line, sizeof line, "single-threaded reference runs (%d cases)", NUM_THREADS * ITERATIONS);
+  snprintf(line, sizeof line, "single-threaded reference runs (%d cases)", NUM_THREADS * g_iterations);
   check(setup_ok, line);
 
   /* Distinct inputs should give distinct outputs somewhere, or the test proves little. */
   for (t = 1, i = 0; t < NUM_THREADS; ++t)
-    i += memcmp(workers[0].expected, workers[t].expected, (size_t)ITERATIONS * g_output_bytes) != 0;
+    i += memcmp(workers[0].expected, workers[t].expected, (size_t)g_iterations * g_output_bytes) != 0;
   check(i > 0, "the cases do not all have the same outputs");
 
   for (t = 0; t < NUM_THREADS; ++t) {
@@ -175,12 +184,32 @@ int main(int argc, char** argv) {
   for (t = 0; t < NUM_THREADS; ++t) {
     snprintf(line, sizeof line,
              "thread %d (session with %d thread(s)): %d runs, %d errors, %d mismatches%s%s", t,
-             1 + t % 2, ITERATIONS, workers[t].errors, workers[t].mismatches,
+             1 + t % 2, g_iterations, workers[t].errors, workers[t].mismatches,
              workers[t].errors ? "; first error: " : "", workers[t].first_error);
     check(workers[t].errors == 0 && workers[t].mismatches == 0, line);
     free(workers[t].expected);
   }
   dyad_model_free(g_model);
+  g_model = NULL;
+  printf("      %s: %d runs on %d threads in %lds\n", model_path, 2 * NUM_THREADS * g_iterations,
+         NUM_THREADS, (long)(time(NULL) - start));
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  size_t m;
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: %s SOURCE_DIR [g_iterations]\n", argv[0]);
+    return 2;
+  }
+  if (argc == 3) g_iterations = atoi(argv[2]);
+  if (g_iterations < 1) {
+    fprintf(stderr, "g_iterations must be >= 1\n");
+    return 2;
+  }
+  for (m = 0; m < NUM_MODELS; ++m) {
+    if (check_model(argv[1], MODELS[m]) != 0) break;
+  }
   printf("%s: %d failure(s)\n", g_failures ? "FAILED" : "PASSED", g_failures);
   return g_failures ? 1 : 0;
 }
