@@ -3,6 +3,7 @@ import numpy as np
 import torch
 
 from . import dyadic, qgraph
+from .activation import attrs_of
 from .errors import ExportError
 from .writer import ModelWriter
 
@@ -63,13 +64,20 @@ def _gemm(w, node):
             attrs["groups"] = m.groups
     _activation_desc(w, y)
     if y.kind != "acc":
-        attrs["activation"] = "relu" if node.relu else "none"
+        attrs.update(attrs_of(node.act, y))
         ratios = dyadic.hawq_gemm_ratio(x.scale, s_w, y.scale)
         ms, es = dyadic.dyadic_lists(ratios, node.path)
         attrs["multiplier"], attrs["shift"] = ms, es
-    elif node.relu:
-        raise ExportError(node.path, "a ReLU cannot be fused into an int32 accumulator output")
+    elif node.act is not None:
+        raise ExportError(node.path, "an activation cannot be fused into an int32 "
+                          "accumulator output")
     w.add_node(node.name, node.op, [x.name, node.path + ".w", node.path + ".b"], [y.name], attrs)
+
+
+def _nhwc_axis(dim, rank):
+    """The dyad axis of torch dim `dim`: 4-d maps are NCHW in torch, NHWC in dyad."""
+    dim %= rank
+    return [0, 3, 1, 2][dim] if rank == 4 else dim
 
 
 def _branch(t, s_y, where):
@@ -95,10 +103,12 @@ def export(graph, json_path, name, metadata=None):
             am, ae = _branch(a, y.scale, node.path + " (a)")
             bm, be = _branch(b, y.scale, node.path + " (b)")
             attrs = {"a_multiplier": am, "a_shift": ae, "b_multiplier": bm, "b_shift": be,
-                     "activation": "relu" if node.relu else "none"}
+                     **attrs_of(node.act, y)}
         elif isinstance(node, qgraph.RequantNode):
             m, e = _branch(node.inputs[0], y.scale, node.path)
-            attrs = {"multiplier": m, "shift": e, "activation": "none"}
+            attrs = {"multiplier": m, "shift": e, **attrs_of(node.act, y)}
+        elif isinstance(node, qgraph.ConcatNode):
+            attrs = {"axis": _nhwc_axis(node.dim, len(y.shape))}
         elif isinstance(node, qgraph.PoolNode):
             attrs = {"kernel": list(node.kernel), "stride": list(node.stride),
                      "padding": _pad4(node.padding)}

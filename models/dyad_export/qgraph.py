@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import blocks, dyadic
+from .activation import Activation
 from .errors import ExportError
 
 ACC_DTYPE = "int32"
@@ -156,28 +157,34 @@ class Node:
         raise NotImplementedError
 
 
-def fake_quant(v, t, relu, mode, ste=True):
-    """Quantizes float v to tensor t's grid (fake mode) or observes it (observe mode)."""
-    if mode == "observe":
-        t.root().observer.observe(F.relu(v) if relu else v, signed=t.root().signed)
-    if mode == "qat":
-        t.root().observer.observe(F.relu(v) if relu else v, signed=t.root().signed)
-    if mode in ("float", "observe"):
-        return F.relu(v) if relu else v
-    s = t.scale
+def act_bounds(t, act):
+    """Integer bounds of tensor t written with the fused activation act (or None)."""
     lo, hi = t.qrange()
-    if relu:
-        lo = max(lo, 0)
-    q = (round_ste if ste else torch.round)(v / s).clamp(lo, hi)
+    return (lo, hi) if act is None else act.int_bounds(t.scale, lo, hi)
+
+
+def fake_quant(v, t, act, mode, ste=True):
+    """Quantizes float v to tensor t's grid (fake mode) or observes it (observe mode).
+
+    act: the fused activation (an Activation, or True for ReLU, or None)."""
+    act = Activation.of(act)
+    if act is not None:
+        v = act.apply(v)
+    if mode in ("observe", "qat"):
+        t.root().observer.observe(v, signed=t.root().signed)
+    if mode in ("float", "observe"):
+        return v
+    s = t.scale
+    q = (round_ste if ste else torch.round)(v / s).clamp(*act_bounds(t, act))
     return q * s
 
 
 class GemmNode(Node):
-    """conv2d or fully_connected with folded BatchNorm, bias and fused ReLU."""
+    """conv2d or fully_connected with folded BatchNorm, bias and fused activation."""
 
-    def __init__(self, path, module, bn, x, y, relu, w_bits, a_bits):
+    def __init__(self, path, module, bn, x, y, act, w_bits, a_bits):
         super().__init__(path, [x], y)
-        self.module, self.bn, self.relu = module, bn, relu
+        self.module, self.bn, self.act = module, bn, Activation.of(act)
         self.w_bits, self.a_bits = w_bits, a_bits
         self.op = "conv2d" if isinstance(module, nn.Conv2d) else "fully_connected"
 
@@ -217,38 +224,56 @@ class GemmNode(Node):
             self.output.acc_scale = bias_scale.detach()
         if self.output.kind == "acc":
             return v
-        return fake_quant(v, self.output, self.relu, mode)
+        return fake_quant(v, self.output, self.act, mode)
 
 
 class AddNode(Node):
     op = "add"
 
-    def __init__(self, path, a, b, y, relu):
+    def __init__(self, path, a, b, y, act):
         super().__init__(path, [a, b], y)
-        self.relu = relu
+        self.act = Activation.of(act)
 
     def run(self, env, mode):
         a, b = env[self.inputs[0].name], env[self.inputs[1].name]
         if mode in ("float", "observe"):
-            return fake_quant(a + b, self.output, self.relu, mode)
+            return fake_quant(a + b, self.output, self.act, mode)
         # Each branch is rounded on its own, then one clamp (docs/format.md add).
         s = self.output.scale
-        lo, hi = self.output.qrange()
-        if self.relu:
-            lo = max(lo, 0)
         if mode == "qat":
-            fake_quant(a + b, self.output, self.relu, "observe")
-        return (round_ste(a / s) + round_ste(b / s)).clamp(lo, hi) * s
+            fake_quant(a + b, self.output, self.act, "observe")
+        return (round_ste(a / s) + round_ste(b / s)).clamp(*act_bounds(self.output, self.act)) * s
 
 
 class RequantNode(Node):
+    """requantize: to other bits at the same range (act None; the output shares the
+    source's observer), or a standalone activation (the output has its own)."""
     op = "requantize"
+
+    def __init__(self, path, inputs, output, act=None):
+        super().__init__(path, inputs, output)
+        self.act = act
 
     def run(self, env, mode):
         x = env[self.inputs[0].name]
+        if self.act is not None:
+            return fake_quant(x, self.output, self.act, mode)
         if mode in ("float", "observe"):
             return x     # the source tensor's observer already holds the range
-        return fake_quant(x, self.output, False, "fake")
+        return fake_quant(x, self.output, None, "fake")
+
+
+class ConcatNode(Node):
+    """concat along torch dim `dim`; every input already has the output's quantization
+    (the lowering puts a requantize before each)."""
+    op = "concat"
+
+    def __init__(self, path, inputs, output, dim):
+        super().__init__(path, inputs, output)
+        self.dim = dim
+
+    def run(self, env, mode):
+        return torch.cat([env[t.name] for t in self.inputs], self.dim)
 
 
 class PoolNode(Node):
@@ -457,6 +482,8 @@ class _Lowerer:
         return x
 
     def gemm(self, path, module, bn, x, relu, acc_out=False):
+        """relu: the fused activation (an Activation, True for ReLU, or None / False)."""
+        act = Activation.of(relu)
         cfg = self.cfg.for_layer(path)
         if isinstance(module, nn.Conv2d):
             if module.padding_mode != "zeros":
@@ -477,9 +504,10 @@ class _Lowerer:
         if acc_out:
             y = self.g.new_tensor(path + ".acc", "acc")
         else:
-            y = self.g.new_tensor(path + ".out", "act", nonneg=relu)
-            y.signed = not relu or self.cfg.act8_signed
-        node = GemmNode(path, module, bn, x, y, relu, cfg["w"], cfg["a"])
+            nonneg = act is not None and act.nonneg
+            y = self.g.new_tensor(path + ".out", "act", nonneg=nonneg)
+            y.signed = not nonneg or self.cfg.act8_signed
+        node = GemmNode(path, module, bn, x, y, act, cfg["w"], cfg["a"])
         self.emit(node)
         return y
 
@@ -497,7 +525,7 @@ class _Lowerer:
             s = x
         out = self.g.new_tensor(path + ".out", "act", nonneg=True)
         out.signed = self.cfg.act8_signed
-        self.emit(AddNode(path + ".add", y, s, out, relu=True))
+        self.emit(AddNode(path + ".add", y, s, out, act=True))
         return out
 
     def pool(self, path, m, x):
@@ -548,10 +576,15 @@ def lower(model, config, input_shape=(1, 1, 28, 28), input_scale=1.0 / 255,
     model.eval()
     g = QGraph(model, input_name, input_scale, input_shape)
     lw = _Lowerer(g, config)
-    g.output = lw.sequence(model, "", g.input)
-    out = g.output
-    if out.kind == "alias":
+    return finish(g, lw.sequence(model, "", g.input), config, model, output_name)
+
+
+def finish(g, out, config, model, output_name):
+    """Common tail of the lowerings: names the output, gives every activation its
+    bits, infers the shapes and checks the float graph against the torch model."""
+    if out.kind in ("alias", "input"):
         raise ExportError("", "the model must end with a Linear or conv layer")
+    g.output = out
     g.tensors.pop(out.name)
     out.name = output_name
     g.tensors[output_name] = out
