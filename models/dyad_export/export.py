@@ -1,4 +1,8 @@
 """QGraph -> dyad model (JSON + .bin), with integer weights, biases and dyadic constants."""
+import os
+import shutil
+import tempfile
+
 import numpy as np
 import torch
 
@@ -120,3 +124,20 @@ def export(graph, json_path, name, metadata=None):
             raise ExportError(node.path, f"internal error: no export for {type(node).__name__}")
         w.add_node(node.name, node.op, [t.name for t in node.inputs], [y.name], attrs)
     return w.write(json_path)
+
+
+def export_file(graph, json_path, name, metadata=None):
+    """export() into a temporary folder beside json_path, then renames the .bin and the
+    JSON into place: an error while writing leaves no new or partial file behind."""
+    out_dir = os.path.dirname(os.path.abspath(json_path))
+    tmp = tempfile.mkdtemp(prefix=".dyad-export-", dir=out_dir)
+    try:
+        tmp_json = os.path.join(tmp, os.path.basename(json_path))
+        doc = export(graph, tmp_json, name, metadata)
+        if "weights" in doc:
+            bin_name = doc["weights"]["file"]
+            os.replace(os.path.join(tmp, bin_name), os.path.join(out_dir, bin_name))
+        os.replace(tmp_json, json_path)
+        return doc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -144,6 +144,7 @@ class _Capture:
         self.values = {}          # fx node -> QAct (tensors) or None (shape helpers)
         self.fused = set()        # fx nodes folded into an earlier op
         self.used_gemms = set()
+        self.shape_helpers = set()
         self.names = {}
 
     # -- helpers
@@ -218,45 +219,63 @@ class _Capture:
                     raise ExportError("", f"the model returns {type(res).__name__}; only one "
                                       "output tensor is supported")
                 out = self.tensor(node, res)
-            elif node.op == "get_attr":
-                self.fail(node, "reads a parameter or buffer directly; only supported layers "
-                                "may hold weights")
             else:
                 self.values[node] = self.lower(node)
         return out
 
-    def lower(self, node):
+    def kind(self, node):
+        """How node is lowered (a method name of this class), or None if it cannot be."""
         m = self.module(node)
         t = None if m is not None else node.target      # a function or method
-        if isinstance(m, (nn.Conv2d, nn.Linear)) and type(m) in (nn.Conv2d, nn.Linear):
-            return self.gemm(node, m)
+        if type(m) in (nn.Conv2d, nn.Linear):
+            return "gemm"
         if isinstance(m, (nn.Dropout, nn.Identity)) or t in IDENTITY_CALLS:
-            return self.tensor(node, node.args[0])
+            return "identity"
         if self._is_shape_helper(node):
-            return None            # ints for a reshape; flatten() uses the traced shapes
-        act = self.activation(node)
-        if act is not None:
-            return self.standalone_activation(node, act)
+            return "shape_helper"
+        if self.activation(node) is not None:
+            return "standalone_activation"
         if t in ADD:
-            return self.add(node)
+            return "add"
         if t in CAT:
-            return self.cat(node)
-        if type(m) in (nn.MaxPool2d, nn.AvgPool2d):
-            return self.lw.pool(self.unique(node), m, self.tensor(node, node.args[0]))
-        if t in (F.max_pool2d, F.avg_pool2d):
-            return self.functional_pool(node)
-        if type(m) is nn.AdaptiveAvgPool2d:
-            return self.adaptive_pool(node, m.output_size)
-        if t is F.adaptive_avg_pool2d:
-            return self.adaptive_pool(node, _arg(node, 1, "output_size"))
+            return "cat"
+        if type(m) in (nn.MaxPool2d, nn.AvgPool2d) or t in (F.max_pool2d, F.avg_pool2d):
+            return "pool"
+        if type(m) is nn.AdaptiveAvgPool2d or t is F.adaptive_avg_pool2d:
+            return "adaptive_pool"
         if t in (torch.mean, "mean"):
-            return self.mean(node)
+            return "mean"
         if type(m) is nn.Flatten or t in FLATTEN:
-            return self.flatten(node)
+            return "flatten"
         if type(m) is nn.BatchNorm2d:
-            self.fail(node, "must directly follow a Conv2d whose output only it reads "
-                            "(it is folded into the conv)")
-        self.fail(node)
+            return "batch_norm"
+        return None
+
+    def check_supported(self):
+        """Names the first unsupported node before anything runs."""
+        for node in self.gm.graph.nodes:
+            if node.op == "get_attr":
+                self.fail(node, "reads a parameter or buffer directly; only supported layers "
+                                "may hold weights")
+            if node.op in ("call_module", "call_function", "call_method"):
+                k = self.kind(node)
+                if k is None:
+                    self.fail(node)
+                if k == "shape_helper":
+                    self.shape_helpers.add(node)
+
+    def lower(self, node):
+        return getattr(self, self.kind(node))(node)
+
+    def identity(self, node):
+        return self.tensor(node, node.args[0])
+
+    def shape_helper(self, node):
+        return None            # ints for a reshape; flatten() uses the traced shapes
+
+    def batch_norm(self, node):
+        self.fail(node, "must directly follow a Conv2d whose output only it reads "
+                        "(it is folded into the conv)")
 
     def _is_shape_helper(self, node):
         """x.size(0), x.dim(), x.shape, x.shape[0]: ints, not tensors."""
@@ -265,11 +284,11 @@ class _Capture:
         if node.op == "call_function" and node.target is getattr:
             return node.args[1] == "shape"
         if node.op == "call_function" and node.target is operator.getitem:
-            src = node.args[0]
-            return isinstance(src, fx.Node) and src in self.values and self.values[src] is None
+            return node.args[0] in self.shape_helpers
         return False
 
-    def gemm(self, node, m):
+    def gemm(self, node):
+        m = self.module(node)
         path = node.target
         if path in self.used_gemms:
             self.fail(node, "is called more than once; shared weights are not supported")
@@ -277,6 +296,9 @@ class _Capture:
         x = self.tensor(node, node.args[0])
         if len(node.args) != 1 or node.kwargs:
             self.fail(node, "is called with extra arguments")
+        if x is self.g.input and path not in self.cfg.layers:
+            # The image is 8 bit: a layer reading it keeps 8-bit input (weights as set).
+            self.cfg.layers[path] = {"w": self.cfg.for_layer(path)["w"], "a": 8}
         last, bn = node, None
         if isinstance(m, nn.Conv2d) and len(node.users) == 1:
             u = next(iter(node.users))
@@ -325,7 +347,8 @@ class _Capture:
         y.signed = not nonneg or self.cfg.act8_signed
         return y
 
-    def standalone_activation(self, node, act):
+    def standalone_activation(self, node):
+        act = self.activation(node)
         x = self.tensor(node, node.args[0])
         name = self.unique(node)
         y = self._new_act(name + ".out", act)
@@ -353,15 +376,19 @@ class _Capture:
         self.lw.emit(_ObservedConcat(name, ins, y, dim))
         return y
 
-    def functional_pool(self, node):
-        cls = nn.MaxPool2d if node.target is F.max_pool2d else nn.AvgPool2d
-        try:
-            m = cls(*node.args[1:], **node.kwargs)
-        except TypeError as e:
-            self.fail(node, f"has arguments the exporter cannot read: {e}")
+    def pool(self, node):
+        m = self.module(node)
+        if m is None:       # F.max_pool2d / F.avg_pool2d: the module of the same arguments
+            cls = nn.MaxPool2d if node.target is F.max_pool2d else nn.AvgPool2d
+            try:
+                m = cls(*node.args[1:], **node.kwargs)
+            except TypeError as e:
+                self.fail(node, f"has arguments the exporter cannot read: {e}")
         return self.lw.pool(self.unique(node), m, self.tensor(node, node.args[0]))
 
-    def adaptive_pool(self, node, size):
+    def adaptive_pool(self, node):
+        m = self.module(node)
+        size = m.output_size if m is not None else _arg(node, 1, "output_size")
         x = self.tensor(node, node.args[0])
         oh, ow = qgraph._pair(size)
         _, h, w, _ = x.shape
@@ -432,11 +459,7 @@ def capture(model, config, input_shape, input_dtype="int8", input_scale=None,
     if input_dtype not in ("int8", "uint8"):
         raise ValueError(f"input dtype {input_dtype!r}: int8 or uint8")
     gm = trace(model)
-    try:
-        ShapeProp(gm).propagate(torch.zeros(tuple(input_shape)))
-    except Exception as e:
-        raise ExportError("", f"the traced model does not run on an input of shape "
-                          f"{list(input_shape)}: {type(e).__name__}: {e}") from e
+    config = qgraph.BitConfig(config.default, config.layers, config.act8_signed)  # own copy
     if input_scale is None and input_dtype == "uint8":
         input_scale = 1.0 / 255
     g = qgraph.QGraph(model, input_name, input_scale or 1.0, input_shape)
@@ -444,7 +467,14 @@ def capture(model, config, input_shape, input_dtype="int8", input_scale=None,
         g.input.signed, g.input.nonneg = True, False
         if input_scale is None:
             g.input.fixed_scale = None     # set by calibrate()
-    out = _Capture(gm, g, config).run()
+    cap = _Capture(gm, g, config)
+    cap.check_supported()
+    try:
+        ShapeProp(gm).propagate(torch.zeros(tuple(input_shape)))
+    except Exception as e:
+        raise ExportError("", f"the traced model does not run on an input of shape "
+                          f"{list(input_shape)}: {type(e).__name__}: {e}") from e
+    out = cap.run()
     return qgraph.finish(g, out, config, model, output_name)
 
 
