@@ -102,6 +102,22 @@ def random_images(n, shape, input_dtype, seed):
     return x * 2 - 1
 
 
+def recalibrate_batchnorm(model, batches):
+    """Replaces the BatchNorm statistics by those of `batches` (train-mode passes, plain
+    average). For random weights: torchvision's initial statistics (mean 0, var 1) do
+    not normalize anything, and in mobilenet_v2 the activations vanish (1e-8 at the
+    logits); with the statistics of real-looking images they stay normalized."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for x in batches:
+            model(x)
+    return model.eval()
+
+
 def calibration_batches(args, shape):
     if args.calib_data:
         x = torch.from_numpy(np.load(args.calib_data).astype(np.float32))
@@ -158,6 +174,9 @@ def main(argv=None):
     p.add_argument("--calib-data", help=".npy float32 NCHW calibration images (default: "
                                         "random images)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and random images")
+    p.add_argument("--bn-recalibrate", action="store_true",
+                   help="first set the BatchNorm statistics from the calibration images "
+                        "(for random weights)")
     p.add_argument("--act8-signed", action="store_true",
                    help="int8 activations after ReLUs too (default uint8)")
     p.add_argument("--check", action="store_true",
@@ -173,12 +192,15 @@ def main(argv=None):
             raise UsageError("--calib must be at least 1")
         torch.manual_seed(args.seed)
         model = load_model(args.model, json.loads(args.kwargs), args.state_dict)
-        g = fx_capture.capture(model, config, shape, args.input, args.input_scale)
         batches = calibration_batches(args, shape)
+        if args.bn_recalibrate:
+            recalibrate_batchnorm(model, batches)
+        g = fx_capture.capture(model, config, shape, args.input, args.input_scale)
         fx_capture.calibrate(g, batches)
         name = args.name or os.path.splitext(os.path.basename(args.out))[0]
         meta = {"source": args.model, "exporter": "models.dyad_export (torch.fx)",
                 "bits": config.describe(), "state_dict": args.state_dict or "random init",
+                "batchnorm_recalibrated": args.bn_recalibrate,
                 "input": {"name": g.input.name, "layout": "NHWC", "dtype": g.input.dtype,
                           "scale": g.input.scale,
                           "float_input": "the model's float NCHW input, quantized as "
