@@ -118,6 +118,8 @@ def export(graph, json_path, name, metadata=None):
                      "padding": _pad4(node.padding)}
         elif isinstance(node, qgraph.GlobalAvgPoolNode):
             attrs = {}
+        elif isinstance(node, qgraph.ToNCHWNode):
+            attrs = {"perm": node.perm}
         elif isinstance(node, qgraph.ReshapeNode):
             attrs = {"shape": [-1] + list(y.shape[1:])}
         else:

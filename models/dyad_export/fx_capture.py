@@ -19,8 +19,8 @@ and export are shared:
 - MaxPool2d, AvgPool2d (modules or F.max_pool2d / F.avg_pool2d);
   AdaptiveAvgPool2d / F.adaptive_avg_pool2d / mean over (H, W) -> global average
   pool when the output is 1x1, an average pool when the map divides evenly.
-- flatten / reshape / view to [N, features] of a 1x1 map (or of a 2-d tensor);
-  Dropout, Identity, contiguous: nothing.
+- flatten / reshape / view to [N, features]: a reshape, after a transpose to NCHW
+  when the map is larger than 1x1; Dropout, Identity, contiguous: nothing.
 - an activation that cannot be fused (its input has other readers, or comes
   from a pool) becomes a requantize with that activation.
 
@@ -424,11 +424,14 @@ class _Capture:
         if out_shape == in_shape:
             return x
         if len(out_shape) == 2 and out_shape[0] == in_shape[0] and len(in_shape) == 4:
+            name = self.unique(node)
             if in_shape[2] * in_shape[3] != 1:
-                self.fail(node, f"flattens a {in_shape[2]}x{in_shape[3]} map (NCHW "
-                                f"{list(in_shape)}); only 1x1 maps can be flattened, dyad's "
-                                "maps are NHWC and the orders differ otherwise")
-            return self.lw.simple(qgraph.ReshapeNode, self.unique(node), x)
+                # dyad's map is NHWC: torch's flatten order (C, H, W) needs a transpose
+                nchw = self.g.new_tensor(name + ".nchw", "alias", source=x)
+                nchw.nchw = True
+                self.lw.emit(qgraph.ToNCHWNode(name + ".to_nchw", [x], nchw))
+                x = nchw
+            return self.lw.simple(qgraph.ReshapeNode, name, x)
         self.fail(node, f"reshapes {list(in_shape)} to {list(out_shape)}; only flattening to "
                         "[N, features] is supported")
 

@@ -107,6 +107,7 @@ class QAct:
         self.fixed_scale = None     # graph input: given, not calibrated
         self.acc_scale = None       # acc: per-channel float32 scale (torch), set in fake mode
         self.shape = None           # NHWC (or [N, C])
+        self.nchw = False           # a 4-d tensor dyad stores NCHW (a transpose output)
         self.producer = None
         self.consumers = []
 
@@ -137,6 +138,12 @@ class QAct:
             raise RuntimeError(f"tensor {self.name!r} is not calibrated")
         qmax = (1 << (r.bits - 1)) - 1 if r.signed else (1 << r.bits) - 1
         return dyadic.f32(max(r.observer.value, 1e-8) / qmax)
+
+
+def dyad_shape(t, torch_shape):
+    """dyad's shape of tensor t whose torch (NCHW) shape is torch_shape."""
+    s = list(torch_shape)
+    return [s[0], s[2], s[3], s[1]] if len(s) == 4 and not t.nchw else s
 
 
 # ----------------------------------------------------------------------------- nodes
@@ -314,6 +321,16 @@ class GlobalAvgPoolNode(Node):
         return (mean + (floor - mean).detach()) * s
 
 
+class ToNCHWNode(Node):
+    """transpose of an NHWC map to NCHW; torch's tensor already is NCHW (flattening a
+    map larger than 1x1 must follow torch's C, H, W order)."""
+    op = "transpose"
+    perm = [0, 3, 1, 2]
+
+    def run(self, env, mode):
+        return env[self.inputs[0].name]
+
+
 class ReshapeNode(Node):
     op = "reshape"
 
@@ -378,7 +395,7 @@ class QGraph:
             self.forward(torch.zeros((1,) + self.input_shape[1:]), "float", record)
         for name, v in record.items():
             s = tuple(v.shape)
-            self.tensors[name].shape = [s[0], s[2], s[3], s[1]] if len(s) == 4 else list(s)
+            self.tensors[name].shape = dyad_shape(self.tensors[name], s)
 
 
 # ----------------------------------------------------------------------------- lowering
@@ -430,7 +447,7 @@ class _Lowerer:
             v = node.run(self.probe, "float")
         self.probe[node.output.name] = v
         s = tuple(v.shape)
-        node.output.shape = [s[0], s[2], s[3], s[1]] if len(s) == 4 else list(s)
+        node.output.shape = dyad_shape(node.output, s)
 
     def sequence(self, module, prefix, x):
         items = list(module.named_children())

@@ -298,10 +298,35 @@ class CustomModuleTest(unittest.TestCase):
         self.assertEqual(cm.exception.path, "enc.1")
         self.assertIn("torch.nn.modules.rnn.LSTM", str(cm.exception))
 
-    def test_big_flatten_is_refused(self):
+    def test_flatten_of_a_map_follows_torch_order(self):
+        torch.manual_seed(0)
+        model = BigFlattenNet().eval()
+        with tempfile.TemporaryDirectory() as tmp:
+            g, path = export_to(tmp, model, self.shape)
+            sim = simulator.Model(path)
+            ops = [(n["op"], n.get("attrs")) for n in sim.doc["nodes"]]
+            self.assertIn(("transpose", {"perm": [0, 3, 1, 2]}), ops)
+            x = cli.random_images(8, self.shape, "int8", 3)
+            q = sim.run({"image": quantize_input(g, x)})["logits"]
+            with torch.no_grad():
+                fake = torch.round(g.forward(x, "fake") / g.output.scale).numpy()
+            self.assertGreater((q == fake).mean(), 0.9)
+            self.assertLessEqual(np.abs(q - fake).max(), 1)
+            if dyad_binary():
+                got = engine_run(dyad_binary(), path, quantize_input(g, x[:1]).astype(np.int8),
+                                 tmp)
+                np.testing.assert_array_equal(got.astype(np.int64), q[:1])
+
+    def test_other_reshapes_are_refused(self):
+        class Reshape3d(BigFlattenNet):
+            def forward(self, x):
+                y = self.conv(x)
+                return y.view(y.shape[0], 4, -1)
+
         with self.assertRaises(ExportError) as cm:
-            fx_capture.capture(BigFlattenNet(), qgraph.BitConfig({"w": 8, "a": 8}), self.shape)
-        self.assertIn("16x16 map", str(cm.exception))
+            fx_capture.capture(Reshape3d(), qgraph.BitConfig({"w": 8, "a": 8}), self.shape)
+        self.assertIn("reshapes [1, 4, 16, 16] to [1, 4, 256]", str(cm.exception))
+        self.assertIn("method Tensor.view", str(cm.exception))
 
 
 class CommandLineTest(unittest.TestCase):
