@@ -84,6 +84,18 @@ def _nhwc_axis(dim, rank):
     return [0, 3, 1, 2][dim] if rank == 4 else dim
 
 
+def _pool_padding(node):
+    """[top, left, bottom, right]: with ceil_mode, the bottom / right padding grows to
+    cover torch's last partial window (the output shape says how many windows)."""
+    pad = _pad4(node.padding)
+    _, h, w, _ = node.inputs[0].shape
+    _, oh, ow, _ = node.output.shape
+    for i, (size, out) in enumerate(((h, oh), (w, ow))):
+        need = (out - 1) * node.stride[i] + node.kernel[i] - size - pad[i]
+        pad[2 + i] = max(pad[2 + i], need)
+    return pad
+
+
 def _branch(t, s_y, where):
     s_in = _scale_of(t)
     ms, es = dyadic.dyadic_lists(dyadic.requant_ratio(s_in, s_y), where)
@@ -115,7 +127,7 @@ def export(graph, json_path, name, metadata=None):
             attrs = {"axis": _nhwc_axis(node.dim, len(y.shape))}
         elif isinstance(node, qgraph.PoolNode):
             attrs = {"kernel": list(node.kernel), "stride": list(node.stride),
-                     "padding": _pad4(node.padding)}
+                     "padding": _pool_padding(node)}
         elif isinstance(node, qgraph.GlobalAvgPoolNode):
             attrs = {}
         elif isinstance(node, qgraph.ToNCHWNode):

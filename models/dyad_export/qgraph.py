@@ -284,24 +284,29 @@ class ConcatNode(Node):
 
 
 class PoolNode(Node):
-    """max_pool / average_pool (floor of the mean over valid positions)."""
+    """max_pool / average_pool (floor of the mean over valid positions).
 
-    def __init__(self, path, op, x, y, kernel, stride, padding):
+    ceil_mode: torch's last, partial windows; exported as extra bottom / right
+    padding (padded positions are ignored by both pools, as torch ignores the
+    positions past the input)."""
+
+    def __init__(self, path, op, x, y, kernel, stride, padding, ceil_mode=False):
         super().__init__(path, [x], y)
         self.op, self.kernel, self.stride, self.padding = op, kernel, stride, padding
+        self.ceil_mode = ceil_mode
 
     def run(self, env, mode):
         x = env[self.inputs[0].name]
+        win = (self.kernel, self.stride, self.padding)
         if self.op == "max_pool":
-            return F.max_pool2d(x, self.kernel, self.stride, self.padding)
+            return F.max_pool2d(x, *win, ceil_mode=self.ceil_mode)
         if mode in ("float", "observe"):
-            return F.avg_pool2d(x, self.kernel, self.stride, self.padding,
-                                count_include_pad=False)
+            return F.avg_pool2d(x, *win, ceil_mode=self.ceil_mode, count_include_pad=False)
         s = self.inputs[0].scale
         q = round_ste(x / s)
-        total = F.avg_pool2d(q, self.kernel, self.stride, self.padding, divisor_override=1)
-        count = F.avg_pool2d(torch.ones_like(q[:1, :1]), self.kernel, self.stride,
-                             self.padding, divisor_override=1)
+        total = F.avg_pool2d(q, *win, ceil_mode=self.ceil_mode, divisor_override=1)
+        count = F.avg_pool2d(torch.ones_like(q[:1, :1]), *win, ceil_mode=self.ceil_mode,
+                             divisor_override=1)
         mean = total / count
         return (mean + (torch.floor(total.detach() / count) - mean).detach()) * s
 
@@ -548,8 +553,6 @@ class _Lowerer:
     def pool(self, path, m, x):
         kernel, stride, padding = _pair(m.kernel_size), _pair(m.stride or m.kernel_size), \
             _pair(m.padding)
-        if m.ceil_mode:
-            raise ExportError(path, "ceil_mode=True is not supported")
         if isinstance(m, nn.MaxPool2d):
             if _pair(m.dilation) != (1, 1) or m.return_indices:
                 raise ExportError(path, "MaxPool2d with dilation or return_indices is not "
@@ -563,7 +566,7 @@ class _Lowerer:
                 raise ExportError(path, "AvgPool2d divisor_override is not supported")
             op = "average_pool"
         y = self.g.new_tensor(path + ".out", "alias", source=x)
-        self.emit(PoolNode(path, op, x, y, kernel, stride, padding))
+        self.emit(PoolNode(path, op, x, y, kernel, stride, padding, m.ceil_mode))
         return y
 
     def simple(self, cls, path, x):
@@ -599,8 +602,8 @@ def lower(model, config, input_shape=(1, 1, 28, 28), input_scale=1.0 / 255,
 def finish(g, out, config, model, output_name):
     """Common tail of the lowerings: names the output, gives every activation its
     bits, infers the shapes and checks the float graph against the torch model."""
-    if out.kind in ("alias", "input"):
-        raise ExportError("", "the model must end with a Linear or conv layer")
+    if out.kind == "input":
+        raise ExportError("", "the model returns its input")
     g.output = out
     g.tensors.pop(out.name)
     out.name = output_name
@@ -666,6 +669,10 @@ def _check_float(g, model):
     with torch.no_grad():
         ref = model(x)
         got = g.forward(x, "float")
-    if got.shape != ref.shape or not torch.allclose(got, ref, atol=1e-4, rtol=1e-4):
+    # Folding BatchNorm changes float32 rounding: about 1e-6 of the largest output
+    # in a 50-layer net, so the bound scales with it.
+    if got.shape != ref.shape or \
+            float((got - ref).abs().max()) > 1e-4 * max(1.0, float(ref.abs().max())):
         raise ExportError("", "internal error: the lowered graph does not reproduce the "
-                          f"model in float (max diff {float((got - ref).abs().max()):.3g})")
+                          f"model in float (max diff {float((got - ref).abs().max()):.3g}, "
+                          f"largest output {float(ref.abs().max()):.3g})")

@@ -231,6 +231,21 @@ class BigFlattenNet(nn.Module):
         return self.fc(torch.flatten(self.conv(x), 1))
 
 
+class CeilNet(nn.Module):
+    """SqueezeNet's shape: ceil_mode pools, a conv head, ends with pool + flatten."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.pool = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.head = nn.Conv2d(8, 6, 1)
+
+    def forward(self, x):
+        y = self.pool(F.relu(self.conv(x)))                       # 14x14 -> 7x7
+        y = F.avg_pool2d(F.relu(self.head(y)), 2, ceil_mode=True)  # 7x7 -> 4x4
+        return torch.flatten(F.adaptive_avg_pool2d(y, 1), 1)
+
+
 def small_net():
     torch.manual_seed(0)
     return warm_batchnorm(SmallNet(), (1, 3, 16, 16))
@@ -316,6 +331,26 @@ class CustomModuleTest(unittest.TestCase):
                 got = engine_run(dyad_binary(), path, quantize_input(g, x[:1]).astype(np.int8),
                                  tmp)
                 np.testing.assert_array_equal(got.astype(np.int64), q[:1])
+
+    def test_ceil_mode_pools_and_a_pool_output(self):
+        torch.manual_seed(0)
+        model = CeilNet().eval()
+        with tempfile.TemporaryDirectory() as tmp:
+            g, path = export_to(tmp, model, self.shape)
+            sim = simulator.Model(path)
+            pads = {n["op"]: n["attrs"]["padding"] for n in sim.doc["nodes"]
+                    if n["op"] in ("max_pool", "average_pool")}
+            self.assertEqual(pads, {"max_pool": [0, 0, 1, 1], "average_pool": [0, 0, 1, 1]})
+            x = cli.random_images(8, self.shape, "int8", 3)
+            q = sim.run({"image": quantize_input(g, x)})["logits"]
+            self.assertEqual(q.shape, (8, 6))
+            with torch.no_grad():
+                fake = torch.round(g.forward(x, "fake") / g.output.scale).numpy()
+            np.testing.assert_array_equal(q, fake)
+            if dyad_binary():
+                got = engine_run(dyad_binary(), path, quantize_input(g, x[:1]).astype(np.int8),
+                                 tmp)
+                np.testing.assert_array_equal(got.reshape(q[:1].shape).astype(np.int64), q[:1])
 
     def test_other_reshapes_are_refused(self):
         class Reshape3d(BigFlattenNet):
