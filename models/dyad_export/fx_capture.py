@@ -462,6 +462,7 @@ def capture(model, config, input_shape, input_dtype="int8", input_scale=None,
     if input_dtype not in ("int8", "uint8"):
         raise ValueError(f"input dtype {input_dtype!r}: int8 or uint8")
     gm = trace(model)
+    wanted = list(config.layers)
     config = qgraph.BitConfig(config.default, config.layers, config.act8_signed)  # own copy
     if input_scale is None and input_dtype == "uint8":
         input_scale = 1.0 / 255
@@ -478,6 +479,11 @@ def capture(model, config, input_shape, input_dtype="int8", input_scale=None,
         raise ExportError("", f"the traced model does not run on an input of shape "
                           f"{list(input_shape)}: {type(e).__name__}: {e}") from e
     out = cap.run()
+    for key in wanted:          # a misspelt layer must not pass silently
+        if not any(p == key or (key.endswith(".") and p.startswith(key))
+                   for p in cap.used_gemms):
+            raise ExportError(key, "is named in the bit config but is no Conv2d or Linear "
+                              "of the model")
     return qgraph.finish(g, out, config, model, output_name)
 
 

@@ -286,6 +286,17 @@ class CustomModuleTest(unittest.TestCase):
                     self.assertEqual(dtypes["pw.w"], "int4")
                     self.assertEqual(dtypes["dw.out"], "uint4")
 
+    def test_bit_config_must_name_layers(self):
+        for key in ("pw", "stem.", "nope", "stem"):
+            with self.subTest(key):
+                bits = qgraph.BitConfig({"w": 8, "a": 8}, {key: {"w": 4, "a": 4}})
+                if key in ("nope", "stem"):        # "stem" is a Sequential: "stem." covers it
+                    with self.assertRaises(ExportError) as cm:
+                        fx_capture.capture(small_net(), bits, self.shape)
+                    self.assertEqual(cm.exception.path, key)
+                else:
+                    fx_capture.capture(small_net(), bits, self.shape)
+
     def test_unsupported_function_is_named(self):
         with self.assertRaises(ExportError) as cm:
             fx_capture.capture(SigmoidNet(), qgraph.BitConfig({"w": 8, "a": 8}), self.shape)
