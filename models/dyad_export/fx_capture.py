@@ -12,7 +12,7 @@ nn.Sequential lowering builds, so quantization, calibration, fake quantization
 and export are shared:
 
 - Conv2d [+ BatchNorm2d folded] [+ ReLU / ReLU6 / Hardtanh / clamp fused]; Linear
-  [+ activation]. A conv or linear whose only reader is a residual add writes its
+  [+ activation]. A BatchNorm2d after anything else: a depthwise 1x1 conv2d. A conv or linear whose only reader is a residual add writes its
   int32 accumulator, and the add rescales it (HAWQ-V3, as BasicBlock).
 - add (`+`, `+=`, torch.add, Tensor.add) of two tensors [+ activation fused].
 - torch.cat: a requantize to the concat's scale before each input.
@@ -39,7 +39,7 @@ from . import qgraph
 from .activation import RELU, RELU6, Activation
 from .errors import ExportError
 
-SUPPORTED = ("Conv2d [+BatchNorm2d], Linear, ReLU, ReLU6, Hardtanh, clamp, add, cat, "
+SUPPORTED = ("Conv2d, BatchNorm2d, Linear, ReLU, ReLU6, Hardtanh, clamp, add, cat, "
              "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, mean over (H, W), flatten/reshape/view "
              "to [N, features], Dropout, Identity")
 
@@ -274,8 +274,14 @@ class _Capture:
         return None            # ints for a reshape; flatten() uses the traced shapes
 
     def batch_norm(self, node):
-        self.fail(node, "must directly follow a Conv2d whose output only it reads "
-                        "(it is folded into the conv)")
+        """A BatchNorm2d after no conv (pre-activation nets: densenet) becomes a depthwise
+        1x1 conv2d of weight 1 with the BatchNorm folded in: a per-channel affine map."""
+        bn = self.module(node)
+        c = bn.num_features
+        conv = nn.Conv2d(c, c, 1, groups=c, bias=False)
+        with torch.no_grad():
+            conv.weight.fill_(1.0)
+        return self.gemm(node, conv, bn)
 
     def _is_shape_helper(self, node):
         """x.size(0), x.dim(), x.shape, x.shape[0]: ints, not tensors."""
@@ -287,8 +293,10 @@ class _Capture:
             return node.args[0] in self.shape_helpers
         return False
 
-    def gemm(self, node):
-        m = self.module(node)
+    def gemm(self, node, m=None, bn=None):
+        """conv2d / fully_connected of module m (default: node's) with BatchNorm bn, or
+        the BatchNorm2d that is the conv's only reader, and the activation after it."""
+        m = m or self.module(node)
         path = node.target
         if path in self.used_gemms:
             self.fail(node, "is called more than once; shared weights are not supported")
@@ -299,8 +307,8 @@ class _Capture:
         if x is self.g.input and path not in self.cfg.layers:
             # The image is 8 bit: a layer reading it keeps 8-bit input (weights as set).
             self.cfg.layers[path] = {"w": self.cfg.for_layer(path)["w"], "a": 8}
-        last, bn = node, None
-        if isinstance(m, nn.Conv2d) and len(node.users) == 1:
+        last = node
+        if bn is None and isinstance(m, nn.Conv2d) and len(node.users) == 1:
             u = next(iter(node.users))
             if type(self.module(u)) is nn.BatchNorm2d:
                 bn, last = self.module(u), u

@@ -246,6 +246,22 @@ class CeilNet(nn.Module):
         return torch.flatten(F.adaptive_avg_pool2d(y, 1), 1)
 
 
+class PreActNet(nn.Module):
+    """densenet's order: BatchNorm and ReLU before the conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv0 = nn.Conv2d(3, 6, 3, padding=1)
+        self.norm = nn.BatchNorm2d(6)
+        self.conv1 = nn.Conv2d(6, 6, 3, padding=1)
+        self.fc = nn.Linear(12, 4)
+
+    def forward(self, x):
+        x = self.conv0(x)
+        y = self.conv1(F.relu(self.norm(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(torch.cat([x, y], 1), 1), 1))
+
+
 def small_net():
     torch.manual_seed(0)
     return warm_batchnorm(SmallNet(), (1, 3, 16, 16))
@@ -362,6 +378,32 @@ class CustomModuleTest(unittest.TestCase):
                 got = engine_run(dyad_binary(), path, quantize_input(g, x[:1]).astype(np.int8),
                                  tmp)
                 np.testing.assert_array_equal(got.reshape(q[:1].shape).astype(np.int64), q[:1])
+
+    def test_batchnorm_after_no_conv_is_a_depthwise_conv(self):
+        torch.manual_seed(0)
+        model = warm_batchnorm(PreActNet(), self.shape)
+        with torch.no_grad():
+            model.norm.weight.uniform_(0.5, 2.0)
+            model.norm.bias.uniform_(-1.0, 1.0)
+        with tempfile.TemporaryDirectory() as tmp:
+            g, path = export_to(tmp, model, self.shape)
+            sim = simulator.Model(path)
+            norm = next(n for n in sim.doc["nodes"] if n["name"] == "norm")
+            self.assertEqual((norm["op"], norm["attrs"]["groups"], norm["attrs"]["activation"]),
+                             ("conv2d", 6, "relu"))
+            self.assertEqual(sim.tensors["norm.w"]["shape"], [6, 1, 1, 1])
+            x = cli.random_images(8, self.shape, "int8", 3)
+            q = sim.run({"image": quantize_input(g, x)})["logits"]
+            with torch.no_grad():
+                fake = torch.round(g.forward(x, "fake") / g.output.scale).numpy()
+                ref = model(x).numpy()
+            self.assertGreater((q == fake).mean(), 0.9)
+            self.assertLessEqual(np.abs(q - fake).max(), 1)
+            self.assertGreater(cosines(sim.dequantize("logits", q), ref).min(), 0.98)
+            if dyad_binary():
+                got = engine_run(dyad_binary(), path, quantize_input(g, x[:1]).astype(np.int8),
+                                 tmp)
+                np.testing.assert_array_equal(got.astype(np.int64), q[:1])
 
     def test_other_reshapes_are_refused(self):
         class Reshape3d(BigFlattenNet):
