@@ -438,6 +438,25 @@ class CommandLineTest(unittest.TestCase):
             x = np.zeros((1, 16, 16, 3), np.int64)
             self.assertEqual(m.run({"image": x})["logits"].shape, (1, 5))
 
+    def test_state_dict_gives_the_weights(self):
+        torch.manual_seed(5)
+        trained = SmallNet()
+        with tempfile.TemporaryDirectory() as tmp:
+            sd = os.path.join(tmp, "net.pt")
+            torch.save({"state_dict": trained.state_dict()}, sd)
+            out = os.path.join(tmp, "net.json")
+            self.assertEqual(cli.main([self.net, "--input-shape", "1,3,16,16", "--calib", "2",
+                                       "--state-dict", sd, "--out", out]), 0)
+            m = simulator.Model(out)
+            want, _ = qgraph.quantize_weight(trained.fc2.weight, 8, ste=False)
+            np.testing.assert_array_equal(m.consts["fc2.w"], want.detach().numpy())
+            self.assertEqual(m.doc["metadata"]["state_dict"], sd)
+            bad = os.path.join(tmp, "bad.json")
+            torch.save({"fc2.weight": torch.zeros(1)}, sd)
+            self.assertEqual(cli.main([self.net, "--input-shape", "1,3,16,16", "--state-dict",
+                                       sd, "--out", bad]), 2)
+            self.assertFalse(os.path.exists(bad))
+
     def test_errors_write_nothing(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "bad.json")
