@@ -89,13 +89,14 @@ def bit_config(bits):
 
 
 def random_images(n, shape, input_dtype, seed):
-    """n float NCHW images: uniform pixels in [0, 1], ImageNet-normalized for an int8
-    input with 3 channels (torchvision's preprocessing), else mapped to [-1, 1]."""
+    """n float inputs: uniform in [0, 1] for a uint8 input; for int8, NCHW images with
+    3 channels are ImageNet-normalized (torchvision's preprocessing), anything else
+    (other images, token tensors [N, T, D]) is uniform in [-1, 1]."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand((n,) + tuple(shape[1:]), generator=gen)
     if input_dtype == "uint8":
         return x
-    if shape[1] == 3:
+    if len(shape) == 4 and shape[1] == 3:
         mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
         return (x - mean) / std
@@ -121,7 +122,7 @@ def recalibrate_batchnorm(model, batches):
 def calibration_batches(args, shape):
     if args.calib_data:
         x = torch.from_numpy(np.load(args.calib_data).astype(np.float32))
-        if x.ndim != 4 or tuple(x.shape[1:]) != tuple(shape[1:]):
+        if tuple(x.shape[1:]) != tuple(shape[1:]):
             raise UsageError(f"--calib-data {args.calib_data}: shape {list(x.shape)}, expected "
                              f"[N, {', '.join(map(str, shape[1:]))}]")
         x = x[:args.calib] if args.calib else x
@@ -135,8 +136,9 @@ def parse_shape(text):
         shape = tuple(int(v) for v in text.split(","))
     except ValueError:
         shape = ()
-    if len(shape) != 4 or min(shape) < 1:
-        raise UsageError(f"--input-shape {text!r}: expected N,C,H,W, e.g. 1,3,224,224")
+    if len(shape) not in (2, 3, 4) or min(shape) < 1:
+        raise UsageError(f"--input-shape {text!r}: expected N,C,H,W (e.g. 1,3,224,224), "
+                         "or N,T,D for tokens")
     return shape
 
 
@@ -147,7 +149,9 @@ def check(g, json_path, batches):
     x = torch.cat(batches)
     lo, hi = g.input.qrange()
     xq = torch.clamp(torch.round(x / g.input.scale), lo, hi)
-    q = sim.run({g.input.name: xq.permute(0, 2, 3, 1).numpy().astype(np.int64)})
+    if xq.ndim == 4:
+        xq = xq.permute(0, 2, 3, 1)         # NHWC
+    q = sim.run({g.input.name: xq.numpy().astype(np.int64)})
     deq = sim.dequantize(g.output.name, q[g.output.name]).reshape(len(x), -1)
     with torch.no_grad():
         f = g.model(x).reshape(len(x), -1).numpy()
@@ -203,11 +207,11 @@ def main(argv=None):
                 "batchnorm_recalibrated": args.bn_recalibrate,
                 "input": {"name": g.input.name, "layout": "NHWC", "dtype": g.input.dtype,
                           "scale": g.input.scale,
-                          "float_input": "the model's float NCHW input, quantized as "
-                                         "clamp(rne(x / scale)) and transposed to NHWC"},
+                          "float_input": "the model's float input, quantized as "
+                                         "clamp(rne(x / scale)); images transposed to NHWC"},
                 "calibration": {"images": sum(len(b) for b in batches),
                                 "data": args.calib_data or f"random (seed {args.seed})"}}
-        if args.input == "int8" and shape[1] == 3:
+        if args.input == "int8" and len(shape) == 4 and shape[1] == 3:
             meta["input"]["random_calibration_preprocessing"] = {
                 "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
         doc = export.export_file(g, args.out, name, meta)

@@ -28,7 +28,11 @@ def _scale_of(t):
 def _activation_desc(w, t):
     r = t.root()
     if r.kind == "acc":
-        w.add_activation(t.name, "int32", t.shape, scale=_scale_of(t), zero_point=0,
+        s = _scale_of(t)
+        if len(s) == 1:         # a matmul accumulator: one scale
+            w.add_activation(t.name, "int32", t.shape, scale=s[0], zero_point=0)
+            return
+        w.add_activation(t.name, "int32", t.shape, scale=s, zero_point=0,
                          axis=len(t.shape) - 1)
     else:
         w.add_activation(t.name, t.dtype, t.shape, scale=t.scale, zero_point=0)
@@ -112,6 +116,9 @@ def export(graph, json_path, name, metadata=None):
         y = node.output
         if isinstance(node, qgraph.GemmNode):
             _gemm(w, node)
+            continue
+        if hasattr(node, "export"):        # qgraph_transformer's nodes write themselves
+            node.export(w, lambda t: _activation_desc(w, t))
             continue
         _activation_desc(w, y)
         if isinstance(node, qgraph.AddNode):

@@ -23,6 +23,9 @@ and export are shared:
   when the map is larger than 1x1; Dropout, Identity, contiguous: nothing.
 - an activation that cannot be fused (its input has other readers, or comes
   from a pool) becomes a requantize with that activation.
+- token tensors [N, T, D] (fx_transformer.py): Linear, LayerNorm, GELU after a
+  Linear, matmul, softmax of matmul scores (times a constant), transpose /
+  permute, reshape / view, add: I-BERT's integer ops.
 
 Anything else raises ExportError naming the module path and the layer or
 function, e.g. `module 'lstm': torch.nn.modules.rnn.LSTM has no dyad lowering`.
@@ -38,10 +41,11 @@ from torch.nn import functional as F
 from . import qgraph
 from .activation import RELU, RELU6, Activation
 from .errors import ExportError
+from .fx_transformer import TransformerOps, torch_order
 
 SUPPORTED = ("Conv2d, BatchNorm2d, Linear, ReLU, ReLU6, Hardtanh, clamp, add, cat, "
-             "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, mean over (H, W), flatten/reshape/view "
-             "to [N, features], Dropout, Identity")
+             "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, mean over (H, W), flatten/reshape/view, "
+             "Dropout, Identity, LayerNorm, GELU, matmul, softmax, transpose/permute")
 
 
 # ----------------------------------------------------------------------------- tracing
@@ -137,7 +141,7 @@ def _describe(gm, node):
 
 # ----------------------------------------------------------------------------- lowering
 
-class _Capture:
+class _Capture(TransformerOps):
     def __init__(self, gm, g, config):
         self.gm, self.g, self.cfg = gm, g, config
         self.lw = qgraph._Lowerer(g, config)
@@ -249,7 +253,7 @@ class _Capture:
             return "flatten"
         if type(m) is nn.BatchNorm2d:
             return "batch_norm"
-        return None
+        return self.transformer_kind(node)
 
     def check_supported(self):
         """Names the first unsupported node before anything runs."""
@@ -317,8 +321,11 @@ class _Capture:
         if act_node is not None:
             self.fused.add(act_node)
             last = act_node
-        # A conv / linear whose only reader is an add hands it the int32 accumulator.
-        acc = act is None and len(last.users) == 1 and self._is_add_of_two(next(iter(last.users)))
+        # A conv / linear whose only reader is an add (or a GELU: int_gelu) hands it the
+        # int32 accumulator.
+        user = next(iter(last.users)) if len(last.users) == 1 else None
+        acc = act is None and user is not None and (
+            self._is_add_of_two(user) or (type(m) is nn.Linear and self.is_gelu(user)))
         y = self.lw.gemm(path, m, bn, x, act, acc_out=acc)
         self.values[last] = y
         return y
@@ -344,6 +351,10 @@ class _Capture:
         if act_node is not None:
             self.fused.add(act_node)
         y = self._new_act(name + ".out", act)
+        y.nchw = a.nchw
+        user = next(iter(node.users)) if len(node.users) == 1 else None
+        if act is None and user is not None and type(self.module(user)) is nn.LayerNorm:
+            y.bits, y.signed = 16, True    # a residual sum for int_layernorm: int16 (I-BERT)
         self.lw.emit(qgraph.AddNode(name, a, b, y, act))
         if act_node is not None:
             self.values[act_node] = y
@@ -431,6 +442,9 @@ class _Capture:
         out_shape = self.torch_shape(node)
         if out_shape == in_shape:
             return x
+        if torch_order(x) and len(in_shape) != 2:
+            self._ordered(node, x)
+            return self.reshape_tokens(node, x, out_shape)
         if len(out_shape) == 2 and out_shape[0] == in_shape[0] and len(in_shape) == 4:
             name = self.unique(node)
             if in_shape[2] * in_shape[3] != 1:
@@ -461,8 +475,8 @@ def capture(model, config, input_shape, input_dtype="int8", input_scale=None,
             input_name="image", output_name="logits"):
     """Lowers any traceable module made of supported layers into a QGraph.
 
-    input_shape: NCHW (batch 1 for the exported model). The input is the model's
-    float input quantized per tensor, zero point 0: `uint8` for nonnegative
+    input_shape: NCHW (batch 1 for the exported model), or [N, T, D] for a token
+    input. The input is the model's float input quantized per tensor, zero point 0: `uint8` for nonnegative
     images (input_scale defaults to 1/255, as the Fashion-MNIST models), `int8`
     for normalized images (input_scale from calibration() when None).
     Raises ExportError naming the first unsupported module or function.

@@ -119,7 +119,7 @@ class QAct:
         r = self.root()
         if r.kind == "acc":
             return ACC_DTYPE
-        return {(8, True): "int8", (8, False): "uint8",
+        return {(8, True): "int8", (8, False): "uint8", (16, True): "int16",
                 (4, True): "int4", (4, False): "uint4"}[(r.bits, r.signed)]
 
     def qrange(self):
@@ -443,8 +443,7 @@ class _Lowerer:
         # Shapes are needed while lowering (Flatten): each node runs in float on a
         # zero image as it is added.
         self.probe = {graph.input.name: torch.zeros(graph.input_shape)}
-        s = graph.input_shape
-        graph.input.shape = [s[0], s[2], s[3], s[1]]
+        graph.input.shape = dyad_shape(graph.input, graph.input_shape)
 
     def emit(self, node):
         self.g.nodes.append(node)
@@ -516,9 +515,10 @@ class _Lowerer:
                                   "give explicit padding")
             if x.shape is not None and len(x.shape) != 4:
                 raise ExportError(path, "Conv2d needs a 4-d input")
-        elif x.shape is not None and len(x.shape) != 2:
-            raise ExportError(path, f"Linear needs a 2-d input [N, features], got NHWC "
-                              f"{x.shape}; add a Flatten after a global average pool")
+        elif x.shape is not None and len(x.shape) not in (2, 3):
+            raise ExportError(path, f"Linear needs a 2-d [N, features] or 3-d [N, T, "
+                              f"features] input, got {x.shape}; add a Flatten after a "
+                              "global average pool")
         if bn is not None and (not bn.affine or not bn.track_running_stats):
             raise ExportError(path, "BatchNorm2d needs affine=True and running statistics")
         if x.kind == "input" and cfg["a"] != 8:

@@ -7,6 +7,7 @@ build/dyad in the repository) and is skipped with a message otherwise.
     /usr/bin/python3 -m unittest models.dyad_export.tests.test_fx_capture
 """
 import json
+import math
 import operator
 import os
 import subprocess
@@ -323,9 +324,9 @@ class CustomModuleTest(unittest.TestCase):
     def test_unsupported_module_is_named(self):
         with self.assertRaises(ExportError) as cm:
             fx_capture.capture(LSTMNet(), qgraph.BitConfig({"w": 8, "a": 8}), self.shape)
-        # conv -> flatten(2) fails first: a 14x14 map cannot be flattened to 3-d
-        self.assertEqual(cm.exception.path, "")
-        self.assertIn("flatten", str(cm.exception))
+        # checked before anything runs: the LSTM, not the flatten(2) of a map before it
+        self.assertEqual(cm.exception.path, "lstm")
+        self.assertIn("torch.nn.modules.rnn.LSTM has no dyad lowering", str(cm.exception))
 
         class Wrapped(nn.Module):
             def __init__(self):
@@ -417,6 +418,106 @@ class CustomModuleTest(unittest.TestCase):
         self.assertIn("method Tensor.view", str(cm.exception))
 
 
+class EncoderBlock(nn.Module):
+    """A post-LN transformer encoder layer written as people write one."""
+
+    def __init__(self, d=32, heads=4, mlp=64, gelu=None):
+        super().__init__()
+        self.d, self.heads = d, heads
+        self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.proj = nn.Linear(d, d)
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.fc1, self.fc2 = nn.Linear(d, mlp), nn.Linear(mlp, d)
+        self.act = gelu or nn.GELU()
+
+    def split(self, y):
+        return y.view(y.size(0), -1, self.heads, self.d // self.heads).transpose(1, 2)
+
+    def forward(self, x):
+        q, k, v = self.split(self.q(x)), self.split(self.k(x)), self.split(self.v(x))
+        att = F.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.d // self.heads), dim=-1)
+        ctx = torch.matmul(att, v).permute(0, 2, 1, 3).reshape(x.size(0), -1, self.d)
+        x = self.ln1(x + self.proj(ctx))
+        return self.ln2(x + self.fc2(self.act(self.fc1(x))))
+
+
+class TokenNet(nn.Module):
+    def __init__(self, gelu=None):
+        super().__init__()
+        self.blocks = nn.Sequential(EncoderBlock(), EncoderBlock(gelu=gelu))
+        self.head = nn.Linear(32, 5)
+
+    def forward(self, x):
+        return self.head(self.blocks(x))
+
+
+class TransformerTest(unittest.TestCase):
+    """Token input [N, T, D] (int8), two encoder layers with I-BERT ops."""
+    shape = (1, 9, 32)
+
+    def test_encoder_exports_and_runs(self):
+        torch.manual_seed(0)
+        model = TokenNet().eval()
+        gen = torch.Generator().manual_seed(1)
+        g = fx_capture.capture(model, qgraph.BitConfig({"w": 8, "a": 8}), self.shape)
+        fx_capture.calibrate(g, [torch.randn(16, 9, 32, generator=gen)])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "t.json")
+            export.export_file(g, path, "t")
+            sim = simulator.Model(path)
+            ops = [n["op"] for n in sim.doc["nodes"]]
+            for op, count in (("int_layernorm", 4), ("int_gelu", 2), ("int_softmax", 2),
+                              ("matmul", 4), ("fully_connected", 13)):
+                self.assertEqual(ops.count(op), count, op)
+            t = sim.tensors
+            self.assertEqual(t["blocks.0.add.out"]["dtype"], "int16")   # LayerNorm input
+            self.assertEqual(t["blocks.0.fc1.acc"]["dtype"], "int32")   # int_gelu input
+            scores = t["blocks.0.matmul.scores"]
+            self.assertEqual((scores["dtype"], scores["shape"]), ("int32", [1, 4, 9, 9]))
+            s_q, s_k = t["blocks.0.q.out"]["scale"], t["blocks.0.k.out"]["scale"]
+            self.assertAlmostEqual(scores["scale"] / (s_q * s_k), 1 / math.sqrt(8), places=5)
+            x = torch.randn(8, 9, 32, generator=gen)
+            xq = torch.clamp(torch.round(x / g.input.scale), -128, 127).numpy()
+            q = sim.run({"image": xq.astype(np.int64)})["logits"]
+            with torch.no_grad():
+                ref = model(x).numpy()
+            self.assertEqual(q.shape, (8, 9, 5))
+            self.assertGreater(cosines(sim.dequantize("logits", q), ref).min(), 0.99)
+            if dyad_binary():
+                got = engine_run(dyad_binary(), path, xq[:1].astype(np.int8), tmp)
+                np.testing.assert_array_equal(got.astype(np.int64), q[:1])
+
+    def test_unsupported_transformer_pieces_are_named(self):
+        bits = qgraph.BitConfig({"w": 8, "a": 8})
+        with self.assertRaises(ExportError) as cm:
+            fx_capture.capture(TokenNet(gelu=nn.GELU(approximate="tanh")), bits, self.shape)
+        self.assertEqual(cm.exception.path, "blocks.1.act")
+
+        class GeluAfterNorm(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc, self.ln = nn.Linear(32, 32), nn.LayerNorm(32)
+
+            def forward(self, x):
+                return self.fc(F.gelu(self.ln(x)))
+
+        with self.assertRaises(ExportError) as cm:
+            fx_capture.capture(GeluAfterNorm(), bits, self.shape)
+        self.assertIn("must directly follow a Linear", str(cm.exception))
+
+        class Scaled(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(32, 32)
+
+            def forward(self, x):
+                return self.fc(x) * 0.5
+
+        with self.assertRaises(ExportError) as cm:
+            fx_capture.capture(Scaled(), bits, self.shape)
+        self.assertIn("only between a matmul and its softmax", str(cm.exception))
+
+
 class CommandLineTest(unittest.TestCase):
     net = "models.dyad_export.tests.test_fx_capture:SmallNet"
 
@@ -456,6 +557,15 @@ class CommandLineTest(unittest.TestCase):
             self.assertEqual(cli.main([self.net, "--input-shape", "1,3,16,16", "--state-dict",
                                        sd, "--out", bad]), 2)
             self.assertFalse(os.path.exists(bad))
+
+    def test_token_model(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "tok.json")
+            self.assertEqual(cli.main(["models.dyad_export.tests.test_fx_capture:TokenNet",
+                                       "--input-shape", "1,9,32", "--calib", "4", "--check",
+                                       "--out", out]), 0)
+            m = simulator.Model(out)
+            self.assertEqual(m.tensors["image"]["shape"], [1, 9, 32])
 
     def test_errors_write_nothing(self):
         with tempfile.TemporaryDirectory() as tmp:
