@@ -1,8 +1,13 @@
 """QGraph -> dyad model (JSON + .bin), with integer weights, biases and dyadic constants."""
+import os
+import shutil
+import tempfile
+
 import numpy as np
 import torch
 
 from . import dyadic, qgraph
+from .activation import attrs_of
 from .errors import ExportError
 from .writer import ModelWriter
 
@@ -23,7 +28,11 @@ def _scale_of(t):
 def _activation_desc(w, t):
     r = t.root()
     if r.kind == "acc":
-        w.add_activation(t.name, "int32", t.shape, scale=_scale_of(t), zero_point=0,
+        s = _scale_of(t)
+        if len(s) == 1:         # a matmul accumulator: one scale
+            w.add_activation(t.name, "int32", t.shape, scale=s[0], zero_point=0)
+            return
+        w.add_activation(t.name, "int32", t.shape, scale=s, zero_point=0,
                          axis=len(t.shape) - 1)
     else:
         w.add_activation(t.name, t.dtype, t.shape, scale=t.scale, zero_point=0)
@@ -63,13 +72,32 @@ def _gemm(w, node):
             attrs["groups"] = m.groups
     _activation_desc(w, y)
     if y.kind != "acc":
-        attrs["activation"] = "relu" if node.relu else "none"
+        attrs.update(attrs_of(node.act, y))
         ratios = dyadic.hawq_gemm_ratio(x.scale, s_w, y.scale)
         ms, es = dyadic.dyadic_lists(ratios, node.path)
         attrs["multiplier"], attrs["shift"] = ms, es
-    elif node.relu:
-        raise ExportError(node.path, "a ReLU cannot be fused into an int32 accumulator output")
+    elif node.act is not None:
+        raise ExportError(node.path, "an activation cannot be fused into an int32 "
+                          "accumulator output")
     w.add_node(node.name, node.op, [x.name, node.path + ".w", node.path + ".b"], [y.name], attrs)
+
+
+def _nhwc_axis(dim, rank):
+    """The dyad axis of torch dim `dim`: 4-d maps are NCHW in torch, NHWC in dyad."""
+    dim %= rank
+    return [0, 3, 1, 2][dim] if rank == 4 else dim
+
+
+def _pool_padding(node):
+    """[top, left, bottom, right]: with ceil_mode, the bottom / right padding grows to
+    cover torch's last partial window (the output shape says how many windows)."""
+    pad = _pad4(node.padding)
+    _, h, w, _ = node.inputs[0].shape
+    _, oh, ow, _ = node.output.shape
+    for i, (size, out) in enumerate(((h, oh), (w, ow))):
+        need = (out - 1) * node.stride[i] + node.kernel[i] - size - pad[i]
+        pad[2 + i] = max(pad[2 + i], need)
+    return pad
 
 
 def _branch(t, s_y, where):
@@ -89,24 +117,48 @@ def export(graph, json_path, name, metadata=None):
         if isinstance(node, qgraph.GemmNode):
             _gemm(w, node)
             continue
+        if hasattr(node, "export"):        # qgraph_transformer's nodes write themselves
+            node.export(w, lambda t: _activation_desc(w, t))
+            continue
         _activation_desc(w, y)
         if isinstance(node, qgraph.AddNode):
             a, b = node.inputs
             am, ae = _branch(a, y.scale, node.path + " (a)")
             bm, be = _branch(b, y.scale, node.path + " (b)")
             attrs = {"a_multiplier": am, "a_shift": ae, "b_multiplier": bm, "b_shift": be,
-                     "activation": "relu" if node.relu else "none"}
+                     **attrs_of(node.act, y)}
         elif isinstance(node, qgraph.RequantNode):
             m, e = _branch(node.inputs[0], y.scale, node.path)
-            attrs = {"multiplier": m, "shift": e, "activation": "none"}
+            attrs = {"multiplier": m, "shift": e, **attrs_of(node.act, y)}
+        elif isinstance(node, qgraph.ConcatNode):
+            attrs = {"axis": _nhwc_axis(node.dim, len(y.shape))}
         elif isinstance(node, qgraph.PoolNode):
             attrs = {"kernel": list(node.kernel), "stride": list(node.stride),
-                     "padding": _pad4(node.padding)}
+                     "padding": _pool_padding(node)}
         elif isinstance(node, qgraph.GlobalAvgPoolNode):
             attrs = {}
+        elif isinstance(node, qgraph.ToNCHWNode):
+            attrs = {"perm": node.perm}
         elif isinstance(node, qgraph.ReshapeNode):
             attrs = {"shape": [-1] + list(y.shape[1:])}
         else:
             raise ExportError(node.path, f"internal error: no export for {type(node).__name__}")
         w.add_node(node.name, node.op, [t.name for t in node.inputs], [y.name], attrs)
     return w.write(json_path)
+
+
+def export_file(graph, json_path, name, metadata=None):
+    """export() into a temporary folder beside json_path, then renames the .bin and the
+    JSON into place: an error while writing leaves no new or partial file behind."""
+    out_dir = os.path.dirname(os.path.abspath(json_path))
+    tmp = tempfile.mkdtemp(prefix=".dyad-export-", dir=out_dir)
+    try:
+        tmp_json = os.path.join(tmp, os.path.basename(json_path))
+        doc = export(graph, tmp_json, name, metadata)
+        if "weights" in doc:
+            bin_name = doc["weights"]["file"]
+            os.replace(os.path.join(tmp, bin_name), os.path.join(out_dir, bin_name))
+        os.replace(tmp_json, json_path)
+        return doc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import blocks, dyadic
+from .activation import Activation
 from .errors import ExportError
 
 ACC_DTYPE = "int32"
@@ -106,6 +107,7 @@ class QAct:
         self.fixed_scale = None     # graph input: given, not calibrated
         self.acc_scale = None       # acc: per-channel float32 scale (torch), set in fake mode
         self.shape = None           # NHWC (or [N, C])
+        self.nchw = False           # a 4-d tensor dyad stores NCHW (a transpose output)
         self.producer = None
         self.consumers = []
 
@@ -117,7 +119,7 @@ class QAct:
         r = self.root()
         if r.kind == "acc":
             return ACC_DTYPE
-        return {(8, True): "int8", (8, False): "uint8",
+        return {(8, True): "int8", (8, False): "uint8", (16, True): "int16",
                 (4, True): "int4", (4, False): "uint4"}[(r.bits, r.signed)]
 
     def qrange(self):
@@ -138,6 +140,12 @@ class QAct:
         return dyadic.f32(max(r.observer.value, 1e-8) / qmax)
 
 
+def dyad_shape(t, torch_shape):
+    """dyad's shape of tensor t whose torch (NCHW) shape is torch_shape."""
+    s = list(torch_shape)
+    return [s[0], s[2], s[3], s[1]] if len(s) == 4 and not t.nchw else s
+
+
 # ----------------------------------------------------------------------------- nodes
 
 class Node:
@@ -156,28 +164,34 @@ class Node:
         raise NotImplementedError
 
 
-def fake_quant(v, t, relu, mode, ste=True):
-    """Quantizes float v to tensor t's grid (fake mode) or observes it (observe mode)."""
-    if mode == "observe":
-        t.root().observer.observe(F.relu(v) if relu else v, signed=t.root().signed)
-    if mode == "qat":
-        t.root().observer.observe(F.relu(v) if relu else v, signed=t.root().signed)
-    if mode in ("float", "observe"):
-        return F.relu(v) if relu else v
-    s = t.scale
+def act_bounds(t, act):
+    """Integer bounds of tensor t written with the fused activation act (or None)."""
     lo, hi = t.qrange()
-    if relu:
-        lo = max(lo, 0)
-    q = (round_ste if ste else torch.round)(v / s).clamp(lo, hi)
+    return (lo, hi) if act is None else act.int_bounds(t.scale, lo, hi)
+
+
+def fake_quant(v, t, act, mode, ste=True):
+    """Quantizes float v to tensor t's grid (fake mode) or observes it (observe mode).
+
+    act: the fused activation (an Activation, or True for ReLU, or None)."""
+    act = Activation.of(act)
+    if act is not None:
+        v = act.apply(v)
+    if mode in ("observe", "qat"):
+        t.root().observer.observe(v, signed=t.root().signed)
+    if mode in ("float", "observe"):
+        return v
+    s = t.scale
+    q = (round_ste if ste else torch.round)(v / s).clamp(*act_bounds(t, act))
     return q * s
 
 
 class GemmNode(Node):
-    """conv2d or fully_connected with folded BatchNorm, bias and fused ReLU."""
+    """conv2d or fully_connected with folded BatchNorm, bias and fused activation."""
 
-    def __init__(self, path, module, bn, x, y, relu, w_bits, a_bits):
+    def __init__(self, path, module, bn, x, y, act, w_bits, a_bits):
         super().__init__(path, [x], y)
-        self.module, self.bn, self.relu = module, bn, relu
+        self.module, self.bn, self.act = module, bn, Activation.of(act)
         self.w_bits, self.a_bits = w_bits, a_bits
         self.op = "conv2d" if isinstance(module, nn.Conv2d) else "fully_connected"
 
@@ -217,59 +231,82 @@ class GemmNode(Node):
             self.output.acc_scale = bias_scale.detach()
         if self.output.kind == "acc":
             return v
-        return fake_quant(v, self.output, self.relu, mode)
+        return fake_quant(v, self.output, self.act, mode)
 
 
 class AddNode(Node):
     op = "add"
 
-    def __init__(self, path, a, b, y, relu):
+    def __init__(self, path, a, b, y, act):
         super().__init__(path, [a, b], y)
-        self.relu = relu
+        self.act = Activation.of(act)
 
     def run(self, env, mode):
         a, b = env[self.inputs[0].name], env[self.inputs[1].name]
         if mode in ("float", "observe"):
-            return fake_quant(a + b, self.output, self.relu, mode)
+            return fake_quant(a + b, self.output, self.act, mode)
         # Each branch is rounded on its own, then one clamp (docs/format.md add).
         s = self.output.scale
-        lo, hi = self.output.qrange()
-        if self.relu:
-            lo = max(lo, 0)
         if mode == "qat":
-            fake_quant(a + b, self.output, self.relu, "observe")
-        return (round_ste(a / s) + round_ste(b / s)).clamp(lo, hi) * s
+            fake_quant(a + b, self.output, self.act, "observe")
+        return (round_ste(a / s) + round_ste(b / s)).clamp(*act_bounds(self.output, self.act)) * s
 
 
 class RequantNode(Node):
+    """requantize: to other bits at the same range (act None; the output shares the
+    source's observer), or a standalone activation (the output has its own)."""
     op = "requantize"
+
+    def __init__(self, path, inputs, output, act=None):
+        super().__init__(path, inputs, output)
+        self.act = act
 
     def run(self, env, mode):
         x = env[self.inputs[0].name]
+        if self.act is not None:
+            return fake_quant(x, self.output, self.act, mode)
         if mode in ("float", "observe"):
             return x     # the source tensor's observer already holds the range
-        return fake_quant(x, self.output, False, "fake")
+        return fake_quant(x, self.output, None, "fake")
+
+
+class ConcatNode(Node):
+    """concat along torch dim `dim`; every input already has the output's quantization
+    (the lowering puts a requantize before each)."""
+    op = "concat"
+
+    def __init__(self, path, inputs, output, dim):
+        super().__init__(path, inputs, output)
+        self.dim = dim
+
+    def run(self, env, mode):
+        return torch.cat([env[t.name] for t in self.inputs], self.dim)
 
 
 class PoolNode(Node):
-    """max_pool / average_pool (floor of the mean over valid positions)."""
+    """max_pool / average_pool (floor of the mean over valid positions).
 
-    def __init__(self, path, op, x, y, kernel, stride, padding):
+    ceil_mode: torch's last, partial windows; exported as extra bottom / right
+    padding (padded positions are ignored by both pools, as torch ignores the
+    positions past the input)."""
+
+    def __init__(self, path, op, x, y, kernel, stride, padding, ceil_mode=False):
         super().__init__(path, [x], y)
         self.op, self.kernel, self.stride, self.padding = op, kernel, stride, padding
+        self.ceil_mode = ceil_mode
 
     def run(self, env, mode):
         x = env[self.inputs[0].name]
+        win = (self.kernel, self.stride, self.padding)
         if self.op == "max_pool":
-            return F.max_pool2d(x, self.kernel, self.stride, self.padding)
+            return F.max_pool2d(x, *win, ceil_mode=self.ceil_mode)
         if mode in ("float", "observe"):
-            return F.avg_pool2d(x, self.kernel, self.stride, self.padding,
-                                count_include_pad=False)
+            return F.avg_pool2d(x, *win, ceil_mode=self.ceil_mode, count_include_pad=False)
         s = self.inputs[0].scale
         q = round_ste(x / s)
-        total = F.avg_pool2d(q, self.kernel, self.stride, self.padding, divisor_override=1)
-        count = F.avg_pool2d(torch.ones_like(q[:1, :1]), self.kernel, self.stride,
-                             self.padding, divisor_override=1)
+        total = F.avg_pool2d(q, *win, ceil_mode=self.ceil_mode, divisor_override=1)
+        count = F.avg_pool2d(torch.ones_like(q[:1, :1]), *win, ceil_mode=self.ceil_mode,
+                             divisor_override=1)
         mean = total / count
         return (mean + (torch.floor(total.detach() / count) - mean).detach()) * s
 
@@ -287,6 +324,16 @@ class GlobalAvgPoolNode(Node):
         mean = q.mean((2, 3), keepdim=True)
         floor = torch.div(q.detach().sum((2, 3), keepdim=True), count, rounding_mode="floor")
         return (mean + (floor - mean).detach()) * s
+
+
+class ToNCHWNode(Node):
+    """transpose of an NHWC map to NCHW; torch's tensor already is NCHW (flattening a
+    map larger than 1x1 must follow torch's C, H, W order)."""
+    op = "transpose"
+    perm = [0, 3, 1, 2]
+
+    def run(self, env, mode):
+        return env[self.inputs[0].name]
 
 
 class ReshapeNode(Node):
@@ -353,7 +400,7 @@ class QGraph:
             self.forward(torch.zeros((1,) + self.input_shape[1:]), "float", record)
         for name, v in record.items():
             s = tuple(v.shape)
-            self.tensors[name].shape = [s[0], s[2], s[3], s[1]] if len(s) == 4 else list(s)
+            self.tensors[name].shape = dyad_shape(self.tensors[name], s)
 
 
 # ----------------------------------------------------------------------------- lowering
@@ -396,8 +443,7 @@ class _Lowerer:
         # Shapes are needed while lowering (Flatten): each node runs in float on a
         # zero image as it is added.
         self.probe = {graph.input.name: torch.zeros(graph.input_shape)}
-        s = graph.input_shape
-        graph.input.shape = [s[0], s[2], s[3], s[1]]
+        graph.input.shape = dyad_shape(graph.input, graph.input_shape)
 
     def emit(self, node):
         self.g.nodes.append(node)
@@ -405,7 +451,7 @@ class _Lowerer:
             v = node.run(self.probe, "float")
         self.probe[node.output.name] = v
         s = tuple(v.shape)
-        node.output.shape = [s[0], s[2], s[3], s[1]] if len(s) == 4 else list(s)
+        node.output.shape = dyad_shape(node.output, s)
 
     def sequence(self, module, prefix, x):
         items = list(module.named_children())
@@ -457,6 +503,8 @@ class _Lowerer:
         return x
 
     def gemm(self, path, module, bn, x, relu, acc_out=False):
+        """relu: the fused activation (an Activation, True for ReLU, or None / False)."""
+        act = Activation.of(relu)
         cfg = self.cfg.for_layer(path)
         if isinstance(module, nn.Conv2d):
             if module.padding_mode != "zeros":
@@ -467,9 +515,10 @@ class _Lowerer:
                                   "give explicit padding")
             if x.shape is not None and len(x.shape) != 4:
                 raise ExportError(path, "Conv2d needs a 4-d input")
-        elif x.shape is not None and len(x.shape) != 2:
-            raise ExportError(path, f"Linear needs a 2-d input [N, features], got NHWC "
-                              f"{x.shape}; add a Flatten after a global average pool")
+        elif x.shape is not None and len(x.shape) not in (2, 3):
+            raise ExportError(path, f"Linear needs a 2-d [N, features] or 3-d [N, T, "
+                              f"features] input, got {x.shape}; add a Flatten after a "
+                              "global average pool")
         if bn is not None and (not bn.affine or not bn.track_running_stats):
             raise ExportError(path, "BatchNorm2d needs affine=True and running statistics")
         if x.kind == "input" and cfg["a"] != 8:
@@ -477,9 +526,10 @@ class _Lowerer:
         if acc_out:
             y = self.g.new_tensor(path + ".acc", "acc")
         else:
-            y = self.g.new_tensor(path + ".out", "act", nonneg=relu)
-            y.signed = not relu or self.cfg.act8_signed
-        node = GemmNode(path, module, bn, x, y, relu, cfg["w"], cfg["a"])
+            nonneg = act is not None and act.nonneg
+            y = self.g.new_tensor(path + ".out", "act", nonneg=nonneg)
+            y.signed = not nonneg or self.cfg.act8_signed
+        node = GemmNode(path, module, bn, x, y, act, cfg["w"], cfg["a"])
         self.emit(node)
         return y
 
@@ -497,14 +547,12 @@ class _Lowerer:
             s = x
         out = self.g.new_tensor(path + ".out", "act", nonneg=True)
         out.signed = self.cfg.act8_signed
-        self.emit(AddNode(path + ".add", y, s, out, relu=True))
+        self.emit(AddNode(path + ".add", y, s, out, act=True))
         return out
 
     def pool(self, path, m, x):
         kernel, stride, padding = _pair(m.kernel_size), _pair(m.stride or m.kernel_size), \
             _pair(m.padding)
-        if m.ceil_mode:
-            raise ExportError(path, "ceil_mode=True is not supported")
         if isinstance(m, nn.MaxPool2d):
             if _pair(m.dilation) != (1, 1) or m.return_indices:
                 raise ExportError(path, "MaxPool2d with dilation or return_indices is not "
@@ -518,7 +566,7 @@ class _Lowerer:
                 raise ExportError(path, "AvgPool2d divisor_override is not supported")
             op = "average_pool"
         y = self.g.new_tensor(path + ".out", "alias", source=x)
-        self.emit(PoolNode(path, op, x, y, kernel, stride, padding))
+        self.emit(PoolNode(path, op, x, y, kernel, stride, padding, m.ceil_mode))
         return y
 
     def simple(self, cls, path, x):
@@ -548,10 +596,15 @@ def lower(model, config, input_shape=(1, 1, 28, 28), input_scale=1.0 / 255,
     model.eval()
     g = QGraph(model, input_name, input_scale, input_shape)
     lw = _Lowerer(g, config)
-    g.output = lw.sequence(model, "", g.input)
-    out = g.output
-    if out.kind == "alias":
-        raise ExportError("", "the model must end with a Linear or conv layer")
+    return finish(g, lw.sequence(model, "", g.input), config, model, output_name)
+
+
+def finish(g, out, config, model, output_name):
+    """Common tail of the lowerings: names the output, gives every activation its
+    bits, infers the shapes and checks the float graph against the torch model."""
+    if out.kind == "input":
+        raise ExportError("", "the model returns its input")
+    g.output = out
     g.tensors.pop(out.name)
     out.name = output_name
     g.tensors[output_name] = out
@@ -616,6 +669,10 @@ def _check_float(g, model):
     with torch.no_grad():
         ref = model(x)
         got = g.forward(x, "float")
-    if got.shape != ref.shape or not torch.allclose(got, ref, atol=1e-4, rtol=1e-4):
+    # Folding BatchNorm changes float32 rounding: about 1e-6 of the largest output
+    # in a 50-layer net, so the bound scales with it.
+    if got.shape != ref.shape or \
+            float((got - ref).abs().max()) > 1e-4 * max(1.0, float(ref.abs().max())):
         raise ExportError("", "internal error: the lowered graph does not reproduce the "
-                          f"model in float (max diff {float((got - ref).abs().max()):.3g})")
+                          f"model in float (max diff {float((got - ref).abs().max()):.3g}, "
+                          f"largest output {float(ref.abs().max()):.3g})")
