@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/cli/cli.h"
+#include "engine/format/file_io.h"
 #include "engine/format/loader.h"
 #include "engine/format/sparsity.h"
 #include "engine/format/weights.h"
@@ -121,12 +122,15 @@ Status prune_model(const Options& o) {
   std::set<int> chosen;
   DYAD_RETURN_IF_ERROR(choose_weights(g, o, &chosen));
 
+  // Read again through the loader's file checks (regular file, size cap); it
+  // parsed once already, so only a file changed in between can fail here.
   json doc;
   {
-    std::ifstream f(o.in, std::ios::binary);
-    std::stringstream text;
-    text << f.rdbuf();
-    doc = json::parse(text.str());  // parsed once already by the loader
+    std::shared_ptr<AlignedBuffer> text;
+    DYAD_RETURN_IF_ERROR(read_whole_file(o.in, "dyad prune", "model file", kMaxModelFileBytes, &text));
+    const char* begin = reinterpret_cast<const char*>(text->data());
+    doc = json::parse(begin, begin + text->size(), nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return invalid_argument(o.in + ": changed while dyad prune read it");
   }
   std::map<std::string, int> index_of;
   for (size_t i = 0; i < g.tensors.size(); ++i) index_of[g.tensors[i].name] = static_cast<int>(i);
