@@ -207,6 +207,8 @@ __attribute__((always_inline)) inline void tile_rows(size_t rows, const Args&...
 //                             nullptr means "direct": read the packed form
 //   tile<MR>(plan, a, w, direct, s0, s1, acc, accumulate)   steps [s0, s1)
 //                             of one tile into (or onto) acc, row stride nr
+//   store_rows(plan, acc, mr, m0, n0, args)   optional: the epilogue of a
+//                             tile (default: store_tile<kNV>, 8 columns at a time)
 // Each of the num_threads tasks owns one scratch slice (packed activation
 // rows, one unpacked panel, int32 sums) and takes work items (m block, panel
 // group) from a shared counter. Every output is summed over the whole K by
@@ -263,7 +265,11 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         }
         for (size_t r0 = 0; r0 < rows; r0 += MR) {
           const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
-          store_tile<Kernel::kNV>(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+          if constexpr (requires { &Kernel::store_rows; }) {
+            Kernel::store_rows(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+          } else {
+            store_tile<Kernel::kNV>(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+          }
         }
       }
     }

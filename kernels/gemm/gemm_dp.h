@@ -25,7 +25,8 @@ namespace dyad::kernels::gemm_avx2 {
 inline namespace DYAD_ISA_NAMESPACE {
 
 // Vec provides: V (the vector type), kLanes (int32 lanes), load(p),
-// broadcast32(p), zero(), store(p, v), dp(acc, u8s, s8s).
+// broadcast32(p), zero(), store(p, v), dp(acc, u8s, s8s); optionally
+// store_rows<NR>(plan, acc, mr, m0, n0, args), a wider epilogue.
 template <class Vec, int MR, int Vecs>
 struct DpKernel {
   using V = typename Vec::V;
@@ -43,6 +44,17 @@ struct DpKernel {
   static void pack_a(const GemmPlan& plan, const uint8_t* src, size_t rows, size_t src_stride,
                      uint8_t* out) {
     pack_rows_u8(plan, src, rows, src_stride, out);
+  }
+
+  // The epilogue: the Vec's own where it has one (zmm: 16 columns at a
+  // time), else the shared 8-column one.
+  static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
+                         const GemmArgs& args) {
+    if constexpr (requires { &Vec::template store_rows<kNR>; }) {
+      Vec::template store_rows<kNR>(plan, acc, mr, m0, n0, args);
+    } else {
+      store_tile<kNV>(plan, acc, mr, m0, n0, args);
+    }
   }
 
   // The int8 panel is read as is.

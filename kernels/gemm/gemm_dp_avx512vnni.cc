@@ -6,8 +6,10 @@
 // quads, for 24 vpdpbusd (1536 products); SPR runs two zmm vpdpbusd per cycle.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "kernels/common/requant_avx512.h"
 #include "kernels/gemm/gemm_dp.h"
 
 namespace dyad::kernels {
@@ -25,6 +27,39 @@ struct Zmm {
   static V zero() { return _mm512_setzero_si512(); }
   static void store(void* p, V v) { _mm512_storeu_si512(p, v); }
   static V dp(V acc, V u8s, V s8s) { return _mm512_dpbusd_epi32(acc, u8s, s8s); }
+
+  // The epilogue 16 columns at a time (Requant16: the shared requant on
+  // zmm): an mr x NR int32 tile (row stride NR) plus the column constants,
+  // to dst rows m0.., columns n0..; columns past N are masked off. A
+  // requantized value is already clamped into its 8-bit container, so the
+  // truncating vpmovdb gives its byte for int8 and uint8 alike.
+  template <int NR>
+  static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
+                         const GemmArgs& args) {
+    const GemmDesc& d = plan.desc;
+    const size_t ncols = std::min<size_t>(NR, d.N - n0);
+    const __m512i qmin = _mm512_set1_epi32(d.qmin), qmax = _mm512_set1_epi32(d.qmax);
+    for (size_t n = 0; n < ncols; n += 16) {
+      const size_t count = std::min<size_t>(16, ncols - n);
+      const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << count) - 1);
+      const __m512i c = _mm512_loadu_si512(plan.col_const.data() + n0 + n);
+      if (d.dst_type == GemmDstType::kInt32) {
+        for (int r = 0; r < mr; ++r) {
+          const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + r * NR + n), c);
+          _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + (m0 + r) * args.dst_stride + n0 + n,
+                                   mask, a);
+        }
+        continue;
+      }
+      const Requant16 rq(plan.requant_blocks[(n0 + n) / 8], plan.requant_blocks[(n0 + n) / 8 + 1]);
+      for (int r = 0; r < mr; ++r) {
+        const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + r * NR + n), c);
+        const __m512i y = _mm512_min_epi32(_mm512_max_epi32(rq.apply(a), qmin), qmax);
+        _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + (m0 + r) * args.dst_stride + n0 + n, mask,
+                             _mm512_cvtepi32_epi8(y));
+      }
+    }
+  }
 };
 
 }  // namespace
