@@ -57,8 +57,9 @@ constexpr bench::GemmConfig kConfigs[] = {
     {"W4A8", 0, 255, 128, 4},
     {"W4A4", 0, 15, 0, 4},
     {"W8A4", 0, 15, 0, 8},
-    // The AVX2 W8A8 variant forced, for the VNNI speed-up in the same run.
+    // The AVX2 variants forced, for the VNNI speed-up in the same run.
     {"W8A8_avx2", 0, 255, 128, 8, "gemm_x8_qc8w_12x8__avx2"},
+    {"W4A8_avx2", 0, 255, 128, 4, "gemm_x8_qc4w_4x24__avx2"},
 };
 
 void set_counters(benchmark::State& state, const Shape& s) {

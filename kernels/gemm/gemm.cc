@@ -142,7 +142,8 @@ std::string gemm_variant_refusal(const GemmVariant& v, const GemmDesc& d, const 
   if (v.packed_weight_bits < d.weight_bits) {
     return strfmt("needs 4-bit weights, the desc has %d-bit ones", d.weight_bits);
   }
-  if (v.family == GemmFamily::kDp && d.weight_bits == 4 && d.M_hint >= 1 && d.M_hint <= v.mr) {
+  if (v.family == GemmFamily::kDp && v.packed_weight_bits == 8 && d.weight_bits == 4 &&
+      d.M_hint >= 1 && d.M_hint <= v.mr) {
     // Not a correctness limit: with few rows the weights stream from memory,
     // and the nibble variants read half the bytes.
     return strfmt("4-bit weights at M_hint = %d <= %d rows: a nibble variant streams half the bytes",

@@ -1,4 +1,4 @@
-// W8A8 on AVX-512 VNNI: vpdpbusd on zmm, 16 int32 lanes = 16 columns x one k
+// W8A8 and W4A8 on AVX-512 VNNI: vpdpbusd on zmm, 16 int32 lanes = 16 columns x one k
 // quad per instruction (kernel and exactness argument: gemm_dp.h).
 //
 // Register tile 6 x 64: 24 zmm sums, 4 weight vectors, 1 broadcast (29 of
@@ -25,6 +25,11 @@ struct Zmm {
     return _mm512_set1_epi32(v);
   }
   static V zero() { return _mm512_setzero_si512(); }
+  static V set1_32(int32_t x) { return _mm512_set1_epi32(x); }
+  static V set1_8(int8_t x) { return _mm512_set1_epi8(x); }
+  static V low_nibbles(V x) { return _mm512_and_si512(x, _mm512_set1_epi8(0x0F)); }
+  static V high_nibbles(V x) { return _mm512_and_si512(_mm512_srli_epi16(x, 4), _mm512_set1_epi8(0x0F)); }
+  static V sub8(V x, V y) { return _mm512_sub_epi8(x, y); }
   static void store(void* p, V v) { _mm512_storeu_si512(p, v); }
   static V dp(V acc, V u8s, V s8s) { return _mm512_dpbusd_epi32(acc, u8s, s8s); }
 
@@ -63,6 +68,10 @@ struct Zmm {
 };
 
 }  // namespace
+
+void gemm_x8_qc4w_6x64__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
+  gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 6, 4>>(plan, args);
+}
 
 void gemm_x8_qc8w_6x64__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
   gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 6, 4>>(plan, args);

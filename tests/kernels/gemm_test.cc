@@ -484,31 +484,42 @@ class ScopedEnv {
   std::string old_;
 };
 
-// The best usable VNNI W8A8 variant, or "" on a CPU (or cap) without VNNI.
-std::string vnni_w8a8() {
-  if (kernel_isa_usable(KernelIsa::kAvx512Vnni)) return "gemm_x8_qc8w_6x64__avx512vnni";
-  if (kernel_isa_usable(KernelIsa::kAvxVnni)) return "gemm_x8_qc8w_6x16__avxvnni";
+// The best usable VNNI variant for 8-bit (or 4-bit) weights, or "" on a CPU
+// (or cap) without VNNI.
+std::string vnni_variant(int weight_bits) {
+  const char* w = weight_bits == 4 ? "qc4w" : "qc8w";
+  if (kernel_isa_usable(KernelIsa::kAvx512Vnni)) return std::string("gemm_x8_") + w + "_6x64__avx512vnni";
+  if (kernel_isa_usable(KernelIsa::kAvxVnni)) return std::string("gemm_x8_") + w + "_6x16__avxvnni";
   return "";
 }
+std::string vnni_w8a8() { return vnni_variant(8); }
 
 TEST(GemmDispatch, PicksTheExpectedVariant) {
   if (!kernel_isa_usable(KernelIsa::kAvx2)) GTEST_SKIP() << "needs AVX2 dispatch";
   std::mt19937 rng(1);
-  const std::string vnni = vnni_w8a8();
-  auto best = [&](const char* avx2) { return vnni.empty() ? std::string(avx2) : vnni; };
-  // GEMV-sized 4-bit weights keep the nibble variants; everything else takes
-  // VNNI when the CPU (and DYAD_ISA) allow it.
+  auto best = [&](int wbits, const char* avx2) {
+    const std::string vnni = vnni_variant(wbits);
+    return vnni.empty() ? std::string(avx2) : vnni;
+  };
+  // 4-bit weights take the nibble variants (VNNI where present) at every
+  // M_hint; the VNNI byte-weight variants refuse them for GEMV.
   Problem gemv = make_problem(rng, 64, 64, kU4, 4, GemmDstType::kInt8);
   gemv.desc.M_hint = 1;
-  EXPECT_EQ(chosen(gemv), "gemm_x4_qc4w_4x24__avx2");
+  EXPECT_EQ(chosen(gemv), best(4, "gemm_x4_qc4w_4x24__avx2"));
   gemv = make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8);
   gemv.desc.M_hint = 1;
-  EXPECT_EQ(chosen(gemv), "gemm_x8_qc4w_4x24__avx2");
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 4, GemmDstType::kInt8)), best("gemm_x4_qc4w_4x24__avx2"));
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS4, 4, GemmDstType::kInt8)), best("gemm_x4_qc4w_4x24__avx2"));
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8)), best("gemm_x8_qc4w_4x24__avx2"));
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 8, GemmDstType::kInt8)), best("gemm_x4_qc8w_4x24__avx2"));
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU8, 8, GemmDstType::kInt8)), best("gemm_x8_qc8w_12x8__avx2"));
+  EXPECT_EQ(chosen(gemv), best(4, "gemm_x8_qc4w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 4, GemmDstType::kInt8)), best(4, "gemm_x4_qc4w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS4, 4, GemmDstType::kInt8)), best(4, "gemm_x4_qc4w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8)), best(4, "gemm_x8_qc4w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 8, GemmDstType::kInt8)), best(8, "gemm_x4_qc8w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU8, 8, GemmDstType::kInt8)), best(8, "gemm_x8_qc8w_12x8__avx2"));
+  if (kernel_isa_usable(KernelIsa::kAvx512Vnni)) {
+    // The byte-weight VNNI variant refuses GEMV-sized 4-bit weights.
+    std::string error;
+    EXPECT_EQ(gemm_plan_variant(gemv.desc, gemv.weights(), "gemm_x8_qc8w_6x64__avx512vnni", &error), nullptr);
+    EXPECT_NE(error.find("nibble variant"), std::string::npos) << error;
+  }
 }
 
 // DYAD_ISA caps dispatch: each level picks its best variant, ref forces the
