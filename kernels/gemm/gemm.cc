@@ -181,7 +181,9 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   plan.n_panels = (d.N + v->nr - 1) / v->nr;
   const bool wd = v->family == GemmFamily::kWd;
   plan.src_offset = wd ? d.src_zp : d.src_min;
-  plan.chunk_quads = v->family != GemmFamily::kUbs ? 0 : static_cast<int32_t>(std::min<int64_t>(f.chunk_quads, 1 << 16));
+  plan.chunk_quads = v->family != GemmFamily::kUbs
+                         ? 0
+                         : static_cast<int32_t>(std::min<int64_t>(f.chunk_quads, 1 << 16));
   // Offset nibbles are in [0, 15] and u in [0, umax <= 255]: pairs in [0, 30 * umax].
   const int64_t umax = std::max(d.src_max - d.src_min, 1);
   plan.chunk_quads_offset = static_cast<int32_t>(std::min<int64_t>(32767 / (30 * umax), 1 << 16) & ~int64_t{1});
@@ -216,7 +218,8 @@ GemmPlanPtr make_plan(const GemmDesc& desc, const GemmWeights& weights,
   if (!validate(desc, weights, error)) return nullptr;
   const DescFacts facts = compute_facts(desc, weights);
   const GemmVariant* chosen = select_variant(
-      kVariants, forced, "gemm", [&](const GemmVariant& v) { return gemm_variant_refusal(v, desc, facts, forced != nullptr); },
+      kVariants, forced, "gemm",
+      [&](const GemmVariant& v) { return gemm_variant_refusal(v, desc, facts, forced != nullptr); },
       [&](const char* what, const char* name, const std::string& why) { log_dispatch(desc, what, name, why); },
       error);
   if (chosen == nullptr) return nullptr;
