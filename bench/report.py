@@ -5,8 +5,9 @@
 
 Benchmark names are "<family>/<impl>/<shape>[/threads:<n>]" (gemm/, conv/, depthwise/,
 add/, max_pool/) or "vnm/<shape>/<config>/<pattern>". Every ratio compares two entries of
-the same run: dense families against oneDNN u8s8s32 (limited to AVX2,
-bench/common/onednn_setup.h) or, where oneDNN has no counterpart, against dyad's
+the same run: dense families against oneDNN u8s8s32 (at its native ISA, or the cap in
+DYAD_BENCH_ONEDNN_ISA, e.g. avx2: bench/common/onednn_setup.h; the kernels line under
+each table names oneDNN's implementation) or, where oneDNN has no counterpart, against dyad's
 reference kernel; V:N:M patterns against the dense kernel; 2 threads against 1 thread.
 Writes <out-dir>/bench.json (the raw Google Benchmark output), tables.md and ratios.png.
 """
@@ -150,7 +151,8 @@ def plot(dense_ratios, vnm_ratios, path):
     for family in ("gemm", "conv", "depthwise"):
         items = {k: v for k, v in dense_ratios.items() if k[0] == family and k[3] == 1}
         if items:
-            panels.append((f"{family}: speed vs oneDNN u8s8s32 (AVX2), 1 thread", items,
+            isa = os.environ.get("DYAD_BENCH_ONEDNN_ISA") or "native"
+            panels.append((f"{family}: speed vs oneDNN u8s8s32 ({isa}), 1 thread", items,
                            lambda k: k[1], lambda k: k[2]))
     if vnm_ratios:
         panels.append(("vnm: sparse / dense dyad, 1 thread", vnm_ratios,

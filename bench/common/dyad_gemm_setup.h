@@ -18,6 +18,9 @@ struct GemmConfig {
   const char* name;
   int32_t src_min, src_max, src_zp;  // unsigned activations
   int weight_bits;
+  // A variant of gemm.inc to force (e.g. the AVX2 W8A8 next to the VNNI one
+  // dispatch picks), or nullptr for the planner's choice.
+  const char* variant = nullptr;
 };
 
 class DyadGemm {
@@ -40,7 +43,9 @@ class DyadGemm {
     d.src_zp = c.src_zp;
     d.weight_bits = c.weight_bits;
     d.dst_type = kernels::GemmDstType::kInt8;
-    plan_ = kernels::gemm_plan(d, {wei.data(), bias.data(), requant.data()}, &error_);
+    const kernels::GemmWeights w{wei.data(), bias.data(), requant.data()};
+    plan_ = c.variant ? kernels::gemm_plan_variant(d, w, c.variant, &error_)
+                      : kernels::gemm_plan(d, w, &error_);
     if (!plan_) return;
     src_.resize(M * K);
     for (uint8_t& x : src_) x = static_cast<uint8_t>(std::uniform_int_distribution<int>(c.src_min, c.src_max)(rng));

@@ -14,19 +14,31 @@
 
 namespace dyad::bench {
 
-// dyad's fast kernels are AVX2; the peer they are measured against is oneDNN
-// restricted to the same instruction set, so a machine that happens to have
-// AVX-512, VNNI or AMX compares like with like. DYAD_BENCH_ONEDNN_ISA=native
-// lifts the cap (to see what oneDNN reaches with everything the CPU has).
-// Must run before oneDNN generates any code; every oneDNN benchmark calls it
-// first, and only the first call does anything.
+// oneDNN runs at its native ISA by default (AVX-512 VNNI, AMX... whatever the
+// CPU has: the peer dyad's VNNI kernels are measured against; its
+// implementation name is in each label). DYAD_BENCH_ONEDNN_ISA caps it for
+// the other columns: avx2 (the peer of dyad's AVX2 kernels), avx2_vnni,
+// avx512_core_vnni (VNNI without AMX); native (or unset) lifts the cap. Must
+// run before oneDNN generates any code (oneDNN reads the cap once): every
+// oneDNN benchmark calls it first, and only the first call does anything.
 inline void limit_onednn_isa_once() {
   static const bool done = [] {
     const char* env = std::getenv("DYAD_BENCH_ONEDNN_ISA");
-    if (env && std::strcmp(env, "native") == 0) return true;
-    if (dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2) != dnnl::status::success) {
-      std::fprintf(stderr, "dyad_bench: could not limit oneDNN to AVX2\n");
+    if (env == nullptr || *env == '\0' || std::strcmp(env, "native") == 0) return true;
+    const struct {
+      const char* name;
+      dnnl::cpu_isa isa;
+    } caps[] = {{"avx2", dnnl::cpu_isa::avx2},
+                {"avx2_vnni", dnnl::cpu_isa::avx2_vnni},
+                {"avx512_core_vnni", dnnl::cpu_isa::avx512_core_vnni}};
+    for (const auto& cap : caps) {
+      if (std::strcmp(env, cap.name) != 0) continue;
+      if (dnnl::set_max_cpu_isa(cap.isa) != dnnl::status::success)
+        std::fprintf(stderr, "dyad_bench: could not limit oneDNN to %s\n", cap.name);
+      return true;
     }
+    std::fprintf(stderr, "dyad_bench: DYAD_BENCH_ONEDNN_ISA=%s is not native, avx2, avx2_vnni or "
+                         "avx512_core_vnni; oneDNN runs at its native ISA\n", env);
     return true;
   }();
   (void)done;

@@ -11,8 +11,9 @@
 // picks is in the label) with an int8 requantized output, the real layer;
 // oneDNN writes s32 or f32 without requantization. Threads: 1 for every
 // shape (timed in CPU time: the machine is shared), 2 for the large ones
-// (timed in real time). oneDNN is limited to AVX2 like dyad
-// (bench/common/onednn_setup.h).
+// (timed in real time). oneDNN runs at its native ISA, or capped with
+// DYAD_BENCH_ONEDNN_ISA=avx2 (bench/common/onednn_setup.h); dyad_W8A8 is the
+// dispatcher's choice (VNNI where present), dyad_W8A8_avx2 the AVX2 variant.
 #include <benchmark/benchmark.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -56,6 +57,9 @@ constexpr bench::GemmConfig kConfigs[] = {
     {"W4A8", 0, 255, 128, 4},
     {"W4A4", 0, 15, 0, 4},
     {"W8A4", 0, 15, 0, 8},
+    // The AVX2 variants forced, for the VNNI speed-up in the same run.
+    {"W8A8_avx2", 0, 255, 128, 8, "gemm_x8_qc8w_12x8__avx2"},
+    {"W4A8_avx2", 0, 255, 128, 4, "gemm_x8_qc4w_4x24__avx2"},
 };
 
 void set_counters(benchmark::State& state, const Shape& s) {

@@ -5,6 +5,7 @@
 
 #include "engine/cli/cli.h"
 #include "engine/exec/memory_needs.h"
+#include "kernels/common/cpu.h"
 
 namespace dyad::cli {
 
@@ -17,7 +18,8 @@ constexpr char kHelp[] =
     "(name, dtype, shape, scale, zero point), op counts, parameter bytes, total\n"
     "multiply-accumulates of one run and the activation arena size. For V:N:M\n"
     "sparse weights: per layer the pattern, the share of weights kept, packed vs\n"
-    "dense bytes, and dense vs kept (effective) MACs.\n"
+    "dense bytes, and dense vs kept (effective) MACs. Also the CPU features the\n"
+    "kernels may use and the DYAD_ISA / DYAD_KERNELS cap on them.\n"
     "  --verbose   also list every planned step with its kernel and MACs\n";
 
 // Per step with a V:N:M sparse weight: the pattern, the weight bytes packed vs
@@ -76,6 +78,7 @@ int info_command(const std::vector<std::string>& args) {
   const Plan& plan = model->plan();
 
   std::printf("model: %s (%s)\n", g.name.empty() ? "(unnamed)" : g.name.c_str(), path.c_str());
+  std::printf("cpu: %s\n", kernels::cpu_summary().c_str());
   std::printf("inputs:\n");
   for (size_t i = 0; i < model->num_inputs(); ++i) print_tensor(model->input(i));
   std::printf("outputs:\n");

@@ -1,20 +1,57 @@
 // CPU features, detected once, and the kernel-selection switches read from the
-// environment (DYAD_KERNELS=ref, DYAD_VERBOSE=dispatch).
+// environment (DYAD_KERNELS=ref, DYAD_ISA=..., DYAD_VERBOSE=dispatch).
 #pragma once
+
+#include <string>
 
 namespace dyad::kernels {
 
+// Every flag means "the CPU has it and the OS saves its register state"
+// (XCR0 via xgetbv: YMM for AVX*, opmask + ZMM for AVX-512, tile data for AMX,
+// and for AMX also the Linux permission arch_prctl(ARCH_REQ_XCOMP_PERM)).
 struct CpuFeatures {
   bool avx2 = false;
   bool fma = false;
+  bool bmi2 = false;
   bool avx512f = false;
-  bool avx_vnni = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512_vnni = false;
+  bool avx512_bf16 = false;
+  bool avx512_vbmi = false;
+  bool avx_vnni = false;  // VEX-encoded vpdpbusd on ymm
+  bool amx_tile = false;
+  bool amx_int8 = false;
 };
 
-// Detected on first call; cheap afterwards.
+// Detected on first call; cheap afterwards. With DYAD_VERBOSE=dispatch the
+// first call logs cpu_summary() to stderr.
 const CpuFeatures& cpu_features();
 
-// True when DYAD_KERNELS=ref: every op uses its reference kernel.
+// Kernel ISA levels, ascending; DYAD_ISA caps dispatch at one of them.
+enum class KernelIsa { kRef, kAvx2, kAvxVnni, kAvx512Vnni, kAmx };
+
+// "avx2", "avxvnni", "avx512vnni", "amx", "ref".
+const char* kernel_isa_name(KernelIsa isa);
+
+// The cap from DYAD_ISA=avx2|avxvnni|avx512vnni|amx|ref (read at each call,
+// like DYAD_KERNELS); kAmx (no cap) when unset. An unknown value is reported
+// once on stderr and ignored.
+KernelIsa kernel_isa_cap();
+
+// True when the CPU has every feature kernels of `isa` are compiled for
+// (kAvx2: AVX2 + FMA + BMI2; kAvxVnni: those + AVX-VNNI; kAvx512Vnni: those +
+// AVX-512 F/BW/VL + VNNI; kAmx: those + AMX-TILE/INT8). kRef: always.
+bool kernel_isa_present(KernelIsa isa);
+// Present and allowed by the DYAD_ISA cap: what automatic dispatch may use.
+// (A variant named explicitly, in tests and benchmarks, needs only present.)
+bool kernel_isa_usable(KernelIsa isa);
+
+// "avx2 fma bmi2 avx512f ... amx-int8 (dispatch cap: none)": the detected
+// features and the cap, for `dyad info` and the dispatch log.
+std::string cpu_summary();
+
+// True when DYAD_KERNELS=ref or DYAD_ISA=ref: every op uses its reference kernel.
 bool force_reference_kernels();
 // True when DYAD_VERBOSE contains "dispatch": log each kernel choice to stderr.
 bool verbose_dispatch();

@@ -5,9 +5,12 @@
 
 #include <immintrin.h>
 
+#include "kernels/common/isa_namespace.h"
+
 #include "kernels/common/requant_block8.h"
 
 namespace dyad::kernels {
+inline namespace DYAD_ISA_NAMESPACE {
 
 // floor((t + 2^(shift-1) - 1 + bit_shift(t)) / 2^shift) + 2^(63-shift), in
 // 64-bit lanes, shift in [1, 63]: rne(t / 2^shift) with ties to even (adding
@@ -33,4 +36,5 @@ inline __m256i requant8(__m256i acc, const RequantBlock8& b) {
   return _mm256_add_epi32(q, ld(b.offset));
 }
 
+}  // namespace DYAD_ISA_NAMESPACE
 }  // namespace dyad::kernels

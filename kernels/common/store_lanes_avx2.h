@@ -11,7 +11,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/common/isa_namespace.h"
+
 namespace dyad::kernels {
+inline namespace DYAD_ISA_NAMESPACE {
 
 // out[0, count) = the first `count` (1..8) int32 lanes of a.
 inline void store_s32_lanes(int32_t* out, __m256i a, size_t count) {
@@ -39,4 +42,5 @@ inline void store_x8_lanes(uint8_t* out, __m256i q, bool is_signed, size_t count
   std::memcpy(out, tmp, count);
 }
 
+}  // namespace DYAD_ISA_NAMESPACE
 }  // namespace dyad::kernels

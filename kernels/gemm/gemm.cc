@@ -1,6 +1,6 @@
 // GEMM planning: validation, variant selection (ordered list with reasons,
 // oneDNN style), and the run entry point. Packing is in gemm_pack.cc, the
-// kernels in gemm_ref.cc and gemm_*_avx2.cc.
+// kernels in gemm_ref.cc, gemm_*_avx2.cc and gemm_dp_*.cc.
 #include <algorithm>
 #include <cinttypes>
 #include <cstdarg>
@@ -115,15 +115,39 @@ DescFacts compute_facts(const GemmDesc& d, const GemmWeights& w) {
   return f;
 }
 
-// Why `v` cannot run `d`, or "" when it can.
-std::string gemm_variant_refusal(const GemmVariant& v, const GemmDesc& d, const DescFacts& f) {
-  if (v.isa == GemmIsa::kAvx2 && !cpu_features().avx2) return "the CPU has no AVX2";
+KernelIsa kernel_isa_of(GemmIsa isa) {
+  switch (isa) {
+    case GemmIsa::kScalar: return KernelIsa::kRef;
+    case GemmIsa::kAvx2: return KernelIsa::kAvx2;
+    case GemmIsa::kAvxVnni: return KernelIsa::kAvxVnni;
+    case GemmIsa::kAvx512Vnni: return KernelIsa::kAvx512Vnni;
+  }
+  return KernelIsa::kAmx;
+}
+
+// Why `v` cannot run `d`, or "" when it can. `named`: the caller asked for
+// this variant by name, so the DYAD_ISA cap (which is for dispatch) is not
+// applied, only the CPU's features.
+std::string gemm_variant_refusal(const GemmVariant& v, const GemmDesc& d, const DescFacts& f,
+                                 bool named) {
+  const KernelIsa isa = kernel_isa_of(v.isa);
+  if (!kernel_isa_present(isa)) return strfmt("the CPU has no %s", kernel_isa_name(isa));
+  if (!named && static_cast<int>(isa) > static_cast<int>(kernel_isa_cap()))
+    return strfmt("DYAD_ISA=%s caps dispatch below %s", kernel_isa_name(kernel_isa_cap()),
+                  kernel_isa_name(isa));
   if (v.family == GemmFamily::kRef) return "";
   if (!f.acc_fits_int32) {
     return "the int32 accumulator could overflow (sum |w| * max|src - zp| + |bias| > 2^31 - 1)";
   }
   if (v.packed_weight_bits < d.weight_bits) {
     return strfmt("needs 4-bit weights, the desc has %d-bit ones", d.weight_bits);
+  }
+  if (v.family == GemmFamily::kDp && v.packed_weight_bits == 8 && d.weight_bits == 4 &&
+      d.M_hint >= 1 && d.M_hint <= v.mr) {
+    // Not a correctness limit: with few rows the weights stream from memory,
+    // and the nibble variants read half the bytes.
+    return strfmt("4-bit weights at M_hint = %d <= %d rows: a nibble variant streams half the bytes",
+                  d.M_hint, v.mr);
   }
   if (v.family == GemmFamily::kUbs && f.chunk_quads < v.min_chunk_quads) {
     return strfmt("int16 pair sums of src range [%d, %d] x |w| <= %d allow chunks of %" PRId64
@@ -157,7 +181,9 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   plan.n_panels = (d.N + v->nr - 1) / v->nr;
   const bool wd = v->family == GemmFamily::kWd;
   plan.src_offset = wd ? d.src_zp : d.src_min;
-  plan.chunk_quads = wd ? 0 : static_cast<int32_t>(std::min<int64_t>(f.chunk_quads, 1 << 16));
+  plan.chunk_quads = v->family != GemmFamily::kUbs
+                         ? 0
+                         : static_cast<int32_t>(std::min<int64_t>(f.chunk_quads, 1 << 16));
   // Offset nibbles are in [0, 15] and u in [0, umax <= 255]: pairs in [0, 30 * umax].
   const int64_t umax = std::max(d.src_max - d.src_min, 1);
   plan.chunk_quads_offset = static_cast<int32_t>(std::min<int64_t>(32767 / (30 * umax), 1 << 16) & ~int64_t{1});
@@ -192,7 +218,8 @@ GemmPlanPtr make_plan(const GemmDesc& desc, const GemmWeights& weights,
   if (!validate(desc, weights, error)) return nullptr;
   const DescFacts facts = compute_facts(desc, weights);
   const GemmVariant* chosen = select_variant(
-      kVariants, forced, "gemm", [&](const GemmVariant& v) { return gemm_variant_refusal(v, desc, facts); },
+      kVariants, forced, "gemm",
+      [&](const GemmVariant& v) { return gemm_variant_refusal(v, desc, facts, forced != nullptr); },
       [&](const char* what, const char* name, const std::string& why) { log_dispatch(desc, what, name, why); },
       error);
   if (chosen == nullptr) return nullptr;
@@ -240,8 +267,8 @@ bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride
 std::vector<GemmVariantInfo> gemm_variants() {
   std::vector<GemmVariantInfo> out;
   for (const GemmVariant& v : kVariants) {
-    out.push_back({v.name, v.family == GemmFamily::kRef,
-                   v.isa == GemmIsa::kScalar || cpu_features().avx2});
+    out.push_back({v.name, v.family == GemmFamily::kRef, kernel_isa_present(kernel_isa_of(v.isa)),
+                   kernel_isa_name(kernel_isa_of(v.isa))});
   }
   return out;
 }

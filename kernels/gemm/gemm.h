@@ -101,7 +101,8 @@ bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride
 struct GemmVariantInfo {
   const char* name;
   bool is_reference;
-  bool cpu_supported;  // the ISA is present on this machine
+  bool cpu_supported;  // the ISA is present on this machine (DYAD_ISA caps only dispatch)
+  const char* isa;     // "ref", "avx2", "avxvnni", "avx512vnni"
 };
 std::vector<GemmVariantInfo> gemm_variants();
 

@@ -1,5 +1,8 @@
-// Shared by the AVX2 GEMM kernels (include only from *_avx2.cc files): the
-// work split over threads, the requant epilogue, and tile stores.
+// Shared by the x86 vector GEMM kernels (include only from *_avx2.cc,
+// *_avxvnni.cc and *_avx512vnni.cc files; isa_namespace.h keeps each ISA's
+// copies apart): the work split over threads, the activation packing of the
+// u8 x s8 families, the requant epilogue (8 columns at a time on ymm), and
+// tile stores.
 #pragma once
 
 #include <immintrin.h>
@@ -8,12 +11,14 @@
 #include <atomic>
 #include <cstring>
 
+#include "kernels/common/isa_namespace.h"
 #include "kernels/common/requant_avx2.h"
 #include "kernels/common/store_lanes_avx2.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/gemm/gemm_internal.h"
 
 namespace dyad::kernels::gemm_avx2 {
+inline namespace DYAD_ISA_NAMESPACE {
 
 inline __m256i load32_broadcast(const void* p) {
   int32_t v;
@@ -111,6 +116,40 @@ __attribute__((always_inline)) inline void tile_steps(Tile4x24& t, const uint8_t
   t = {s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32};
 }
 
+// Activation rows as bytes u = src - src_offset (in [0, 255] for
+// src_offset = src_min), row r at out + r * a_stride, zero padded to kp, with
+// sum_k u as an int32 at byte kp (used by the offset-nibble path): the
+// operand layout of the u8 x s8 families (kUbs, kDp).
+inline void pack_rows_u8(const GemmPlan& plan, const uint8_t* src, size_t rows,
+                         size_t src_stride, uint8_t* out) {
+  const size_t K = plan.desc.K, kp = plan.kp;
+  const uint8_t offset = static_cast<uint8_t>(plan.src_offset);
+  const __m256i off = _mm256_set1_epi8(static_cast<char>(offset));
+  for (size_t r = 0; r < rows; ++r) {
+    const uint8_t* s = src + r * src_stride;
+    uint8_t* a = out + r * plan.a_stride;
+    size_t k = 0;
+    __m256i sums = _mm256_setzero_si256();  // 4 x 64-bit partial sums of u
+    for (; k + 32 <= K; k += 32) {
+      const __m256i u = _mm256_sub_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + k)), off);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(a + k), u);
+      sums = _mm256_add_epi64(sums, _mm256_sad_epu8(u, _mm256_setzero_si256()));
+    }
+    alignas(32) int64_t part[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(part), sums);
+    int64_t row_sum = part[0] + part[1] + part[2] + part[3];
+    for (; k < K; ++k) {
+      a[k] = static_cast<uint8_t>(s[k] - offset);
+      row_sum += a[k];
+    }
+    for (; k < kp; ++k) a[k] = 0;
+    // Kept mod 2^32 (the int32 sums wrap; the planner proved the true
+    // accumulator fits); read by the offset-nibble path.
+    const uint32_t row_sum32 = static_cast<uint32_t>(row_sum);
+    std::memcpy(a + kp, &row_sum32, sizeof(row_sum32));
+  }
+}
+
 // round_shift and requant8: kernels/common/requant_avx2.h.
 
 // Writes an mr x (8 * NV) int32 accumulator tile (row stride 8 * NV) to dst
@@ -168,6 +207,8 @@ __attribute__((always_inline)) inline void tile_rows(size_t rows, const Args&...
 //                             nullptr means "direct": read the packed form
 //   tile<MR>(plan, a, w, direct, s0, s1, acc, accumulate)   steps [s0, s1)
 //                             of one tile into (or onto) acc, row stride nr
+//   store_rows(plan, acc, mr, m0, n0, args)   optional: the epilogue of a
+//                             tile (default: store_tile<kNV>, 8 columns at a time)
 // Each of the num_threads tasks owns one scratch slice (packed activation
 // rows, one unpacked panel, int32 sums) and takes work items (m block, panel
 // group) from a shared counter. Every output is summed over the whole K by
@@ -224,7 +265,11 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         }
         for (size_t r0 = 0; r0 < rows; r0 += MR) {
           const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
-          store_tile<Kernel::kNV>(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+          if constexpr (requires { &Kernel::store_rows; }) {
+            Kernel::store_rows(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+          } else {
+            store_tile<Kernel::kNV>(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+          }
         }
       }
     }
@@ -232,4 +277,5 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   parallel_for(args.pool, threads, task);
 }
 
+}  // namespace DYAD_ISA_NAMESPACE
 }  // namespace dyad::kernels::gemm_avx2

@@ -1,5 +1,5 @@
 // Internals shared by the GEMM planner (gemm.cc, gemm_pack.cc) and the
-// kernels (gemm_ref.cc, gemm_*_avx2.cc): the variant descriptor, the plan and
+// kernels (gemm_ref.cc, gemm_*_avx2.cc, gemm_dp_*.cc): the variant descriptor, the plan and
 // its packed layouts. Not part of the public API (gemm.h).
 #pragma once
 
@@ -15,7 +15,9 @@
 
 namespace dyad::kernels {
 
-enum class GemmIsa : uint8_t { kScalar, kAvx2 };
+// The instruction set a variant is compiled for (the file suffix):
+// kAvxVnni = AVX2 + VEX vpdpbusd on ymm, kAvx512Vnni = AVX-512 F/BW/VL + VNNI.
+enum class GemmIsa : uint8_t { kScalar, kAvx2, kAvxVnni, kAvx512Vnni };
 
 // How a variant multiplies; decides the packed weight layout, the scratch and
 // the ranges it accepts (docs/kernels.md has the saturation argument of each).
@@ -30,6 +32,11 @@ enum class GemmFamily : uint8_t {
   // widening to int32; the planner picks the chunk so no int16 sum can leave
   // [-32768, 32767] (narrow operands give long chunks: where INT4 wins).
   kUbs,
+  // u8 x s8 -> int32 quad sums (vpdpbusd, the non-saturating form): a = src -
+  // src_min in [0, 255], weights signed int8, 4 products added straight into
+  // the int32 sums with wrap-around. Exact whenever the true accumulator fits
+  // int32 (the planner's one bound, as for kWd): see docs/kernels.md.
+  kDp,
 };
 
 struct GemmArgs {

@@ -47,32 +47,7 @@ struct UbsKernel {
 
   static void pack_a(const GemmPlan& plan, const uint8_t* src, size_t rows, size_t src_stride,
                      uint8_t* out) {
-    const size_t K = plan.desc.K, kp = plan.kp;
-    const uint8_t offset = static_cast<uint8_t>(plan.src_offset);
-    const __m256i off = _mm256_set1_epi8(static_cast<char>(offset));
-    for (size_t r = 0; r < rows; ++r) {
-      const uint8_t* s = src + r * src_stride;
-      uint8_t* a = out + r * plan.a_stride;
-      size_t k = 0;
-      __m256i sums = _mm256_setzero_si256();  // 4 x 64-bit partial sums of u
-      for (; k + 32 <= K; k += 32) {
-        const __m256i u = _mm256_sub_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + k)), off);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(a + k), u);
-        sums = _mm256_add_epi64(sums, _mm256_sad_epu8(u, _mm256_setzero_si256()));
-      }
-      alignas(32) int64_t part[4];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(part), sums);
-      int64_t row_sum = part[0] + part[1] + part[2] + part[3];
-      for (; k < K; ++k) {
-        a[k] = static_cast<uint8_t>(s[k] - offset);
-        row_sum += a[k];
-      }
-      for (; k < kp; ++k) a[k] = 0;
-      // Kept mod 2^32 (the int32 sums wrap; the planner proved the true
-      // accumulator fits); read by the offset-nibble path.
-      const uint32_t row_sum32 = static_cast<uint32_t>(row_sum);
-      std::memcpy(a + kp, &row_sum32, sizeof(row_sum32));
-    }
+    pack_rows_u8(plan, src, rows, src_stride, out);
   }
 
   // Nibble panels are unpacked to signed bytes in scratch; 8-bit panels are

@@ -1,6 +1,7 @@
 // End to end: every shipped model that carries samples (metadata.samples, made
 // by the independent Python simulator) must reproduce them bit for bit, with
-// the default kernels and with DYAD_KERNELS=ref, at 1 and 3 threads.
+// the default kernels, DYAD_KERNELS=ref and every DYAD_ISA cap this CPU has
+// (avx2, avxvnni, avx512vnni), at 1 and 3 threads.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include "engine/exec/model.h"
 #include "engine/exec/session.h"
+#include "kernels/common/cpu.h"
 
 namespace dyad {
 namespace {
@@ -71,14 +73,25 @@ int index_of(const Graph& g, const std::vector<int>& list, const std::string& na
   return -1;
 }
 
-void check_samples(const std::string& path, bool reference, int threads) {
-  SCOPED_TRACE(path + (reference ? " [DYAD_KERNELS=ref]" : " [default kernels]") + " threads " +
-               std::to_string(threads));
-  if (reference) setenv("DYAD_KERNELS", "ref", 1);
+// A kernel choice: an environment variable set while the model is planned
+// (nullptr name: the defaults).
+struct KernelSetting {
+  const char* var;
+  const char* value;
+  std::string text() const { return var ? std::string(var) + "=" + value : "default kernels"; }
+};
+
+// Loads `path` under `setting`; appends each step's kernel name to *kernels.
+void check_samples(const std::string& path, const KernelSetting& setting, int threads,
+                   std::vector<std::string>* kernels = nullptr) {
+  SCOPED_TRACE(path + " [" + setting.text() + "] threads " + std::to_string(threads));
+  if (setting.var) setenv(setting.var, setting.value, 1);
   std::shared_ptr<const Model> model;
   const Status st = Model::load_file(path, &model);
-  if (reference) unsetenv("DYAD_KERNELS");
+  if (setting.var) unsetenv(setting.var);
   ASSERT_TRUE(st.is_ok()) << st.message();
+  if (kernels)
+    for (const Step& step : model->plan().steps) kernels->push_back(step.kernel_name);
   std::unique_ptr<Session> session;
   ASSERT_TRUE(Session::create(model, threads, &session).is_ok());
   const auto& samples = model->graph().metadata["samples"];
@@ -111,8 +124,42 @@ TEST(ShippedModels, ReproduceSimulatorSamplesWithEveryKernelChoiceAndThreadCount
   const auto paths = models_with_samples();
   ASSERT_FALSE(paths.empty()) << "no shipped model with samples found";
   for (const std::string& path : paths)
-    for (bool reference : {false, true})
-      for (int threads : {1, 3}) check_samples(path, reference, threads);
+    for (const KernelSetting& setting : {KernelSetting{nullptr, nullptr}, KernelSetting{"DYAD_KERNELS", "ref"}})
+      for (int threads : {1, 3}) check_samples(path, setting, threads);
+}
+
+// Each ISA level the CPU has, as the dispatch cap: the samples still match,
+// and the level's own GEMM variants are really used (a VNNI cap that silently
+// ran the AVX2 kernels would test nothing new). Levels the CPU lacks are
+// named in the skip message.
+TEST(ShippedModels, ReproduceSimulatorSamplesAtEveryIsaCap) {
+  const auto paths = models_with_samples();
+  ASSERT_FALSE(paths.empty()) << "no shipped model with samples found";
+  std::string missing;
+  for (kernels::KernelIsa isa : {kernels::KernelIsa::kAvx2, kernels::KernelIsa::kAvxVnni,
+                                 kernels::KernelIsa::kAvx512Vnni}) {
+    const char* name = kernels::kernel_isa_name(isa);
+    if (!kernels::kernel_isa_present(isa)) {
+      missing += std::string(missing.empty() ? "" : ", ") + name;
+      continue;
+    }
+    std::vector<std::string> used;
+    for (const std::string& path : paths)
+      for (int threads : {1, 3}) check_samples(path, KernelSetting{"DYAD_ISA", name}, threads, &used);
+    const std::string suffix = std::string("__") + name;
+    size_t at_level = 0;
+    for (const std::string& k : used) {
+      at_level += k.size() >= suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0;
+      // Nothing above the cap: the suffix of every GEMM kernel is at most `name`.
+      for (kernels::KernelIsa above = static_cast<kernels::KernelIsa>(static_cast<int>(isa) + 1);
+           above <= kernels::KernelIsa::kAmx;
+           above = static_cast<kernels::KernelIsa>(static_cast<int>(above) + 1))
+        EXPECT_EQ(k.find(std::string("__") + kernels::kernel_isa_name(above)), std::string::npos)
+            << k << " under DYAD_ISA=" << name;
+    }
+    EXPECT_GT(at_level, 0u) << "no step used a " << name << " kernel under DYAD_ISA=" << name;
+  }
+  if (!missing.empty()) GTEST_SKIP() << "this CPU lacks " << missing << " (the other levels ran)";
 }
 
 }  // namespace

@@ -243,7 +243,8 @@ class GemmVariantTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     for (const GemmVariantInfo& v : gemm_variants()) {
-      if (GetParam() == v.name && !v.cpu_supported) GTEST_SKIP() << "ISA not present";
+      if (GetParam() == v.name && !v.cpu_supported)
+        GTEST_SKIP() << "this CPU lacks " << v.isa << ", needed by " << v.name;
     }
   }
 
@@ -460,14 +461,95 @@ std::string chosen(const Problem& p) {
   return plan ? gemm_plan_variant_name(*plan) : "";
 }
 
+// Sets an environment variable for the scope, restoring the old value after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (had_) {
+      setenv(name_, old_.c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
+// The best usable VNNI variant for 8-bit (or 4-bit) weights, or "" on a CPU
+// (or cap) without VNNI.
+std::string vnni_variant(int weight_bits) {
+  const char* w = weight_bits == 4 ? "qc4w" : "qc8w";
+  if (kernel_isa_usable(KernelIsa::kAvx512Vnni)) return std::string("gemm_x8_") + w + "_6x64__avx512vnni";
+  if (kernel_isa_usable(KernelIsa::kAvxVnni)) return std::string("gemm_x8_") + w + "_6x16__avxvnni";
+  return "";
+}
+std::string vnni_w8a8() { return vnni_variant(8); }
+
 TEST(GemmDispatch, PicksTheExpectedVariant) {
-  if (!cpu_features().avx2 || force_reference_kernels()) GTEST_SKIP() << "needs AVX2 dispatch";
+  if (!kernel_isa_usable(KernelIsa::kAvx2)) GTEST_SKIP() << "needs AVX2 dispatch";
   std::mt19937 rng(1);
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 4, GemmDstType::kInt8)), "gemm_x4_qc4w_4x24__avx2");
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS4, 4, GemmDstType::kInt8)), "gemm_x4_qc4w_4x24__avx2");
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8)), "gemm_x8_qc4w_4x24__avx2");
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 8, GemmDstType::kInt8)), "gemm_x4_qc8w_4x24__avx2");
-  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU8, 8, GemmDstType::kInt8)), "gemm_x8_qc8w_12x8__avx2");
+  auto best = [&](int wbits, const char* avx2) {
+    const std::string vnni = vnni_variant(wbits);
+    return vnni.empty() ? std::string(avx2) : vnni;
+  };
+  // 4-bit weights take the nibble variants (VNNI where present) at every
+  // M_hint; the VNNI byte-weight variants refuse them for GEMV.
+  Problem gemv = make_problem(rng, 64, 64, kU4, 4, GemmDstType::kInt8);
+  gemv.desc.M_hint = 1;
+  EXPECT_EQ(chosen(gemv), best(4, "gemm_x4_qc4w_4x24__avx2"));
+  gemv = make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8);
+  gemv.desc.M_hint = 1;
+  EXPECT_EQ(chosen(gemv), best(4, "gemm_x8_qc4w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 4, GemmDstType::kInt8)), best(4, "gemm_x4_qc4w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS4, 4, GemmDstType::kInt8)), best(4, "gemm_x4_qc4w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8)), best(4, "gemm_x8_qc4w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU4, 8, GemmDstType::kInt8)), best(8, "gemm_x4_qc8w_4x24__avx2"));
+  EXPECT_EQ(chosen(make_problem(rng, 64, 64, kU8, 8, GemmDstType::kInt8)), best(8, "gemm_x8_qc8w_12x8__avx2"));
+  if (kernel_isa_usable(KernelIsa::kAvx512Vnni)) {
+    // The byte-weight VNNI variant refuses GEMV-sized 4-bit weights.
+    std::string error;
+    EXPECT_EQ(gemm_plan_variant(gemv.desc, gemv.weights(), "gemm_x8_qc8w_6x64__avx512vnni", &error), nullptr);
+    EXPECT_NE(error.find("nibble variant"), std::string::npos) << error;
+  }
+}
+
+// DYAD_ISA caps dispatch: each level picks its best variant, ref forces the
+// reference, and an explicitly named variant ignores the cap.
+TEST(GemmDispatch, IsaCap) {
+  std::mt19937 rng(12);
+  const Problem p = make_problem(rng, 64, 64, kS8, 8, GemmDstType::kInt8);
+  const bool avx2 = kernel_isa_present(KernelIsa::kAvx2);
+  {
+    ScopedEnv cap("DYAD_ISA", "ref");
+    EXPECT_EQ(chosen(p), "gemm_x8_qc8w__ref");
+    EXPECT_TRUE(force_reference_kernels());
+  }
+  {
+    ScopedEnv cap("DYAD_ISA", "avx2");
+    EXPECT_EQ(chosen(p), avx2 ? "gemm_x8_qc8w_12x8__avx2" : "gemm_x8_qc8w__ref");
+    if (kernel_isa_present(KernelIsa::kAvx512Vnni)) {
+      std::string error;
+      EXPECT_NE(gemm_plan_variant(p.desc, p.weights(), "gemm_x8_qc8w_6x64__avx512vnni", &error), nullptr)
+          << error;
+    }
+  }
+  if (kernel_isa_present(KernelIsa::kAvxVnni)) {
+    ScopedEnv cap("DYAD_ISA", "avxvnni");
+    EXPECT_EQ(chosen(p), "gemm_x8_qc8w_6x16__avxvnni");
+  }
+  if (kernel_isa_present(KernelIsa::kAvx512Vnni)) {
+    ScopedEnv cap("DYAD_ISA", "avx512vnni");
+    EXPECT_EQ(chosen(p), "gemm_x8_qc8w_6x64__avx512vnni");
+  }
 }
 
 TEST(GemmDispatch, ForcedReference) {
@@ -499,9 +581,13 @@ TEST(GemmDispatch, VerboseLogsChoiceAndReasons) {
   } else {
     unsetenv("DYAD_VERBOSE");
   }
-  EXPECT_NE(log.find("skipped gemm_x4_qc4w_4x24__avx2: needs 4-bit weights"), std::string::npos) << log;
-  EXPECT_NE(log.find("skipped gemm_x4_qc8w_4x24__avx2: int16 pair sums"), std::string::npos) << log;
-  EXPECT_NE(log.find("chose gemm_x8_qc8w_12x8__avx2"), std::string::npos) << log;
+  if (vnni_w8a8().empty()) {
+    EXPECT_NE(log.find("skipped gemm_x4_qc4w_4x24__avx2: needs 4-bit weights"), std::string::npos) << log;
+    EXPECT_NE(log.find("skipped gemm_x4_qc8w_4x24__avx2: int16 pair sums"), std::string::npos) << log;
+    EXPECT_NE(log.find("chose gemm_x8_qc8w_12x8__avx2"), std::string::npos) << log;
+  } else {
+    EXPECT_NE(log.find("chose " + vnni_w8a8()), std::string::npos) << log;
+  }
 }
 
 TEST(GemmDispatch, AccumulatorBoundFallsBackToReference) {

@@ -1,0 +1,58 @@
+// The requant of kernels/common/requant_avx2.h on 16 lanes (zmm), for the
+// AVX-512 kernels (include only from *_avx512*.cc files): the same steps on
+// the same RequantBlock8 constants (two blocks = 16 consecutive channels), so
+// the exactness argument of docs/kernels.md ("Requant epilogue") is
+// unchanged; only the vector width differs. The constants of a 16-channel
+// group are combined once (Requant16) and reused for every row of a tile.
+#pragma once
+
+#include <immintrin.h>
+
+
+#include "kernels/common/isa_namespace.h"
+#include "kernels/common/requant_block8.h"
+
+namespace dyad::kernels {
+inline namespace DYAD_ISA_NAMESPACE {
+
+struct Requant16 {
+  __m512i mult, mult_odd, acc_lo, acc_hi, offset, shift_even, shift_odd, round_even, round_odd;
+
+  // Channels [0, 8) from `lo`, [8, 16) from `hi`.
+  Requant16(const RequantBlock8& lo, const RequantBlock8& hi) {
+    auto join = [](const void* a, const void* b) {
+      return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(static_cast<const __m256i*>(a))),
+                                _mm256_load_si256(static_cast<const __m256i*>(b)), 1);
+    };
+    mult = join(lo.mult, hi.mult);
+    mult_odd = join(lo.mult_odd, hi.mult_odd);
+    acc_lo = join(lo.acc_lo, hi.acc_lo);
+    acc_hi = join(lo.acc_hi, hi.acc_hi);
+    offset = join(lo.offset, hi.offset);
+    shift_even = join(lo.shift_even, hi.shift_even);
+    shift_odd = join(lo.shift_odd, hi.shift_odd);
+    round_even = join(lo.round_even, hi.round_even);
+    round_odd = join(lo.round_odd, hi.round_odd);
+  }
+
+  // round_shift of requant_avx2.h on 8 64-bit lanes.
+  static __m512i round_shift(__m512i t, __m512i shift, __m512i round) {
+    const __m512i bit = _mm512_and_si512(_mm512_srlv_epi64(t, shift), _mm512_set1_epi64(1));
+    return _mm512_srlv_epi64(_mm512_add_epi64(_mm512_add_epi64(t, round), bit), shift);
+  }
+
+  // dst_zp + rne(acc * m / 2^e) for 16 lanes, before the [qmin, qmax] clamp
+  // (requant8 of requant_avx2.h, step for step).
+  __m512i apply(__m512i acc) const {
+    acc = _mm512_max_epi32(_mm512_min_epi32(acc, acc_hi), acc_lo);
+    const __m512i t_even = _mm512_mul_epi32(acc, mult);
+    const __m512i t_odd = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult_odd);
+    const __m512i q_even = round_shift(t_even, shift_even, round_even);
+    const __m512i q_odd = round_shift(t_odd, shift_odd, round_odd);
+    const __m512i q = _mm512_mask_blend_epi32(0xAAAA, q_even, _mm512_slli_epi64(q_odd, 32));
+    return _mm512_add_epi32(q, offset);
+  }
+};
+
+}  // namespace DYAD_ISA_NAMESPACE
+}  // namespace dyad::kernels

@@ -1,0 +1,80 @@
+// W8A8 and W4A8 on AVX-512 VNNI: vpdpbusd on zmm, 16 int32 lanes = 16 columns x one k
+// quad per instruction (kernel and exactness argument: gemm_dp.h).
+//
+// Register tile 6 x 64: 24 zmm sums, 4 weight vectors, 1 broadcast (29 of
+// the 32 registers). A step loads 4 x 64 bytes of weights and broadcasts 6
+// quads, for 24 vpdpbusd (1536 products); SPR runs two zmm vpdpbusd per cycle.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/common/requant_avx512.h"
+#include "kernels/gemm/gemm_dp.h"
+
+namespace dyad::kernels {
+namespace {
+
+struct Zmm {
+  using V = __m512i;
+  static constexpr int kLanes = 16;
+  static V load(const void* p) { return _mm512_loadu_si512(p); }
+  static V broadcast32(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  }
+  static V zero() { return _mm512_setzero_si512(); }
+  static V set1_32(int32_t x) { return _mm512_set1_epi32(x); }
+  static V set1_8(int8_t x) { return _mm512_set1_epi8(x); }
+  static V low_nibbles(V x) { return _mm512_and_si512(x, _mm512_set1_epi8(0x0F)); }
+  static V high_nibbles(V x) { return _mm512_and_si512(_mm512_srli_epi16(x, 4), _mm512_set1_epi8(0x0F)); }
+  static V sub8(V x, V y) { return _mm512_sub_epi8(x, y); }
+  static void store(void* p, V v) { _mm512_storeu_si512(p, v); }
+  static V dp(V acc, V u8s, V s8s) { return _mm512_dpbusd_epi32(acc, u8s, s8s); }
+
+  // The epilogue 16 columns at a time (Requant16: the shared requant on
+  // zmm): an mr x NR int32 tile (row stride NR) plus the column constants,
+  // to dst rows m0.., columns n0..; columns past N are masked off. A
+  // requantized value is already clamped into its 8-bit container, so the
+  // truncating vpmovdb gives its byte for int8 and uint8 alike.
+  template <int NR>
+  static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
+                         const GemmArgs& args) {
+    const GemmDesc& d = plan.desc;
+    const size_t ncols = std::min<size_t>(NR, d.N - n0);
+    const __m512i qmin = _mm512_set1_epi32(d.qmin), qmax = _mm512_set1_epi32(d.qmax);
+    for (size_t n = 0; n < ncols; n += 16) {
+      const size_t count = std::min<size_t>(16, ncols - n);
+      const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << count) - 1);
+      const __m512i c = _mm512_loadu_si512(plan.col_const.data() + n0 + n);
+      if (d.dst_type == GemmDstType::kInt32) {
+        for (int r = 0; r < mr; ++r) {
+          const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + r * NR + n), c);
+          _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + (m0 + r) * args.dst_stride + n0 + n,
+                                   mask, a);
+        }
+        continue;
+      }
+      const Requant16 rq(plan.requant_blocks[(n0 + n) / 8], plan.requant_blocks[(n0 + n) / 8 + 1]);
+      for (int r = 0; r < mr; ++r) {
+        const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + r * NR + n), c);
+        const __m512i y = _mm512_min_epi32(_mm512_max_epi32(rq.apply(a), qmin), qmax);
+        _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + (m0 + r) * args.dst_stride + n0 + n, mask,
+                             _mm512_cvtepi32_epi8(y));
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void gemm_x8_qc4w_6x64__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
+  gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 6, 4>>(plan, args);
+}
+
+void gemm_x8_qc8w_6x64__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
+  gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 6, 4>>(plan, args);
+}
+
+}  // namespace dyad::kernels
