@@ -26,28 +26,12 @@
  */
 #include <dyad/dyad.h>
 
+#include "c_check.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int g_failures = 0;
-
-static void check(int ok, const char* what) {
-  printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
-  if (!ok) {
-    const char* msg = dyad_last_error_message();
-    printf("      (last error message: \"%s\")\n", msg ? msg : "(null)");
-    ++g_failures;
-  }
-}
-
-static void check_status(dyad_status got, dyad_status want, const char* what) {
-  char line[512];
-  snprintf(line, sizeof line, "%s -> %s (want %s)", what, dyad_status_string(got),
-           dyad_status_string(want));
-  check(got == want, line);
-}
 
 /* Reads a whole file; NULL on failure. */
 static char* read_file(const char* path, size_t* bytes) {

@@ -10,29 +10,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dyad/dyad.h>
 
+#include "c_check.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static int g_failures = 0;
-
-static void check(int ok, const char* what) {
-  printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
-  if (!ok) {
-    printf("      (last error message: \"%s\")\n", dyad_last_error_message());
-    ++g_failures;
-  }
-}
-
-static void check_status(dyad_status got, dyad_status want, const char* what) {
-  char line[512];
-  snprintf(line, sizeof line, "%s -> %s (want %s)", what, dyad_status_string(got),
-           dyad_status_string(want));
-  check(got == want, line);
-}
 
 static int message_has(const char* part) { return strstr(dyad_last_error_message(), part) != NULL; }
 

@@ -8,6 +8,8 @@
  */
 #include <dyad/dyad.h>
 
+#include "c_check.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +31,6 @@ static const char* const MODELS[] = {
 #define MAX_TENSORS 16
 
 static int g_iterations = DEFAULT_ITERATIONS;
-static int g_failures = 0;
-
-static void check(int ok, const char* what) {
-  printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
-  if (!ok) {
-    printf("      (last error message: \"%s\")\n", dyad_last_error_message());
-    ++g_failures;
-  }
-}
-
 static dyad_model* g_model;
 static size_t g_num_inputs, g_num_outputs;
 static dyad_tensor_info g_inputs[MAX_TENSORS], g_outputs[MAX_TENSORS];
