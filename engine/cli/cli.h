@@ -45,6 +45,9 @@ struct ParsedArgs {
 // The switch every command that loads a model accepts: a model's weights file
 // may then lie outside the model's folder (LoadOptions).
 inline constexpr std::string_view kAllowWeightsOutsideFlag = "--allow-weights-outside-model-dir";
+// The value flag every command that loads a model accepts: BYTES (or with a
+// K, M or G suffix, powers of 1024) as LoadOptions::memory_budget_bytes.
+inline constexpr std::string_view kMemoryBudgetFlag = "--memory-budget";
 
 // Splits args into positionals and flags. `value_flags` take a value
 // ("--threads 2" or "--threads=2"); `switches` take none. Anything else that

@@ -12,6 +12,22 @@ namespace dyad::cli {
 namespace {
 // Set by parse_args from the model-loading switches; the process runs one command.
 LoadOptions g_load_options;
+
+// "123", "64K", "512M", "2G" -> bytes (> 0). False when malformed or past SIZE_MAX.
+bool parse_byte_count(const std::string& text, size_t* out) {
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || text[0] < '0' || text[0] > '9' || errno == ERANGE || v == 0) return false;
+  int shift = 0;
+  if (*end == 'K') shift = 10;
+  if (*end == 'M') shift = 20;
+  if (*end == 'G') shift = 30;
+  if (shift != 0) ++end;
+  if (*end != '\0' || v > (SIZE_MAX >> shift)) return false;
+  *out = static_cast<size_t>(v) << shift;
+  return true;
+}
 }  // namespace
 
 int usage_error(std::string_view command, const std::string& message) {
@@ -48,6 +64,14 @@ bool parse_args(const std::vector<std::string>& args,
     const std::string name = a.substr(0, eq);
     if (a == kAllowWeightsOutsideFlag) {
       g_load_options.allow_weights_outside_model_dir = true;
+    } else if (name == kMemoryBudgetFlag) {
+      const std::string value = eq != std::string::npos ? a.substr(eq + 1)
+                                : i + 1 < args.size()    ? args[++i]
+                                                         : std::string();
+      if (!parse_byte_count(value, &g_load_options.memory_budget_bytes)) {
+        *error = "option " + name + ": '" + value + "' is not a byte count (e.g. 1073741824, 512M, 2G)";
+        return false;
+      }
     } else if (contains(switches, name)) {
       if (eq != std::string::npos) {
         *error = "option " + name + " takes no value";

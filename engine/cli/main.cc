@@ -26,7 +26,9 @@ constexpr char kUsage[] =
     "  help                            print this text\n"
     "\n"
     "Every command that loads a model also takes --allow-weights-outside-model-dir:\n"
-    "the model's weights file may then lie outside the model's folder (refused by default).\n"
+    "the model's weights file may then lie outside the model's folder (refused by default),\n"
+    "and --memory-budget BYTES (K, M, G suffixes): the most the model and its session may\n"
+    "take (constants, arena, scratch), checked before allocating (no budget by default).\n"
     "\n"
     "'dyad COMMAND --help' describes one command. Exit codes: 0 ok, 1 runtime error,\n"
     "2 usage error.\n";

@@ -250,5 +250,21 @@ TEST_F(Cli, WeightsOutsideTheModelFolderNeedTheFlag) {
   }
 }
 
+TEST_F(Cli, MemoryBudgetFlag) {
+  const std::string model = std::string(DYAD_SOURCE_DIR) + "/models/examples/tiny_cnn.json";
+  // tiny_cnn's arena alone is 6,208 bytes: a 1 KiB budget refuses it, naming the parts.
+  Result r = dyad("run --memory-budget 1K " + model);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_CONTAINS(r.err, "memory budget of 1,024 bytes");
+  EXPECT_CONTAINS(r.err, "arena");
+  r = dyad("bench --iters 1 --warmup 0 --memory-budget=64M " + model);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* bad : {"0", "12X", "-5", "", "99999999999999999999G"}) {
+    r = dyad(std::string("info --memory-budget=") + bad + " " + model);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_CONTAINS(r.err, "--memory-budget");
+  }
+}
+
 }  // namespace
 }  // namespace dyad::cli
