@@ -18,13 +18,10 @@ JOBS="${DYAD_FUZZ_JOBS:-$(nproc)}"
 # Largest input per target: the seed models are up to ~130 KB of JSON.
 declare -A MAX_LEN=([fuzz_model_load]=262144 [fuzz_graph]=4096 [fuzz_npy]=4096)
 
-LAUNCHER=()
-if command -v ccache > /dev/null; then
-  LAUNCHER=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
+source "$ROOT/scripts/ccache_launcher.sh"
 mkdir -p "$BUILD_DIR"
 CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DDYAD_FUZZ=ON -DDYAD_BUILD_BENCH=OFF "${LAUNCHER[@]}" \
+  -DDYAD_FUZZ=ON -DDYAD_BUILD_BENCH=OFF "${CCACHE_LAUNCHER[@]}" \
   > "$BUILD_DIR/configure.log" 2>&1 || { cat "$BUILD_DIR/configure.log"; exit 1; }
 cmake --build "$BUILD_DIR" -j"$JOBS" --target "${TARGETS[@]}"
 

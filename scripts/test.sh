@@ -20,8 +20,9 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 
 echo "== ThreadSanitizer build: thread pool and C API concurrency tests"
 TSAN_DIR="$ROOT/build-tsan"
+source "$ROOT/scripts/ccache_launcher.sh"
 cmake -S "$ROOT" -B "$TSAN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDYAD_WERROR=ON -DDYAD_TSAN=ON \
-  -DDYAD_BUILD_BENCH=OFF > "${TMPDIR:-/tmp}/dyad-tsan-configure.log" 2>&1 \
+  -DDYAD_BUILD_BENCH=OFF "${CCACHE_LAUNCHER[@]}" > "${TMPDIR:-/tmp}/dyad-tsan-configure.log" 2>&1 \
   || { cat "${TMPDIR:-/tmp}/dyad-tsan-configure.log"; exit 1; }
 cmake --build "$TSAN_DIR" -j"$JOBS" --target thread_pool_tests c_api_threads c_api_basic
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
