@@ -13,11 +13,13 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/cli/cli.h"
+#include "engine/core/checked_math.h"
 #include "engine/exec/session.h"
 
 namespace dyad::cli {
@@ -32,6 +34,10 @@ constexpr char kHelp[] =
     "  first output with the IDX label file. --threads N runs N single-thread\n"
     "  sessions side by side, each on its own share of the images.\n";
 
+// A gzip file can expand a thousandfold: reading stops past 1 GiB (Fashion-MNIST's
+// test images are 7.8 MB).
+constexpr size_t kMaxIdxBytes = size_t{1} << 30;
+
 bool read_gz_file(const std::string& path, std::vector<uint8_t>* out, std::string* error) {
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr) {
@@ -41,7 +47,14 @@ bool read_gz_file(const std::string& path, std::vector<uint8_t>* out, std::strin
   out->clear();
   uint8_t buffer[1 << 16];
   int n = 0;
-  while ((n = gzread(f, buffer, sizeof(buffer))) > 0) out->insert(out->end(), buffer, buffer + n);
+  while ((n = gzread(f, buffer, sizeof(buffer))) > 0 && out->size() <= kMaxIdxBytes)
+    out->insert(out->end(), buffer, buffer + n);
+  if (out->size() > kMaxIdxBytes) {
+    gzclose(f);
+    *error = "'" + path + "' holds more than " + std::to_string(kMaxIdxBytes) +
+             " bytes (uncompressed), more than an IDX data set this command reads";
+    return false;
+  }
   const bool ok = n == 0;
   gzclose(f);
   if (!ok) *error = "cannot read '" + path + "' (corrupt gzip data?)";
@@ -60,15 +73,15 @@ bool parse_idx(const std::string& path, const std::vector<uint8_t>& bytes, size_
     *error = "'" + path + "' is not a uint8 IDX file of rank " + std::to_string(rank);
     return false;
   }
-  size_t count = 1;
+  std::optional<size_t> count = 1;
   dims->clear();
   for (size_t i = 0; i < rank; ++i) {
     dims->push_back(big_endian32(&bytes[4 + 4 * i]));
-    count *= dims->back();
+    if (count) count = checked_mul<size_t>(*count, dims->back());
   }
-  if (bytes.size() != 4 + 4 * rank + count) {
-    *error = "'" + path + "' holds " + std::to_string(bytes.size()) + " bytes, its header says " +
-             std::to_string(4 + 4 * rank + count);
+  if (!count || bytes.size() - 4 - 4 * rank != *count) {
+    *error = "'" + path + "' holds " + std::to_string(bytes.size() - 4 - 4 * rank) +
+             " data bytes, its header's dimensions say otherwise";
     return false;
   }
   *data = bytes.data() + 4 + 4 * rank;

@@ -46,14 +46,21 @@ Status channel_scales(const BuildContext& ctx, const std::string& field, const T
 }
 
 // f64(f32(v)), refusing values float32 cannot hold (0, inf). `what` names the
-// value; the message is only built on failure, since this runs once per
-// channel and a model may have a million channels.
-Status to_f32(const BuildContext& ctx, const std::string& field, std::string_view what, double v,
-              double* out) {
+// value, with "[channel]" appended when channel >= 0; the message is only built
+// on failure, since this runs once per channel of up to a million channels.
+Status to_f32(const BuildContext& ctx, const std::string& field, std::string_view what,
+              int64_t channel, double v, double* out) {
   const float f = static_cast<float>(v);
-  if (!std::isfinite(f) || f == 0.0f)
-    return ctx.error(field, "cannot be derived: " + std::string(what) + " (" + std::to_string(v) +
+  if (!std::isfinite(f) || f == 0.0f) {
+    std::string name(what);
+    if (channel >= 0) {  // appended in steps: GCC 12 warns falsely on "[" + to_string(...)
+      name += '[';
+      name += std::to_string(channel);
+      name += ']';
+    }
+    return ctx.error(field, "cannot be derived: " + name + " (" + std::to_string(v) +
                                 ") is not a finite nonzero float32");
+  }
   *out = static_cast<double>(f);
   return Status::ok();
 }
@@ -114,11 +121,9 @@ RatioFn accumulator_ratios(const BuildContext& ctx, int x_index, int w_index, si
     ratios->resize(channels);
     for (size_t c = 0; c < channels; ++c) {
       double acc_scale = 0, out_scale = 0;
-      const Status acc_ok = to_f32(ctx, field, "the accumulator scale", sx[0] * sw[c], &acc_scale);
-      if (!acc_ok.is_ok())
-        return to_f32(ctx, field, "the accumulator scale S_x * S_w[" + std::to_string(c) + "]",
-                      sx[0] * sw[c], &acc_scale);
-      DYAD_RETURN_IF_ERROR(to_f32(ctx, field, "the output scale", sy[c], &out_scale));
+      DYAD_RETURN_IF_ERROR(to_f32(ctx, field, "the accumulator scale S_x * S_w",
+                                  static_cast<int64_t>(c), sx[0] * sw[c], &acc_scale));
+      DYAD_RETURN_IF_ERROR(to_f32(ctx, field, "the output scale", -1, sy[c], &out_scale));
       (*ratios)[c] = acc_scale / out_scale;
     }
     return Status::ok();
@@ -137,7 +142,7 @@ RatioFn rescale_ratios(const BuildContext& ctx, int in_index, size_t channels) {
     ratios->resize(channels);
     for (size_t c = 0; c < channels; ++c) {
       double out_scale = 0;
-      DYAD_RETURN_IF_ERROR(to_f32(ctx, field, "the output scale", sy[c], &out_scale));
+      DYAD_RETURN_IF_ERROR(to_f32(ctx, field, "the output scale", -1, sy[c], &out_scale));
       (*ratios)[c] = sin[c] / out_scale;
     }
     return Status::ok();
