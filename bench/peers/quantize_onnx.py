@@ -160,9 +160,9 @@ def quantize_qdq(model, ranges):
                     user.input[i] = name + "_dq"
 
     activations = [i.name for i in graph.input if i.name not in inits]
-    activations += [o for n in graph.node for o in n.output]
+    activations += [o for n in graph.node if n.op_type != "Constant" for o in n.output]
     for name in activations:
-        if name in ranges:
+        if name in ranges and name in users:  # consumed tensors only (a Clip's bounds are gone)
             qdq_activation(name)
     for node in graph.node:
         if node.op_type in ("Conv", "Gemm") and node.input[1] in inits:
