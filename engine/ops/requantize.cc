@@ -15,7 +15,7 @@ namespace {
 struct RequantizeData {
   kernels::RequantizeParams params;
   std::vector<kernels::Dyadic> requant;  // params.channels entries
-  kernels::RequantizeWidePlanPtr avx512;  // set when the AVX-512 variant runs
+  kernels::RequantizeAvx512PlanPtr avx512;  // set when the AVX-512 variant runs
   kernels::RequantizeAvx2PlanPtr avx2;    // set when the AVX2 variant runs
 };
 
@@ -54,7 +54,7 @@ Status build_requantize(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(read_requant(ctx, "multiplier", "shift", p.channels,
                                     rescale_ratios(ctx, 0, p.channels), &data->requant));
   DYAD_RETURN_IF_ERROR(read_activation(ctx, y, p.dst_zero_point, &p.dst_min, &p.dst_max));
-  // Variants, best first: AVX-512 (every input, 64-bit lanes), AVX2, reference.
+  // Variants, best first: AVX-512, AVX2, reference.
   if (avx512_kernels_allowed()) data->avx512 = kernels::requantize_avx512_plan(p, data->requant.data());
   if (!data->avx512 && avx2_kernels_allowed()) data->avx2 = kernels::requantize_avx2_plan(p, data->requant.data());
   if (data->avx512) {

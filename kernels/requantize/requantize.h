@@ -72,16 +72,24 @@ RequantizeAvx2PlanPtr requantize_avx2_plan(const RequantizeParams& p, const Dyad
 void requantize__avx2(const RequantizeParams& p, const RequantizeAvx2Plan& plan, const void* src,
                       void* dst, ThreadPool* pool);
 
-// AVX-512 variant (requantize_avx512.cc, F/BW/VL/DQ): the 64-bit-lane path of
-// requantize_wide.h on 8 lanes, for every input the wide plan accepts
-// (int8/uint8 outputs; see requantize_wide_plan).
-struct RequantizeWidePlan;
-struct RequantizeWidePlanDeleter {
-  void operator()(RequantizeWidePlan* plan) const;
+// AVX-512 variant (requantize_avx512.cc, F/BW/VL/DQ), int8/uint8 outputs:
+// the AVX2 variant's two paths on zmm. Inputs the int32 epilogue takes (see
+// above) go through it 16 lanes at a time (kernels/common/requant_avx512.h);
+// every other input through the 64-bit-lane path, 8 lanes at a time.
+// Null when requantize_wide_plan refuses p.
+struct RequantizeAvx512Plan;
+struct RequantizeAvx512PlanDeleter {
+  void operator()(RequantizeAvx512Plan* plan) const;
 };
-using RequantizeWidePlanPtr = std::unique_ptr<RequantizeWidePlan, RequantizeWidePlanDeleter>;
-RequantizeWidePlanPtr requantize_avx512_plan(const RequantizeParams& p, const Dyadic* requant);
-void requantize__avx512(const RequantizeParams& p, const RequantizeWidePlan& plan, const void* src,
+using RequantizeAvx512PlanPtr = std::unique_ptr<RequantizeAvx512Plan, RequantizeAvx512PlanDeleter>;
+RequantizeAvx512PlanPtr requantize_avx512_plan(const RequantizeParams& p, const Dyadic* requant);
+void requantize__avx512(const RequantizeParams& p, const RequantizeAvx512Plan& plan, const void* src,
                         void* dst, ThreadPool* pool);
+
+// True when the int32 epilogue path computes p exactly: int8/uint8 outputs
+// with clamp bounds within 383 of z_y (|z_y| <= 1024), inputs that fit int32
+// after the zero point (int8, uint8, int16; int32 with z_x = 0), and 1 or a
+// multiple of 8 channels.
+bool requantize_int32_path_applies(const RequantizeParams& p);
 
 }  // namespace dyad::kernels

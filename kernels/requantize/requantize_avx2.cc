@@ -33,16 +33,6 @@ namespace {
 
 constexpr size_t kChunkElements = 16384;  // work per task, rounded to whole channel groups
 
-bool fits_int32_after_offset(IntType t, int64_t zero_point) {
-  switch (t) {
-    case IntType::kS8:
-    case IntType::kU8:
-    case IntType::kS16: return zero_point >= -(int64_t{1} << 30) && zero_point <= (int64_t{1} << 30);
-    case IntType::kS32: return zero_point == 0;
-    default: return false;
-  }
-}
-
 __m256i load8(IntType t, const void* src, size_t first) {
   switch (t) {
     case IntType::kS8:
@@ -87,14 +77,8 @@ void requantize_range(const RequantizeParams& p, const RequantizeAvx2Plan& plan,
 
 RequantizeAvx2PlanPtr requantize_avx2_plan(const RequantizeParams& p, const Dyadic* requant) {
   if (p.dst_type != IntType::kS8 && p.dst_type != IntType::kU8) return nullptr;
-  // The epilogue needs the clamp bounds within 383 of the output zero point.
-  const bool narrow = fits_int32_after_offset(p.src_type, p.src_zero_point) &&
-                      p.channels != 0 && (p.channels == 1 || p.channels % 8 == 0) &&
-                      p.dst_zero_point >= -1024 && p.dst_zero_point <= 1024 &&
-                      std::abs(p.dst_min - p.dst_zero_point) <= 383 &&
-                      std::abs(p.dst_max - p.dst_zero_point) <= 383;
   RequantizeAvx2PlanPtr plan(new RequantizeAvx2Plan);
-  if (!narrow) {
+  if (!requantize_int32_path_applies(p)) {
     if (!requantize_wide_plan(p, requant, &plan->wide_plan)) return nullptr;
     plan->wide = true;
     return plan;

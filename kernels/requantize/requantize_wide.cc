@@ -114,12 +114,21 @@ void requantize_scalar_range(const RequantizeParams& p, const Dyadic* requant, c
   }
 }
 
-void RequantizeWidePlanDeleter::operator()(RequantizeWidePlan* plan) const { delete plan; }
-
-RequantizeWidePlanPtr requantize_avx512_plan(const RequantizeParams& p, const Dyadic* requant) {
-  RequantizeWidePlanPtr plan(new RequantizeWidePlan);
-  if (!requantize_wide_plan(p, requant, plan.get())) return nullptr;
-  return plan;
+bool requantize_int32_path_applies(const RequantizeParams& p) {
+  if (p.dst_type != IntType::kS8 && p.dst_type != IntType::kU8) return false;
+  bool fits = false;
+  switch (p.src_type) {
+    case IntType::kS8:
+    case IntType::kU8:
+    case IntType::kS16:
+      fits = p.src_zero_point >= -(int64_t{1} << 30) && p.src_zero_point <= (int64_t{1} << 30);
+      break;
+    case IntType::kS32: fits = p.src_zero_point == 0; break;
+    case IntType::kS64: fits = false; break;
+  }
+  return fits && p.channels != 0 && (p.channels == 1 || p.channels % 8 == 0) && p.dst_zero_point >= -1024 &&
+         p.dst_zero_point <= 1024 && std::llabs(p.dst_min - p.dst_zero_point) <= 383 &&
+         std::llabs(p.dst_max - p.dst_zero_point) <= 383;
 }
 
 }  // namespace dyad::kernels

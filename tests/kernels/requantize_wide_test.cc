@@ -5,6 +5,7 @@
 // beyond the normalization limits, both byte outputs with clamps at the ends,
 // per-tensor and per-channel constants with channel counts that are not
 // multiples of the vector width, counts with every tail, 1 and 2 threads.
+// Also the AVX-512 variant's int32 path (16 lanes), for the narrow inputs.
 // A variant the CPU cannot run is skipped with the missing ISA named.
 #include <gtest/gtest.h>
 
@@ -31,7 +32,7 @@ bool run_variant(const std::string& name, const RequantizeParams& p, const std::
     requantize__avx2(p, *plan, src, dst, pool);
     return true;
   }
-  RequantizeWidePlanPtr plan = requantize_avx512_plan(p, requant.data());
+  RequantizeAvx512PlanPtr plan = requantize_avx512_plan(p, requant.data());
   if (!plan) return false;
   requantize__avx512(p, *plan, src, dst, pool);
   return true;
@@ -181,6 +182,8 @@ TEST_P(RequantizeWide, EveryInputTypeWithZeroPoints) {
 }
 
 TEST_P(RequantizeWide, PerChannelOddCountsAndThreads) {
+  // int64 (the 64-bit path) and int8 / int32 (the int32 path where the
+  // channel count allows it, else the 64-bit one).
   std::mt19937_64 rng(9);
   for (size_t channels : {1, 3, 8, 13, 24, 768, 3072}) {
     std::vector<Dyadic> requant(channels);
@@ -188,7 +191,7 @@ TEST_P(RequantizeWide, PerChannelOddCountsAndThreads) {
       requant[c] = Dyadic{static_cast<int32_t>(rng()), static_cast<int32_t>(rng() % 100) - 3};
     for (int threads : {1, 2}) {
       RequantizeParams p;
-      p.src_type = IntType::kS64;
+      p.src_type = threads == 1 ? IntType::kS64 : (channels % 2 ? IntType::kS8 : IntType::kS32);
       p.channels = channels;
       p.count = channels * (1 + 40000 / channels);  // several task chunks
       p.dst_zero_point = -5;
