@@ -155,7 +155,9 @@ TEST_P(RequantizeWide, Int64ExtremesAndTies) {
       p.src_zero_point = zx;
       p.dst_zero_point = 0;
       // Refused only for a factor below 2^-53 with a nonzero zero point.
-      if (!expect_same(p, {d}, 1, rng, &xs)) EXPECT_NE(zx, 0) << d.m << "/" << d.e;
+      if (!expect_same(p, {d}, 1, rng, &xs)) {
+        EXPECT_NE(zx, 0) << d.m << "/" << d.e;
+      }
     }
 }
 
