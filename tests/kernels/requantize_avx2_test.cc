@@ -26,8 +26,8 @@ std::vector<uint8_t> random_input(IntType t, size_t count, std::mt19937& rng) {
     const int pick = static_cast<int>(rng() % 8);
     v = pick == 0 ? lowest(t) : pick == 1 ? highest(t) : pick == 2 ? static_cast<int64_t>(rng() % 7) - 3
                                                                    : std::uniform_int_distribution<int64_t>(lowest(t), highest(t))(rng);
-    // int64: mostly values within int32 (the vector path), INT32_MIN included,
-    // with a few beyond it (the scalar path for their 8 values).
+    // int64 (always the 64-bit-lane path now): mostly values within int32, INT32_MIN included,
+    // with a few beyond it.
     if (t == IntType::kS64 && rng() % 16 != 0)
       v = pick == 3 ? INT32_MIN : std::uniform_int_distribution<int64_t>(INT32_MIN, INT32_MAX)(rng);
   }
