@@ -115,7 +115,7 @@ inline Problem random_problem(std::mt19937_64& rng, int layers, int max_choices,
   for (int l = 0; l < layers; ++l) {
     Layer layer;
     layer.name = "layer" + std::to_string(l);
-    const uint64_t n = params(rng), m = macs(rng);
+    const uint64_t n = params(rng), m = macs(rng), t = macs(rng);  // independent scales
     const double trace = unit(rng) + 1e-3;
     for (int b : bits[static_cast<size_t>(l)]) {
       Candidate c;
@@ -123,7 +123,7 @@ inline Problem random_problem(std::mt19937_64& rng, int layers, int max_choices,
       c.w_bits = c.a_bits = b;
       c.sensitivity = trace * std::ldexp(1.0, -2 * b) * (0.5 + unit(rng));
       c.cost = {n * static_cast<uint64_t>(b) / 8 + noise(rng), m * static_cast<uint64_t>(b * b) + noise(rng),
-                m * static_cast<uint64_t>(b) / 4 + noise(rng)};
+                t * static_cast<uint64_t>(b + 4) / 8 + noise(rng) * 100};
       layer.candidates.push_back(c);
     }
     p.layers.push_back(layer);

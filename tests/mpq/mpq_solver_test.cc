@@ -81,7 +81,7 @@ TEST(MpqSolver, PinsAndForbidsMatchBruteForce) {
 TEST(MpqSolver, RandomLargeAgainstCbc) {
   if (!cbc_available("cbc")) GTEST_SKIP() << "the cbc program is not installed (Debian coinor-cbc)";
   std::mt19937_64 rng(42);
-  for (int it = 0; it < 24; ++it) {
+  for (int it = 0; it < 16; ++it) {
     const int layers = 6 + (it * 11) % 23;  // 6..28
     const Problem p = random_problem(rng, layers, 4, 0.15);
     const auto lim = random_limits(rng, p, 1 + it % 3);
