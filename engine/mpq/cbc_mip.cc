@@ -101,16 +101,17 @@ std::string write_lp(const std::vector<Group>& groups, const std::vector<int>& d
     for (const Option& o : g.options) scale = std::max(scale, o.sensitivity);
   if (scale == 0) scale = 1;
   std::ostringstream lp;
+  // One term per line: CBC's LP reader cuts long lines.
   lp << "\\ dyad mpq: one option per group\nMinimize\n obj:";
   for (size_t g = 0; g < groups.size(); ++g)
     for (size_t o = 0; o < groups[g].options.size(); ++o)
-      lp << " + " << fmt_double(groups[g].options[o].sensitivity / scale) << " "
+      lp << "\n + " << fmt_double(groups[g].options[o].sensitivity / scale) << " "
          << var_name(g, o);
   lp << "\nSubject To\n";
   for (size_t g = 0; g < groups.size(); ++g) {
     lp << " g" << g << ":";
-    for (size_t o = 0; o < groups[g].options.size(); ++o) lp << " + " << var_name(g, o);
-    lp << " = 1\n";
+    for (size_t o = 0; o < groups[g].options.size(); ++o) lp << "\n + " << var_name(g, o);
+    lp << "\n = 1\n";
   }
   // Costs above each group's least option, so the coefficients stay small.
   for (size_t k = 0; k < dims.size(); ++k) {
@@ -125,12 +126,12 @@ std::string write_lp(const std::vector<Group>& groups, const std::vector<int>& d
       for (size_t o = 0; o < groups[g].options.size(); ++o) {
         const uint64_t c = groups[g].options[o].cost[d] - m;
         if (c == 0) continue;
-        lp << " + " << c << " " << var_name(g, o);
+        lp << "\n + " << c << " " << var_name(g, o);
         any = true;
       }
     }
     if (!any) lp << " 0 " << var_name(0, 0);
-    lp << " <= " << (bound[k] >= base ? bound[k] - base : 0) << "\n";
+    lp << "\n <= " << (bound[k] >= base ? bound[k] - base : 0) << "\n";
   }
   lp << "Binaries\n";
   for (size_t g = 0; g < groups.size(); ++g)
@@ -175,7 +176,15 @@ MipOutcome solve_with_cbc(const std::vector<Group>& groups, const std::vector<in
   std::ifstream f(sol);
   std::string status_line;
   if (!std::getline(f, status_line)) {
-    out.note = "'" + cbc_program + "' wrote no solution";
+    // CBC exits 0 even when it cannot read the model; quote its first error.
+    std::ifstream log(dir.path() / "log.txt");
+    std::string why;
+    for (std::string line; std::getline(log, line);)
+      if (line.find("ERROR") != std::string::npos || line.find("Unable") != std::string::npos) {
+        why = ": " + line;
+        break;
+      }
+    out.note = "'" + cbc_program + "' wrote no solution" + why;
     return out;
   }
   if (status_line.rfind("Infeasible", 0) == 0) {

@@ -3,7 +3,9 @@
 // dominance), a seeded random instance generator, and small builders.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
