@@ -12,6 +12,9 @@ PACKAGES=(
   zlib1g-dev libdnnl-dev ocl-icd-opencl-dev libeigen3-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
   python3 python3-numpy python3-torch python3-torchvision python3-matplotlib
   dataset-fashion-mnist
+  # coinor-cbc: the MIP program `dyad mpq solve` runs (a separate process, never
+  # linked) when its exact DP exceeds the state cap; tests cross-check against it.
+  coinor-cbc
 )
 
 missing=()
