@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -233,14 +234,14 @@ Problem parse_candidates(std::string_view json_text) {
     fail("", "layers", "expected a non-empty array, got " + describe(layers));
   std::array<int, kDims> dim_count{};
   size_t candidate_count = 0;
-  std::set<std::string> names;
+  std::unordered_map<std::string, int> index;  // layer name -> position
   for (size_t i = 0; i < layers.size(); ++i) {
     const json& l = layers[i];
     if (!l.is_object()) throw InputError(layer_where(i, "") + ": expected an object");
     Layer layer;
     layer.name = get_string(l, layer_where(i, ""), "name");
     const std::string where = layer_where(i, layer.name);
-    if (!names.insert(layer.name).second)
+    if (!index.emplace(layer.name, static_cast<int>(i)).second)
       fail(where, "name", "duplicate layer name '" + layer.name + "'");
     const json& cands = require(l, where, "candidates");
     if (!cands.is_array() || cands.empty())
@@ -261,9 +262,10 @@ Problem parse_candidates(std::string_view json_text) {
   for (int d = 0; d < kDims; ++d) {
     if (dim_count[d] != 0 && static_cast<size_t>(dim_count[d]) != candidate_count) {
       // Name the first candidate without it.
-      for (const Layer& l : p.layers)
-        for (size_t c = 0; c < l.candidates.size(); ++c) {
-          const json& cj = layers[static_cast<size_t>(p.find_layer(l.name))]["candidates"][c];
+      for (size_t li = 0; li < p.layers.size(); ++li)
+        for (size_t c = 0; c < p.layers[li].candidates.size(); ++c) {
+          const Layer& l = p.layers[li];
+          const json& cj = layers[li]["candidates"][c];
           if (!cj.contains(dim_name(d)))
             fail("layer '" + l.name + "': candidate '" + l.candidates[c].id + "'", dim_name(d),
                  "missing (other candidates give it: a cost must be on every candidate or none)");
@@ -299,9 +301,9 @@ Problem parse_candidates(std::string_view json_text) {
         fail(where, "layers", "expected an array of at least 2 layer names");
       for (const json& m : members) {
         if (!m.is_string()) fail(where, "layers", "expected layer names, got " + describe(m));
-        const int li = p.find_layer(m.get<std::string>());
-        if (li < 0) fail(where, "layers", "unknown layer '" + m.get<std::string>() + "'");
-        tie.layers.push_back(li);
+        const auto found = index.find(m.get<std::string>());
+        if (found == index.end()) fail(where, "layers", "unknown layer '" + m.get<std::string>() + "'");
+        tie.layers.push_back(found->second);
       }
       p.ties.push_back(std::move(tie));
     }
@@ -309,8 +311,9 @@ Problem parse_candidates(std::string_view json_text) {
   if (const auto it = root.find("pins"); it != root.end()) {
     if (!it->is_object()) fail("", "pins", "expected an object, got " + describe(*it));
     for (const auto& [name, id] : it->items()) {
-      const int li = p.find_layer(name);
-      if (li < 0) fail("pins", name, "unknown layer '" + name + "'");
+      const auto found = index.find(name);
+      if (found == index.end()) fail("pins", name, "unknown layer '" + name + "'");
+      const int li = found->second;
       if (!id.is_string()) fail("pins", name, "expected a candidate id, got " + describe(id));
       const int ci = p.find_candidate(li, id.get<std::string>());
       if (ci < 0)

@@ -126,12 +126,19 @@ std::vector<Group> build_groups(const Problem& p, const std::vector<std::vector<
     groups[static_cast<size_t>(group_of[static_cast<size_t>(r)])].layers.push_back(l);
   }
 
-  for (Group& g : groups) {
+  // The ties of each group.
+  std::vector<std::vector<const Tie*>> group_ties(groups.size());
+  for (const Tie& t : p.ties)
+    group_ties[static_cast<size_t>(group_of[static_cast<size_t>(find_root(parent, t.layers[0]))])]
+        .push_back(&t);
+
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    Group& g = groups[gi];
     const size_t m = g.layers.size();
     // The ties among this group's members, as member positions.
     std::vector<std::pair<TieAttr, std::vector<size_t>>> ties;
-    for (const Tie& t : p.ties) {
-      if (find_root(parent, t.layers[0]) != find_root(parent, g.layers[0])) continue;
+    for (const Tie* tp : group_ties[gi]) {
+      const Tie& t = *tp;
       std::vector<size_t> pos;
       for (int l : t.layers)
         pos.push_back(static_cast<size_t>(

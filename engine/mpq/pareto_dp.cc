@@ -31,6 +31,24 @@ class PrefixMin {
   std::vector<uint64_t> tree_;
 };
 
+// The 1-based rank of each distinct value of one cost among a step's states.
+class Ranks {
+ public:
+  Ranks(const std::vector<Node>& nodes, size_t k) {
+    xs_.reserve(nodes.size());
+    for (const Node& n : nodes) xs_.push_back(n.cost[k]);
+    std::sort(xs_.begin(), xs_.end());
+    xs_.erase(std::unique(xs_.begin(), xs_.end()), xs_.end());
+  }
+  size_t size() const { return xs_.size(); }
+  size_t of(uint64_t v) const {
+    return static_cast<size_t>(std::lower_bound(xs_.begin(), xs_.end(), v) - xs_.begin()) + 1;
+  }
+
+ private:
+  std::vector<uint64_t> xs_;
+};
+
 }  // namespace
 
 ParetoDp::ParetoDp(const std::vector<Group>& groups, DpConfig config)
@@ -59,7 +77,7 @@ bool ParetoDp::run() {
   std::vector<Node> cur{Node{Costs{}, 0.0L, 0, 0}};
   std::vector<Node> next;
   links_.assign(gn, {});
-  uint64_t work = 0;
+  uint64_t work = 0, kept_total = 0;
   max_states_ = 1;
   for (size_t g = 0; g < gn; ++g) {
     next.clear();
@@ -98,33 +116,42 @@ bool ParetoDp::run() {
           kept.push_back(n);
         }
     } else if (dn == 2) {
-      std::vector<uint64_t> xs;
-      xs.reserve(next.size());
-      for (const Node& n : next) xs.push_back(n.cost[0]);
-      std::sort(xs.begin(), xs.end());
-      xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
-      PrefixMin tree(xs.size());
+      const Ranks r0(next, 0);
+      PrefixMin tree(r0.size());
       for (const Node& n : next) {
-        const size_t rank =
-            static_cast<size_t>(std::lower_bound(xs.begin(), xs.end(), n.cost[0]) - xs.begin()) + 1;
+        const size_t rank = r0.of(n.cost[0]);
         if (tree.query(rank) <= n.cost[1]) continue;
         tree.update(rank, n.cost[1]);
         kept.push_back(n);
       }
     } else {
+      // A state that no kept state beats in some pair of dimensions is kept at
+      // once (Fenwick trees on the three projections); else the kept list is
+      // scanned.
+      const Ranks r0(next, 0), r1(next, 1);
+      PrefixMin t01(r0.size()), t02(r0.size()), t12(r1.size());
       for (const Node& n : next) {
+        const size_t k0 = r0.of(n.cost[0]), k1 = r1.of(n.cost[1]);
         bool dominated = false;
-        for (const Node& k : kept) {
-          if (k.cost[0] <= n.cost[0] && k.cost[1] <= n.cost[1] && k.cost[2] <= n.cost[2]) {
-            dominated = true;
-            break;
+        if (t01.query(k0) <= n.cost[1] && t02.query(k0) <= n.cost[2] && t12.query(k1) <= n.cost[2]) {
+          for (const Node& k : kept) {
+            if (k.cost[0] <= n.cost[0] && k.cost[1] <= n.cost[1] && k.cost[2] <= n.cost[2]) {
+              dominated = true;
+              break;
+            }
           }
+          work += kept.size() + 1;
+          if (work > config_.work_cap) return false;
         }
-        work += kept.size() + 1;
-        if (work > config_.work_cap) return false;
-        if (!dominated) kept.push_back(n);
+        if (dominated) continue;
+        t01.update(k0, n.cost[1]);
+        t02.update(k0, n.cost[2]);
+        t12.update(k1, n.cost[2]);
+        kept.push_back(n);
       }
     }
+    kept_total += kept.size();
+    if (kept_total > config_.kept_cap) return false;
     links_[g].reserve(kept.size());
     for (const Node& n : kept) links_[g].push_back(Link{n.parent, n.option});
     max_states_ = std::max(max_states_, kept.size());

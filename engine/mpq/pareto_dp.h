@@ -24,6 +24,7 @@ struct DpConfig {
   Costs bound{};          // per active dimension (same order): bound on the sum over groups
   uint64_t state_cap = 4'000'000;       // most states one group may expand to
   uint64_t work_cap = 4'000'000'000;    // most dominance comparisons in all (3 dimensions)
+  uint64_t kept_cap = 50'000'000;       // most states kept over all groups (8 bytes each)
 };
 
 class ParetoDp {
