@@ -14,6 +14,9 @@ PACKAGES=(
   # python3-onnx: bench/peers/quantize_onnx.py (the ONNX Runtime peer's INT8 models).
   python3-onnx
   dataset-fashion-mnist
+  # coinor-cbc: the MIP program `dyad mpq solve` runs (a separate process, never
+  # linked) when its exact DP exceeds the state cap; tests cross-check against it.
+  coinor-cbc
 )
 
 missing=()

@@ -30,6 +30,7 @@ int run_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 int classify_command(const std::vector<std::string>& args);
 int prune_command(const std::vector<std::string>& args);
+int mpq_command(const std::vector<std::string>& args);
 
 // Prints "dyad <command>: <message>" and a pointer to the help; returns kExitUsage.
 int usage_error(std::string_view command, const std::string& message);
