@@ -14,6 +14,7 @@
 #include "kernels/common/thread_pool.h"
 
 #include <chrono>
+#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -27,6 +28,8 @@ namespace {
 // between two steps of a model run (microseconds), short enough that an
 // idle pool gives its core back almost at once.
 constexpr int64_t kSpinNanoseconds = 50'000;
+// Rounds of 64 `pause` before the spin starts yielding (about 2 us).
+constexpr int kPauseRounds = 8;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -36,14 +39,18 @@ inline void cpu_relax() {
 
 }  // namespace
 
+// The first rounds spin with `pause` (the answer usually comes within a
+// microsecond or two); later rounds yield the core between checks, so on an
+// oversubscribed machine the thread we wait for can run in our place.
 template <typename Pred>
 bool ThreadPool::spin_while(Pred waiting) {
   const auto start = std::chrono::steady_clock::now();
-  for (;;) {
+  for (int round = 0;; ++round) {
     for (int i = 0; i < 64; ++i) {
       if (!waiting()) return true;
       cpu_relax();
     }
+    if (round >= kPauseRounds) std::this_thread::yield();
     if (std::chrono::steady_clock::now() - start > std::chrono::nanoseconds(kSpinNanoseconds))
       return !waiting();
   }
