@@ -16,7 +16,7 @@ namespace {
 // else output elements; 65536 is 10-30 microseconds of one thread) run on the
 // calling thread alone: handing them to the pool can cost more than the
 // second thread saves. Measured on AMD EPYC (Zen 5 class): docs/performance.md,
-// "Issue 13: matmul, threads, transpose, LayerNorm".
+// "Issue 13: whole-model speed".
 constexpr int64_t kMinParallelWork = 64 * 1024;
 
 }  // namespace
