@@ -10,6 +10,17 @@
 
 namespace dyad {
 
+namespace {
+
+// Steps with less work than this (Step::work: MACs, comparisons or additions,
+// else output elements; 65536 is 10-30 microseconds of one thread) run on the
+// calling thread alone: handing them to the pool can cost more than the
+// second thread saves. Measured on AMD EPYC (Zen 5 class): docs/performance.md,
+// "Issue 13: whole-model speed".
+constexpr int64_t kMinParallelWork = 64 * 1024;
+
+}  // namespace
+
 Status Session::create(std::shared_ptr<const Model> model, int num_threads,
                        std::unique_ptr<Session>* out) {
   if (model == nullptr) return invalid_argument("session: model is null");
@@ -122,14 +133,15 @@ Status Session::run_steps(std::vector<int64_t>* step_nanoseconds) {
   StepIO io;
   io.scratch = scratch_.data();
   io.scratch_bytes_per_thread = (plan.scratch_bytes_per_thread + 63) / 64 * 64;
-  io.pool = pool_.get();
-  io.num_threads = pool_->num_threads();
   Status step_status;
   io.status = &step_status;
   for (size_t s = 0; s < plan.steps.size(); ++s) {
     if (stop_.stop_requested_now()) return stopped_status(s);
     io.inputs = step_inputs_[s].data();
     io.outputs = step_outputs_[s].data();
+    const bool parallel = plan.steps[s].work >= kMinParallelWork;
+    io.pool = parallel ? pool_.get() : nullptr;
+    io.num_threads = parallel ? pool_->num_threads() : 1;
     const auto start = std::chrono::steady_clock::now();
     plan.steps[s].fn(plan.steps[s].op_data.get(), io);
     if (step_nanoseconds != nullptr)

@@ -7,6 +7,7 @@
 
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
+#include "kernels/common/cpu.h"
 
 namespace dyad {
 
@@ -21,11 +22,18 @@ struct IntLayerNormData {
   std::vector<int64_t> bias_int;
 };
 
-void run(const void* op_data, const StepIO& io) {
+void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const IntLayerNormData*>(op_data);
   kernels::IntLayerNormParams p = d->params;
   p.bias_int = d->bias_int.data();
   kernels::int_layernorm__ref(p, io.inputs[0], static_cast<int64_t*>(io.outputs[0]), io.pool);
+}
+
+void run_avx512vnni(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntLayerNormData*>(op_data);
+  kernels::IntLayerNormParams p = d->params;
+  p.bias_int = d->bias_int.data();
+  kernels::int_layernorm__avx512vnni(p, io.inputs[0], static_cast<int64_t*>(io.outputs[0]), io.pool);
 }
 
 }  // namespace
@@ -69,7 +77,10 @@ Status build_int_layernorm(BuildContext& ctx) {
   if (!kernels::int_layernorm_params_valid(p))
     return ctx.error("inputs[0]", "tensor '" + x.name + "' " + shape_to_string(x.shape) +
                                       " does not meet the kernel's limits (n <= 2^31)");
-  ctx.set_kernel("int_layernorm__ref", run, std::move(data));
+  if (kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni))
+    ctx.set_kernel("int_layernorm__avx512vnni", run_avx512vnni, std::move(data));
+  else
+    ctx.set_kernel("int_layernorm__ref", run_ref, std::move(data));
   return Status::ok();
 }
 

@@ -11,6 +11,7 @@
 #include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
+#include "kernels/common/cpu.h"
 
 namespace dyad {
 
@@ -30,6 +31,27 @@ void run_avx2(const void* op_data, const StepIO& io) {
   kernels::matmul__avx2(d->params, io.inputs[0], io.inputs[1], io.outputs[0], io.pool, io.scratch,
                         io.scratch_bytes_per_thread);
 }
+
+void run_avx512vnni(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const MatmulData*>(op_data);
+  kernels::matmul__avx512vnni(d->params, io.inputs[0], io.inputs[1], io.outputs[0], io.pool, io.scratch,
+                              io.scratch_bytes_per_thread);
+}
+
+// The vector variants, best first (the reference follows when none applies).
+struct MatmulVariant {
+  const char* suffix;
+  bool (*allowed)();
+  bool (*applies)(const kernels::MatmulParams&);
+  size_t (*scratch_bytes)(const kernels::MatmulParams&);
+  void (*run)(const void*, const StepIO&);
+};
+bool avx512vnni_allowed() { return kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni); }
+constexpr MatmulVariant kVariants[] = {
+    {"__avx512vnni", avx512vnni_allowed, kernels::matmul_avx512vnni_applies,
+     kernels::matmul_avx512vnni_scratch_bytes, run_avx512vnni},
+    {"__avx2", avx2_kernels_allowed, kernels::matmul_avx2_applies, kernels::matmul_avx2_scratch_bytes, run_avx2},
+};
 
 std::string shapes_text(const TensorDesc& a, const TensorDesc& b) {
   return "a '" + a.name + "' " + shape_to_string(a.shape) + ", b '" + b.name + "' " +
@@ -118,15 +140,15 @@ Status build_matmul(BuildContext& ctx) {
       ctx.add_work("inputs[1]", "multiply-accumulates", {p.batch, m, n, k}, &macs));
   ctx.set_macs(macs);
   const std::string name = transpose_b ? "matmul_bt" : "matmul";
-  if (avx2_kernels_allowed() && kernels::matmul_avx2_applies(p)) {
-    DYAD_RETURN_IF_ERROR(
-        ctx.set_scratch_bytes_per_thread("inputs[1]", kernels::matmul_avx2_scratch_bytes(p)));
-    ctx.set_kernel(name + "__avx2", run_avx2, std::move(data));
-  } else {
-    if (avx2_kernels_allowed())
-      log_reference_reason(ctx, "K * max|a - z_a| * max|b - z_b| over the dtype ranges exceeds 2^31 - 1");
-    ctx.set_kernel(name + "__ref", run_ref, std::move(data));
+  for (const MatmulVariant& v : kVariants) {
+    if (!v.allowed() || !v.applies(p)) continue;
+    DYAD_RETURN_IF_ERROR(ctx.set_scratch_bytes_per_thread("inputs[1]", v.scratch_bytes(p)));
+    ctx.set_kernel(name + v.suffix, v.run, std::move(data));
+    return Status::ok();
   }
+  if (avx2_kernels_allowed())
+    log_reference_reason(ctx, "K * max|a - z_a| * max|b - z_b| over the dtype ranges exceeds 2^31 - 1");
+  ctx.set_kernel(name + "__ref", run_ref, std::move(data));
   return Status::ok();
 }
 

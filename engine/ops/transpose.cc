@@ -8,14 +8,20 @@
 
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
+#include "kernels/common/cpu.h"
 
 namespace dyad {
 
 namespace {
 
-void run(const void* op_data, const StepIO& io) {
+void run_ref(const void* op_data, const StepIO& io) {
   kernels::transpose__ref(*static_cast<const kernels::TransposeParams*>(op_data), io.inputs[0],
                           io.outputs[0], io.pool);
+}
+
+void run_blocked(const void* op_data, const StepIO& io) {
+  kernels::transpose__blocked(*static_cast<const kernels::TransposeParams*>(op_data), io.inputs[0],
+                              io.outputs[0], io.pool);
 }
 
 // The output's quantization is the input's, with a per-channel axis moved to
@@ -86,7 +92,10 @@ Status build_transpose(BuildContext& ctx) {
   }
   DYAD_RETURN_IF_ERROR(ctx.set_output_shape(0, ys));
   DYAD_RETURN_IF_ERROR(check_quantization(ctx, moved_axis));
-  ctx.set_kernel("transpose__ref", run, std::move(p));
+  if (kernels::force_reference_kernels())
+    ctx.set_kernel("transpose__ref", run_ref, std::move(p));
+  else
+    ctx.set_kernel("transpose__blocked", run_blocked, std::move(p));
   return Status::ok();
 }
 

@@ -47,6 +47,18 @@ bool int_layernorm_params_valid(const IntLayerNormParams& p);
 // Rows are split over `pool` (may be null); the result does not depend on it.
 void int_layernorm__ref(const IntLayerNormParams& p, const void* x, int64_t* out, ThreadPool* pool);
 
+// Row `row` of the reference (for the vector variants' rows outside their
+// fast path): x and out are the whole tensors.
+void int_layernorm_row(const IntLayerNormParams& p, const void* x, int64_t row, int64_t* out);
+
+// AVX-512 variant (int_layernorm_avx512vnni.cc; AVX-512 F/BW only): the sum,
+// the variance and the output 8 int64 lanes at a time. A row takes the vector
+// path when its values lie within 2^31 - 1 of the mean, n * max|y|^2 < 2^64
+// (so the variance is an exact uint64 sum of exact 32 x 32-bit squares),
+// factor < 2^31 and every |bias_int| <= 2^62 (so nothing saturates); any
+// other row is int_layernorm_row. Same result as the reference.
+void int_layernorm__avx512vnni(const IntLayerNormParams& p, const void* x, int64_t* out, ThreadPool* pool);
+
 // rne(sum / n) for n >= 1, exact: floor quotient, then +1 when the remainder
 // is above one half, or exactly one half and the floor quotient is odd.
 int64_t int_layernorm_mean(int64_t sum, int64_t n);

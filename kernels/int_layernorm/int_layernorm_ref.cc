@@ -68,6 +68,14 @@ void layernorm_row(const IntLayerNormParams& p, const T* x, int64_t* out) {
 
 }  // namespace
 
+void int_layernorm_row(const IntLayerNormParams& p, const void* x, int64_t row, int64_t* out) {
+  with_int_type(p.x_type, [&](auto zero) {
+    using T = decltype(zero);
+    if constexpr (sizeof(T) <= 4)
+      layernorm_row(p, static_cast<const T*>(x) + row * p.channels, out + row * p.channels);
+  });
+}
+
 void int_layernorm__ref(const IntLayerNormParams& p, const void* x, int64_t* out, ThreadPool* pool) {
   const int64_t n = p.channels;
   if (p.x_type == IntType::kS64) return;  // rejected by int_layernorm_params_valid

@@ -72,4 +72,14 @@ size_t matmul_avx2_scratch_bytes(const MatmulParams& p);
 void matmul__avx2(const MatmulParams& p, const void* a, const void* b, void* y, ThreadPool* pool,
                   uint8_t* scratch, size_t scratch_stride);
 
+// AVX-512 VNNI variant (matmul_avx512vnni.cc): vpdpbusd (8-bit a) or
+// vpdpwssd (int16 a) on zmm, 4 rows x 64 columns per register tile; the
+// operands are shifted to u8 x s8 (or s16 x s16) and the zero points applied
+// as row and column corrections, all mod 2^32. Exact under the same bound as
+// AVX2 (no int16 limit on z_b). Scratch and task split as for AVX2.
+bool matmul_avx512vnni_applies(const MatmulParams& p);
+size_t matmul_avx512vnni_scratch_bytes(const MatmulParams& p);
+void matmul__avx512vnni(const MatmulParams& p, const void* a, const void* b, void* y, ThreadPool* pool,
+                        uint8_t* scratch, size_t scratch_stride);
+
 }  // namespace dyad::kernels

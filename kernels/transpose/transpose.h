@@ -28,4 +28,11 @@ bool transpose_params_valid(const TransposeParams& p);
 // over `pool` (may be null); the result does not depend on it.
 void transpose__ref(const TransposeParams& p, const void* x, void* y, ThreadPool* pool);
 
+// Portable variant (transpose_blocked.cc): drops size-1 axes and merges axes
+// that stay adjacent, then copies whole rows with memcpy when the last
+// output axis is contiguous in the input (attention's {0, 2, 1, 3}), 8 x 8
+// tiles for a batched 2-D transpose, and gathers rows otherwise. Same
+// contract and result as the reference.
+void transpose__blocked(const TransposeParams& p, const void* x, void* y, ThreadPool* pool);
+
 }  // namespace dyad::kernels

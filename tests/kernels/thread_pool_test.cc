@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -78,6 +79,72 @@ TEST(ThreadPool, TaskMayUseAnotherPool) {
     inner.parallel_for(16, [&](size_t j) { hits[i * 16 + j].fetch_add(1); });
   });
   for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+}
+
+TEST(ThreadPool, TinyCallsBackToBackNeverDeadlock) {
+  // The worker that finishes the last task of a call may still be inside the
+  // pool (waking a caller) when the caller already starts the next call: the
+  // next call must wait for it without blocking it. Many pools making tiny
+  // calls at once oversubscribe the cores, so threads are preempted at every
+  // point of the protocol, that one included.
+  std::vector<std::thread> callers;
+  std::atomic<size_t> total{0};
+  constexpr int kCallers = 8, kRounds = 100000;
+  for (int t = 0; t < kCallers; ++t) {
+    callers.emplace_back([&] {
+      ThreadPool pool(2);
+      for (int round = 0; round < kRounds; ++round) {
+        std::atomic<size_t> sum{0};
+        pool.parallel_for(2, [&](size_t i) { sum.fetch_add(i + 1, std::memory_order_relaxed); });
+        total.fetch_add(sum.load());
+      }
+    });
+  }
+  for (std::thread& c : callers) c.join();
+  EXPECT_EQ(total.load(), size_t{3} * kCallers * kRounds);
+}
+
+TEST(ThreadPool, CallsAfterTheWorkersFellAsleepRunEveryTask) {
+  // Pauses longer than the spin window: the workers block on the condition
+  // variable between calls and must be woken for each.
+  ThreadPool pool(3);
+  for (int round = 0; round < 20; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(round % 2 ? 2 : 0));
+    std::vector<int> out(5, 0);
+    pool.parallel_for(out.size(), [&](size_t i) { out[i] = round + 1; });
+    for (int v : out) ASSERT_EQ(v, round + 1);
+  }
+}
+
+TEST(ThreadPool, CallerSleepsWhileAWorkerFinishesALongTask) {
+  // The caller runs out of tasks while another thread still works on one
+  // for longer than the spin window; it must wait for it, not return early.
+  ThreadPool pool(2);
+  for (int round = 0; round < 5; ++round) {
+    std::atomic<int> done{0};
+    pool.parallel_for(2, [&](size_t) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      done.fetch_add(1);
+    });
+    ASSERT_EQ(done.load(), 2);
+  }
+}
+
+TEST(ThreadPool, StopSignalSkipsTheRemainingTasks) {
+  StopSignal stop;
+  ThreadPool pool(2);
+  pool.set_stop_signal(&stop);
+  ASSERT_TRUE(stop.begin_run(0));
+  std::atomic<int> ran{0};
+  pool.parallel_for(1000, [&](size_t i) {
+    if (i == 0) stop.cancel();
+    ran.fetch_add(1);
+  });
+  stop.end_run();
+  EXPECT_LT(ran.load(), 1000);  // every later task was skipped, and the call returned
+  std::atomic<int> again{0};
+  pool.parallel_for(10, [&](size_t) { again.fetch_add(1); });  // idle signal: all run
+  EXPECT_EQ(again.load(), 10);
 }
 
 TEST(ThreadPool, DestroyedRightAfterCreationOrUse) {

@@ -1,5 +1,7 @@
 // Transpose: hand-computed 2-D and head-split cases, every element size, rank
-// 0..6 against an independent index computation, threads, and validation.
+// 0..6 against an independent index computation, threads, and validation;
+// the blocked variant through the same random cases (sizes up to 11 so its
+// 8 x 8 tiles are partial), attention's head split and batched 2-D shapes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -70,12 +72,15 @@ std::vector<T> expected_transpose(const std::vector<T>& x, const std::vector<int
   return y;
 }
 
+using TransposeFn = void (*)(const TransposeParams&, const void*, void*, ThreadPool*);
+
 template <typename T>
-void check_random(std::mt19937& rng, ThreadPool* pool) {
+void check_random(std::mt19937& rng, ThreadPool* pool, TransposeFn kernel = transpose__ref,
+                  int64_t max_size = 4) {
   for (int rank = 0; rank <= kTransposeMaxRank; ++rank) {
     for (int trial = 0; trial < 8; ++trial) {
       std::vector<int64_t> shape(rank);
-      for (auto& d : shape) d = 1 + static_cast<int64_t>(rng() % 4);
+      for (auto& d : shape) d = 1 + static_cast<int64_t>(rng() % uint64_t(rank > 4 ? 4 : max_size));
       std::vector<int> perm(rank);
       std::iota(perm.begin(), perm.end(), 0);
       std::shuffle(perm.begin(), perm.end(), rng);
@@ -86,7 +91,7 @@ void check_random(std::mt19937& rng, ThreadPool* pool) {
       std::vector<T> y(count, 0);
       const TransposeParams p = params(shape, perm, sizeof(T));
       ASSERT_TRUE(transpose_params_valid(p));
-      transpose__ref(p, x.data(), y.data(), pool);
+      kernel(p, x.data(), y.data(), pool);
       ASSERT_EQ(y, expected_transpose(x, shape, perm)) << "rank " << rank;
     }
   }
@@ -103,10 +108,54 @@ TEST(TransposeRef, RandomRanksAndElementSizes) {
   }
 }
 
+TEST(TransposeBlocked, RandomRanksAndElementSizes) {
+  std::mt19937 rng(9);
+  ThreadPool pool(2);
+  for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
+    check_random<uint8_t>(rng, tp, transpose__blocked, 11);
+    check_random<int16_t>(rng, tp, transpose__blocked, 11);
+    check_random<int32_t>(rng, tp, transpose__blocked, 11);
+    check_random<int64_t>(rng, tp, transpose__blocked, 11);
+  }
+}
+
+TEST(TransposeBlocked, AttentionAndBatched2DShapesEqualTheReference) {
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<int> perm;
+  };
+  const Case cases[] = {{{1, 128, 12, 64}, {0, 2, 1, 3}},  // head split: memcpy rows
+                        {{1, 12, 128, 64}, {0, 2, 1, 3}},  // head merge
+                        {{2, 1, 37, 5}, {0, 1, 3, 2}},     // batched 2-D: tiles
+                        {{3, 19, 1, 23}, {3, 2, 0, 1}},    // size-1 axis dropped, tiles
+                        {{4, 6, 5}, {1, 0, 2}},
+                        {{2, 3, 4, 5, 6, 7}, {5, 3, 1, 0, 2, 4}}};  // gathered rows
+  std::mt19937 rng(13);
+  ThreadPool pool(2);
+  for (const Case& c : cases) {
+    int64_t count = 1;
+    for (int64_t d : c.shape) count *= d;
+    for (size_t bytes : {1, 2, 4, 8}) {
+      std::vector<uint8_t> x(size_t(count) * bytes);
+      for (auto& v : x) v = static_cast<uint8_t>(rng());
+      std::vector<uint8_t> want(x.size(), 1), got(x.size(), 2);
+      const TransposeParams p = params(c.shape, c.perm, bytes);
+      transpose__ref(p, x.data(), want.data(), nullptr);
+      for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        std::fill(got.begin(), got.end(), 2);
+        transpose__blocked(p, x.data(), got.data(), tp);
+        ASSERT_EQ(want, got) << "rank " << c.shape.size() << " bytes " << bytes;
+      }
+    }
+  }
+}
+
 TEST(TransposeRef, EmptyTensorWritesNothing) {
   std::vector<int8_t> y(1, 42);
   const int8_t x = 0;
   transpose__ref(params({2, 0, 3}, {2, 1, 0}, 1), &x, y.data(), nullptr);
+  EXPECT_EQ(y[0], 42);
+  transpose__blocked(params({2, 0, 3}, {2, 1, 0}, 1), &x, y.data(), nullptr);
   EXPECT_EQ(y[0], 42);
 }
 

@@ -3,6 +3,7 @@
 // and one error per invalid field.
 #include <gtest/gtest.h>
 
+#include "kernels/common/cpu.h"
 #include "tests/ops/op_test_util.h"
 
 namespace dyad::test {
@@ -32,7 +33,7 @@ TEST(IntLayerNormBuild, HandComputedRows) {
   const json attrs = {{"shift", 0}, {"bias_int", {0, 10, -10, 5}}};
   EXPECT_EQ(run_model<int64_t>(model(attrs, {4, 4}, "int16"), {bytes_of(x)}), want);
   EXPECT_EQ(run_model<int64_t>(model(attrs, {4, 4}, "int16"), {bytes_of(x)}, 3), want);
-  EXPECT_EQ(kernel_of(model(attrs, {4, 4}, "int16")), "int_layernorm__ref");
+  EXPECT_EQ(kernel_of(model(attrs, {4, 4}, "int16")), std::string(kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni) ? "int_layernorm__avx512vnni" : "int_layernorm__ref"));
 }
 
 TEST(IntLayerNormBuild, ShiftFloorsNegativesAndCanZeroTheStd) {

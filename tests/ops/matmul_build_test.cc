@@ -25,6 +25,7 @@ const std::vector<int8_t> kBt = {1, 3, 5, 2, 4, 6};  // the same matrix as [N, K
 
 // The kernel the planner picks: the AVX2 variant where the CPU has it.
 std::string expected_kernel(const std::string& op) {
+  if (kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni)) return op + "__avx512vnni";
   return op + (kernels::cpu_features().avx2 ? "__avx2" : "__ref");
 }
 

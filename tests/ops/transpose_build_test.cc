@@ -20,7 +20,7 @@ TEST(TransposeBuild, Permutations) {
   EXPECT_EQ(
       run_model<int8_t>(model({1, 0}, {2, 3}), {bytes_of(std::vector<int8_t>{1, 2, 3, 4, 5, 6})}),
       (std::vector<int8_t>{1, 4, 2, 5, 3, 6}));
-  EXPECT_EQ(kernel_of(model({1, 0}, {2, 3})), "transpose__ref");
+  EXPECT_EQ(kernel_of(model({1, 0}, {2, 3})), "transpose__blocked");
   // Head split [1, L=2, H=2, dh=2] -> [1, H, L, dh]: element (l, h, d) = 100l + 10h + d.
   const std::vector<int16_t> x = {0, 1, 10, 11, 100, 101, 110, 111};
   EXPECT_EQ(run_model<int16_t>(model({0, 2, 1, 3}, {1, 2, 2, 2}, "int16"), {bytes_of(x)}, 2),

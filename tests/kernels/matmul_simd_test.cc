@@ -1,13 +1,17 @@
-// The AVX2 matmul against the reference, bit for bit: every dtype combination,
-// both B layouts, sizes around the 4-row tile, the 16-column panel and odd K,
-// extreme values and zero points, raw and requantized outputs (extreme
-// multipliers and shifts), 1-4 threads; and the bound that selects it.
+// The vector matmuls (AVX2, AVX-512 VNNI) against the reference, bit for bit:
+// every dtype combination, both B layouts, sizes around the 4-row tile, the
+// 16-column panel, the 64-column register tile and K not a multiple of the
+// k group, extreme values and zero points, raw and requantized outputs
+// (extreme multipliers, shifts and zero points), 1-4 threads; and the bound
+// that selects them. A variant whose ISA the CPU lacks is skipped, naming it.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <ostream>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/common/cpu.h"
@@ -36,8 +40,25 @@ std::vector<uint8_t> random_values(IntType t, size_t count, std::mt19937& rng) {
   return bytes;
 }
 
-void expect_same(const MatmulParams& p, int threads, std::mt19937& rng) {
-  ASSERT_TRUE(matmul_avx2_applies(p));
+// One vector variant: its ISA, its entry points.
+struct Variant {
+  const char* name;
+  KernelIsa isa;
+  bool (*applies)(const MatmulParams&);
+  size_t (*scratch_bytes)(const MatmulParams&);
+  void (*run)(const MatmulParams&, const void*, const void*, void*, ThreadPool*, uint8_t*, size_t);
+};
+
+const Variant kVariants[] = {
+    {"avx512vnni", KernelIsa::kAvx512Vnni, matmul_avx512vnni_applies, matmul_avx512vnni_scratch_bytes,
+     matmul__avx512vnni},
+    {"avx2", KernelIsa::kAvx2, matmul_avx2_applies, matmul_avx2_scratch_bytes, matmul__avx2},
+};
+
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+
+void expect_same(const Variant& v, const MatmulParams& p, int threads, std::mt19937& rng) {
+  ASSERT_TRUE(v.applies(p));
   const auto a = random_values(p.a_type, size_t(p.batch * p.m * p.k), rng);
   const auto b = random_values(p.b_type, size_t(p.batch * p.k * p.n), rng);
   const size_t y_bytes = size_t(p.batch * p.m * p.n) * int_type_bytes(p.y_type);
@@ -45,24 +66,29 @@ void expect_same(const MatmulParams& p, int threads, std::mt19937& rng) {
   std::unique_ptr<ThreadPool> pool;
   if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
   matmul__ref(p, a.data(), b.data(), want.data(), pool.get());
-  const size_t stride = matmul_avx2_scratch_bytes(p);
+  const size_t stride = v.scratch_bytes(p);
   std::vector<uint8_t> scratch(stride * size_t(threads) + 64);
   uint8_t* aligned = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
-  matmul__avx2(p, a.data(), b.data(), got.data(), pool.get(), aligned, stride);
+  v.run(p, a.data(), b.data(), got.data(), pool.get(), aligned, stride);
   ASSERT_EQ(0, std::memcmp(want.data(), got.data(), y_bytes))
-      << "batch " << p.batch << " m " << p.m << " k " << p.k << " n " << p.n << " bt " << p.transpose_b
+      << v.name << ": batch " << p.batch << " m " << p.m << " k " << p.k << " n " << p.n << " bt " << p.transpose_b
       << " za " << p.a_zero_point << " zb " << p.b_zero_point << " requant " << p.requantize << " m/e "
       << p.multiplier << "/" << p.shift << " threads " << threads;
 }
 
-class MatmulAvx2Test : public ::testing::Test {
+class MatmulSimdTest : public ::testing::TestWithParam<Variant> {
  protected:
   void SetUp() override {
-    if (!cpu_features().avx2) GTEST_SKIP() << "this CPU has no AVX2; the AVX2 matmul cannot run here";
+    if (!kernel_isa_present(GetParam().isa))
+      GTEST_SKIP() << "this CPU lacks " << kernel_isa_name(GetParam().isa) << "; the " << GetParam().name
+                   << " matmul cannot run here";
+  }
+  void expect_same(const MatmulParams& p, int threads, std::mt19937& rng) {
+    ::dyad::kernels::expect_same(GetParam(), p, threads, rng);
   }
 };
 
-TEST_F(MatmulAvx2Test, EveryTypeLayoutAndShapeRaw) {
+TEST_P(MatmulSimdTest, EveryTypeLayoutAndShapeRaw) {
   std::mt19937 rng(7);
   const IntType a_types[] = {IntType::kS8, IntType::kU8, IntType::kS16};
   const IntType b_types[] = {IntType::kS8, IntType::kU8};
@@ -70,8 +96,8 @@ TEST_F(MatmulAvx2Test, EveryTypeLayoutAndShapeRaw) {
     for (IntType bt : b_types) {
       for (bool transpose : {false, true}) {
         for (int64_t m : {1, 3, 4, 5, 9}) {
-          for (int64_t k : {1, 2, 7, 64}) {
-            for (int64_t n : {1, 15, 16, 17, 40}) {
+          for (int64_t k : {1, 2, 7, 64, 65}) {
+            for (int64_t n : {1, 15, 16, 17, 40, 64, 80, 130}) {
               MatmulParams p;
               p.a_type = at;
               p.b_type = bt;
@@ -93,7 +119,7 @@ TEST_F(MatmulAvx2Test, EveryTypeLayoutAndShapeRaw) {
   }
 }
 
-TEST_F(MatmulAvx2Test, RequantizedOutputsWithExtremeMultipliersAndThreads) {
+TEST_P(MatmulSimdTest, RequantizedOutputsWithExtremeMultipliersAndThreads) {
   std::mt19937 rng(11);
   const int32_t multipliers[] = {INT32_MIN, INT32_MAX, 1 << 30, -1, 0, 1, 1518500250, -77777};
   const int32_t shifts[] = {-40, 0, 1, 15, 31, 40, 62, 63, 200};
@@ -125,30 +151,77 @@ TEST_F(MatmulAvx2Test, RequantizedOutputsWithExtremeMultipliersAndThreads) {
   }
 }
 
-TEST_F(MatmulAvx2Test, AttentionShapesAtEveryThreadCount) {
+TEST_P(MatmulSimdTest, AttentionShapesAtEveryThreadCount) {
   std::mt19937 rng(3);
   for (int threads = 1; threads <= 4; ++threads) {
-    MatmulParams scores;  // Q * K^T, raw int32 scores
-    scores.batch = 4;
-    scores.m = 37;
-    scores.k = 64;
-    scores.n = 37;
-    scores.transpose_b = true;
-    expect_same(scores, threads, rng);
-    MatmulParams context;  // P (int16 in [0, 256]) * V, requantized to int8
-    context.a_type = IntType::kS16;
-    context.batch = 4;
-    context.m = 37;
-    context.k = 37;
-    context.n = 64;
-    context.requantize = true;
-    context.y_type = IntType::kS8;
-    context.multiplier = 1518500250;
-    context.shift = 45;
-    context.y_min = INT8_MIN;
-    context.y_max = INT8_MAX;
-    expect_same(context, threads, rng);
+    for (int64_t seq : {37, 128}) {  // an odd length and BERT's 128
+      MatmulParams scores;  // Q * K^T, raw int32 scores
+      scores.batch = 4;
+      scores.m = seq;
+      scores.k = 64;
+      scores.n = seq;
+      scores.transpose_b = true;
+      expect_same(scores, threads, rng);
+      MatmulParams context;  // P (int16 in [0, 256]) * V, requantized to int8
+      context.a_type = IntType::kS16;
+      context.batch = 4;
+      context.m = seq;
+      context.k = seq;
+      context.n = 64;
+      context.requantize = true;
+      context.y_type = IntType::kS8;
+      context.multiplier = 1518500250;
+      context.shift = 45;
+      context.y_min = INT8_MIN;
+      context.y_max = INT8_MAX;
+      expect_same(context, threads, rng);
+    }
   }
+}
+
+TEST_P(MatmulSimdTest, ExtremeZeroPointsWrapButStayExact) {
+  // Zero points far outside the dtype: the corrections wrap mod 2^32, the
+  // result is exact while K * max|a - z_a| * max|b - z_b| fits int32.
+  std::mt19937 rng(5);
+  MatmulParams p;
+  p.a_type = IntType::kU8;
+  p.b_type = IntType::kS8;
+  p.batch = 2;
+  p.m = 5;
+  p.n = 33;
+  p.k = 3;
+  p.a_zero_point = -100000;
+  p.b_zero_point = 1000;
+  p.transpose_b = true;
+  if (!GetParam().applies(p)) GTEST_SKIP() << GetParam().name << " keeps b - z_b in int16";
+  expect_same(p, 2, rng);
+  p.transpose_b = false;
+  p.requantize = true;
+  p.y_type = IntType::kS8;
+  p.multiplier = 1 << 30;
+  p.shift = 40;
+  p.y_zero_point = -300;  // clamp bounds beyond the vector requant's 383: scalar output stage
+  p.y_min = -128;
+  p.y_max = 127;
+  expect_same(p, 1, rng);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, MatmulSimdTest, ::testing::ValuesIn(kVariants),
+                         [](const ::testing::TestParamInfo<Variant>& param_info) { return std::string(param_info.param.name); });
+
+TEST(MatmulAvx512VnniBound, NoInt16LimitOnTheZeroPointOfB) {
+  MatmulParams p;
+  p.batch = p.m = p.n = 1;
+  p.k = 4;
+  p.b_zero_point = 40000;  // 4 * 128 * 40127 < 2^31
+  EXPECT_TRUE(matmul_avx512vnni_applies(p));
+  EXPECT_FALSE(matmul_avx2_applies(p));
+  p.a_type = IntType::kS16;
+  p.b_zero_point = 0;
+  p.k = INT32_MAX / (32768 * 128);
+  EXPECT_TRUE(matmul_avx512vnni_applies(p));
+  p.k += 1;
+  EXPECT_FALSE(matmul_avx512vnni_applies(p));
 }
 
 TEST(MatmulAvx2Bound, AppliesExactlyWhileTheAccumulatorFitsInt32) {

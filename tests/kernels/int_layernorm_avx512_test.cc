@@ -1,0 +1,117 @@
+// The AVX-512 integer LayerNorm against the reference, bit for bit: every
+// input dtype and zero point, row lengths around the 8-lane vector, shifts
+// 0..62, rows that take the vector path and rows that must fall back (values
+// beyond 2^31 of the mean, variance beyond 2^64, factor 2^31, constant rows,
+// biases beyond 2^62 that saturate), the simulator's goldens, 1 and 2 threads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/common/cpu.h"
+#include "kernels/common/thread_pool.h"
+#include "kernels/int_layernorm/int_layernorm.h"
+#include "tests/kernels/ibert_goldens.h"
+
+namespace dyad::kernels {
+namespace {
+
+class IntLayerNormAvx512 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!kernel_isa_present(KernelIsa::kAvx512Vnni))
+      GTEST_SKIP() << "this CPU lacks avx512vnni (AVX-512 F/BW/VL); the AVX-512 int_layernorm cannot run here";
+  }
+};
+
+// Runs both kernels on x (bytes of p.x_type) at 1 and 2 threads; they must agree.
+void expect_same(IntLayerNormParams p, const std::vector<uint8_t>& x, const std::vector<int64_t>& bias,
+                 const std::string& what) {
+  p.bias_int = bias.data();
+  ASSERT_TRUE(int_layernorm_params_valid(p)) << what;
+  const size_t count = size_t(p.rows * p.channels);
+  std::vector<int64_t> want(count, 0x5a5a), got(count, 0x3c3c);
+  int_layernorm__ref(p, x.data(), want.data(), nullptr);
+  ThreadPool pool(2);
+  for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
+    std::fill(got.begin(), got.end(), 0x3c3c);
+    int_layernorm__avx512vnni(p, x.data(), got.data(), tp);
+    ASSERT_EQ(want, got) << what << " threads " << (tp ? 2 : 1);
+  }
+}
+
+// One row of n values of type t: kind 0 random over the dtype, 1 a narrow
+// band around a random centre, 2 constant, 3 two values one apart, 4 the
+// dtype's extremes alternating.
+std::vector<int64_t> row_values(IntType t, int64_t n, int kind, std::mt19937& rng) {
+  const int64_t lo = int_type_min(t), hi = int_type_max(t);
+  std::uniform_int_distribution<int64_t> any(lo, hi);
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  const int64_t centre = any(rng);
+  for (int64_t c = 0; c < n; ++c) {
+    int64_t x = 0;
+    switch (kind) {
+      case 0: x = any(rng); break;
+      case 1: x = std::clamp<int64_t>(centre + int64_t(rng() % 201) - 100, lo, hi); break;
+      case 2: x = centre; break;
+      case 3: x = c % 3 == 0 ? centre : (centre < hi ? centre + 1 : centre - 1); break;
+      default: x = c % 2 ? lo : hi; break;
+    }
+    v[size_t(c)] = x;
+  }
+  return v;
+}
+
+TEST_F(IntLayerNormAvx512, RandomRowsEveryTypeShiftAndLength) {
+  std::mt19937 rng(21);
+  const IntType types[] = {IntType::kS8, IntType::kU8, IntType::kS16, IntType::kS32};
+  for (IntType t : types) {
+    for (int64_t n : {1, 2, 7, 8, 9, 33, 768}) {
+      for (int shift : {0, 1, 5, 17, 31, 62}) {
+        IntLayerNormParams p;
+        p.x_type = t;
+        p.channels = n;
+        p.shift = shift;
+        p.rows = 10;
+        p.zero_point = t == IntType::kS32 ? 0 : int_type_min(t) + int64_t(rng() % 256);
+        std::vector<int64_t> values;
+        for (int64_t r = 0; r < p.rows; ++r) {
+          const auto row = row_values(t, n, int(r % 5), rng);
+          values.insert(values.end(), row.begin(), row.end());
+        }
+        std::vector<uint8_t> x(values.size() * int_type_bytes(t) + 8);
+        store_ints(values.data(), values.size(), t, x.data(), 0);
+        std::vector<int64_t> bias(static_cast<size_t>(n));
+        for (auto& b : bias) b = int64_t(rng() % 2000001) - 1000000;
+        const std::string what = "type " + std::to_string(int(t)) + " n " + std::to_string(n) + " shift " +
+                                 std::to_string(shift);
+        expect_same(p, x, bias, what);
+        // Biases at and beyond 2^62: the reference saturates; the variant
+        // must fall back for them.
+        for (size_t c = 0; c < bias.size(); ++c) bias[c] = c % 2 ? INT64_MAX : -(int64_t{1} << 62);
+        expect_same(p, x, bias, what + " big bias");
+      }
+    }
+  }
+}
+
+TEST_F(IntLayerNormAvx512, SimulatorGoldens) {
+  for (const auto& tc : test::load_ibert_goldens("int_layernorm")) {
+    const auto bias = test::json_ints<int64_t>(tc.at("bias_int"));
+    const auto values = test::json_ints<int64_t>(tc.at("x"));
+    IntLayerNormParams p;
+    p.x_type = IntType::kS32;
+    p.channels = tc.at("channels").get<int64_t>();
+    p.rows = static_cast<int64_t>(values.size()) / p.channels;
+    p.shift = tc.at("shift").get<int>();
+    std::vector<uint8_t> x(values.size() * 4);
+    store_ints(values.data(), values.size(), IntType::kS32, x.data(), 0);
+    expect_same(p, x, bias, tc.at("name").get<std::string>());
+  }
+}
+
+}  // namespace
+}  // namespace dyad::kernels
