@@ -12,6 +12,8 @@ PACKAGES=(
   zlib1g-dev libdnnl-dev ocl-icd-opencl-dev libeigen3-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
   python3 python3-numpy python3-torch python3-torchvision python3-matplotlib
   dataset-fashion-mnist
+  # dyad serve: the HTTP server library; wrk only for the serving benchmark (bench/serve).
+  libcpp-httplib-dev wrk
 )
 
 missing=()
