@@ -50,7 +50,7 @@ std::string Metrics::render(const std::vector<const ServedModel*>& models) const
     if (key.second >= 400)
       out += "dyad_request_errors_total{" + label(key.first) + ",code=\"" +
              std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
-  out += "# HELP dyad_infer_duration_seconds Inference requests' time in the server, from the\n"
+  out += "# HELP dyad_infer_duration_seconds Successful inference requests' time in the server, from the\n"
          "# body's arrival to the reply (queueing, run and formatting).\n";
   out += "# TYPE dyad_infer_duration_seconds histogram\n";
   for (const auto& [model, h] : latency_) {

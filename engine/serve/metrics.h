@@ -1,6 +1,6 @@
 // The server's counters for GET /metrics (Prometheus text format 0.0.4):
 // requests by model and HTTP code, errors (code >= 400) by model and code,
-// a latency histogram of inference requests per model, and per model the
+// a latency histogram of successful inference requests per model, and per model the
 // queue depth, sessions busy and pool size (read from the pools on demand).
 #pragma once
 

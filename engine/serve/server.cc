@@ -148,6 +148,18 @@ void Server::install_routes() {
     res.set_content(error_json(message), kJson);
     return httplib::Server::HandlerResponse::Handled;
   }));
+  // Out of memory for a huge body, or a bug: a JSON 500, and the server goes on.
+  http_.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        reply_error(res, 500, "internal error: " + what);
+      });
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     log(req, res);
   });
@@ -179,7 +191,8 @@ void Server::infer(const httplib::Request& req, const std::string& body,
   } else {
     res.set_content(reply.body, kJson);
   }
-  t_infer_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (reply.status == 200)
+    t_infer_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   t_body_bytes = body.size();
 }
 
