@@ -104,18 +104,27 @@ void Server::install_routes() {
   http_.Get(R"(/v2/models/([^/]+)/infer)", [](const httplib::Request&, httplib::Response& res) {
     reply_error(res, 405, "infer takes POST");
   });
-  // A content-reader handler: httplib then applies only --max-body-bytes (413),
-  // not its 8 KiB limit on bodies sent as application/x-www-form-urlencoded
-  // (curl -d's default content type).
+  // A content-reader handler, so that httplib does not apply its 8 KiB limit on
+  // bodies sent as application/x-www-form-urlencoded (curl -d's default). httplib
+  // refuses a Content-Length past --max-body-bytes (413); the receiver applies the
+  // limit to chunked and compressed (gzip, brotli) bodies as they arrive.
   http_.Post(R"(/v2/models/([^/]+)/infer)",
              [this](const httplib::Request& req, httplib::Response& res,
                     const httplib::ContentReader& content_reader) {
                std::string body;
-               if (!content_reader([&body](const char* data, size_t n) {
+               bool too_large = false;
+               const size_t limit = options_.max_body_bytes;
+               if (!content_reader([&](const char* data, size_t n) {
+                     if (n > limit - body.size()) {
+                       too_large = true;
+                       return false;
+                     }
                      body.append(data, n);
                      return true;
                    })) {
-                 if (res.status < 400) res.status = 400;  // 413 set by httplib past the limit
+                 if (too_large) res.status = 413;
+                 if (res.status < 400) res.status = 400;  // a broken or timed-out body
+                 res.set_header("Connection", "close");    // the rest of the body is unread
                  return;
                }
                infer(req, body, res);

@@ -322,6 +322,28 @@ def test_errors():
                 check(w in message, "%s: the message %r lacks %r" % (what, message, w))
             print("ok  %-24s %d %s" % (what, status, message[:110]), flush=True)
             infer_ok(server, "resnet", image, want)  # still serving, still right
+        # Chunked and gzip-compressed bodies: the limit applies to what arrives.
+        import gzip
+        for what, body, headers, encode_chunked, status_want in [
+                ("chunked over limit", iter([b" " * 40000] * 3), {"Transfer-Encoding": "chunked"}, True, 413),
+                ("gzip over limit", gzip.compress(json_request(big) + b" " * 200000),
+                 {"Content-Encoding": "gzip"}, False, 413),
+                ("chunked", iter([json_request(image)[:100], json_request(image)[100:]]),
+                 {"Transfer-Encoding": "chunked"}, True, 200),
+                ("gzip", gzip.compress(json_request(image)), {"Content-Encoding": "gzip"}, False, 200)]:
+            conn = server.connect()
+            conn.request("POST", "/v2/models/resnet/infer", body=body, headers=headers,
+                         encode_chunked=encode_chunked)
+            r = conn.getresponse()
+            data = r.read()
+            conn.close()
+            check(r.status == status_want, "%s: status %d, want %d: %s" % (what, r.status, status_want, data[:200]))
+            if status_want == 200:
+                expect_equal(decode_reply({}, data)[1]["logits"], want, what + " logits")
+            else:
+                check("limit" in json.loads(data)["error"], "%s: %s" % (what, data))
+            print("ok  %-24s %d" % (what, r.status), flush=True)
+            infer_ok(server, "resnet", image, want)
         for method, path, status_want in [("GET", "/nowhere", 404), ("GET", "/v2/models/resnet/infer", 405),
                                           ("GET", "/v2/models/nope", 404)]:
             status, _, data = server.request(method, path)
