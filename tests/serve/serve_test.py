@@ -175,7 +175,7 @@ def infer_ok(server, model, image, want, conn=None, binary=False):
 # ---- groups -----------------------------------------------------------------------
 
 def test_endpoints():
-    server = Server("--log", "--sessions", "2", models=("resnet", "vit"))
+    server = Server("--log", "--sessions", "2", "--threads", "2", models=("resnet", "vit"))
     try:
         for path, want in [("/v2/health/live", {"live": True}), ("/v2/health/ready", {"ready": True})]:
             status, _, data = server.request("GET", path)
