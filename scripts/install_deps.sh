@@ -11,7 +11,12 @@ PACKAGES=(
   # config calls find_package(OpenCL) and fails without it.
   zlib1g-dev libdnnl-dev ocl-icd-opencl-dev libeigen3-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
   python3 python3-numpy python3-torch python3-torchvision python3-matplotlib
+  # python3-onnx: bench/peers/quantize_onnx.py (the ONNX Runtime peer's INT8 models).
+  python3-onnx
   dataset-fashion-mnist
+  # coinor-cbc: the MIP program `dyad mpq solve` runs (a separate process, never
+  # linked) when its exact DP exceeds the state cap; tests cross-check against it.
+  coinor-cbc
   # dyad serve: the HTTP server library; wrk only for the serving benchmark (bench/serve).
   libcpp-httplib-dev wrk
 )

@@ -31,6 +31,7 @@ int run_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 int classify_command(const std::vector<std::string>& args);
 int prune_command(const std::vector<std::string>& args);
+int mpq_command(const std::vector<std::string>& args);
 int serve_command(const std::vector<std::string>& args);
 
 // Prints "dyad <command>: <message>" and a pointer to the help; returns kExitUsage.

@@ -22,6 +22,9 @@ constexpr char kUsage[] =
     "                                  top-1 accuracy and throughput on an image data set\n"
     "  prune MODEL --out OUT.json [--v V] [--m M] [--layers fc|all|NAMES]\n"
     "                                  write a copy with V:2:M sparse (pruned, packed) weights\n"
+    "  mpq solve CANDIDATES.json [--max-bops N | --frac-size R | --frontier DIM ...]\n"
+    "                [--out RESULT.json]\n"
+    "                                  choose each layer's precision (mixed INT4/INT8)\n"
     "  serve --model NAME=MODEL [--model ...] [--host H] [--port P] [--sessions S]\n"
     "        [--threads T] [--max-queue Q] [--max-body-bytes B] [--log]\n"
     "                                  HTTP inference server (KServe v2 protocol)\n"
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
                                                      : command == "bench" ? bench_command
                                                      : command == "classify" ? classify_command
                                                      : command == "prune" ? prune_command
+                                                     : command == "mpq"   ? mpq_command
                                                      : command == "serve" ? serve_command
                                                                           : nullptr;
   if (fn != nullptr) {

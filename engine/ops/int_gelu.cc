@@ -1,11 +1,13 @@
 // int_gelu (docs/format.md "int_gelu"): I-BERT integer GELU, x [..., C] of
 // any integer dtype -> y [..., C] int64, constants per channel (last axis).
 #include "kernels/int_gelu/int_gelu.h"
+#include "kernels/int_gelu/int_gelu_vec.h"
 
 #include <memory>
 #include <vector>
 
 #include "engine/ops/ibert_constants.h"
+#include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 
@@ -16,15 +18,32 @@ namespace {
 struct IntGeluData {
   kernels::IntGeluParams params;  // pointers set at run time
   std::vector<int64_t> b_int, c_int, shift_int;
+  kernels::IntGeluVecPlan vec;  // for the vector variants
+
+  kernels::IntGeluParams with_constants() const {
+    kernels::IntGeluParams p = params;
+    p.b_int = b_int.data();
+    p.c_int = c_int.data();
+    p.shift_int = shift_int.data();
+    return p;
+  }
 };
 
-void run(const void* op_data, const StepIO& io) {
+void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const IntGeluData*>(op_data);
-  kernels::IntGeluParams p = d->params;
-  p.b_int = d->b_int.data();
-  p.c_int = d->c_int.data();
-  p.shift_int = d->shift_int.data();
-  kernels::int_gelu__ref(p, io.inputs[0], static_cast<int64_t*>(io.outputs[0]), io.pool);
+  kernels::int_gelu__ref(d->with_constants(), io.inputs[0], static_cast<int64_t*>(io.outputs[0]), io.pool);
+}
+
+void run_avx2(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntGeluData*>(op_data);
+  kernels::int_gelu__avx2(d->with_constants(), d->vec, io.inputs[0], static_cast<int64_t*>(io.outputs[0]),
+                          io.pool);
+}
+
+void run_avx512(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntGeluData*>(op_data);
+  kernels::int_gelu__avx512(d->with_constants(), d->vec, io.inputs[0], static_cast<int64_t*>(io.outputs[0]),
+                            io.pool);
 }
 
 // numerics.md 4 for each channel's input scale (one scale, or one per channel
@@ -119,7 +138,19 @@ Status build_int_gelu(BuildContext& ctx) {
   p.x_type = int_type_of(x.dtype);
   p.channels = static_cast<int64_t>(channels);
   p.rows = shape_elements(x.shape) / p.channels;
-  ctx.set_kernel("int_gelu__ref", run, std::move(data));
+  // Variants, best first: AVX-512, AVX2 (both need int_gelu_vec_plan's
+  // ranges), reference.
+  const char* why = "";
+  const bool vec = (avx2_kernels_allowed() || avx512_kernels_allowed()) &&
+                   kernels::int_gelu_vec_plan(data->with_constants(), &data->vec, &why);
+  if (vec && avx512_kernels_allowed()) {
+    ctx.set_kernel("int_gelu__avx512", run_avx512, std::move(data));
+  } else if (vec && avx2_kernels_allowed()) {
+    ctx.set_kernel("int_gelu__avx2", run_avx2, std::move(data));
+  } else {
+    if (avx2_kernels_allowed()) log_reference_reason(ctx, why);
+    ctx.set_kernel("int_gelu__ref", run_ref, std::move(data));
+  }
   return Status::ok();
 }
 

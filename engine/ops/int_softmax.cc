@@ -2,11 +2,13 @@
 // last axis, x [..., L] int32 with an optional attention mask -> y int16 in
 // [0, 256], scale 2^-8.
 #include "kernels/int_softmax/int_softmax.h"
+#include "kernels/int_softmax/int_softmax_vec.h"
 
 #include <memory>
 #include <vector>
 
 #include "engine/ops/ibert_constants.h"
+#include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 
@@ -20,14 +22,31 @@ constexpr const char* kConstantAttrs[] = {"x0_int", "b_int", "c_int", "act_multi
 struct IntSoftmaxData {
   kernels::IntSoftmaxParams params;  // params.mask.data is set at run time
   bool has_mask = false;
+  kernels::IntSoftmaxVecPlan vec;    // for the vector variants
 };
 
-void run(const void* op_data, const StepIO& io) {
+kernels::IntSoftmaxParams run_params(const IntSoftmaxData& d, const StepIO& io) {
+  kernels::IntSoftmaxParams p = d.params;
+  if (d.has_mask) p.mask.data = io.inputs[1];
+  return p;
+}
+
+void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const IntSoftmaxData*>(op_data);
-  kernels::IntSoftmaxParams p = d->params;
-  if (d->has_mask) p.mask.data = io.inputs[1];
-  kernels::int_softmax_s32__ref(p, static_cast<const int32_t*>(io.inputs[0]),
+  kernels::int_softmax_s32__ref(run_params(*d, io), static_cast<const int32_t*>(io.inputs[0]),
                                 static_cast<int16_t*>(io.outputs[0]), io.pool);
+}
+
+void run_avx2(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntSoftmaxData*>(op_data);
+  kernels::int_softmax_s32__avx2(run_params(*d, io), d->vec, static_cast<const int32_t*>(io.inputs[0]),
+                                 static_cast<int16_t*>(io.outputs[0]), io.pool);
+}
+
+void run_avx512(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntSoftmaxData*>(op_data);
+  kernels::int_softmax_s32__avx512(run_params(*d, io), d->vec, static_cast<const int32_t*>(io.inputs[0]),
+                                   static_cast<int16_t*>(io.outputs[0]), io.pool);
 }
 
 Status read_constants(BuildContext& ctx, kernels::IntSoftmaxParams* p) {
@@ -158,7 +177,19 @@ Status build_int_softmax(BuildContext& ctx) {
   if (d->has_mask) check.mask.data = &check;
   if (!kernels::int_softmax_params_valid(check))
     return ctx.error("attrs", "the constants or the mask do not meet the kernel's ranges");
-  ctx.set_kernel("int_softmax_s32__ref", run, std::move(d));
+  // Variants, best first: AVX-512, AVX2 (both need int_softmax_vec_plan's
+  // ranges), reference.
+  const char* why = "";
+  const bool vec = (avx2_kernels_allowed() || avx512_kernels_allowed()) &&
+                   kernels::int_softmax_vec_plan(p, &d->vec, &why);
+  if (vec && avx512_kernels_allowed()) {
+    ctx.set_kernel("int_softmax_s32__avx512", run_avx512, std::move(d));
+  } else if (vec && avx2_kernels_allowed()) {
+    ctx.set_kernel("int_softmax_s32__avx2", run_avx2, std::move(d));
+  } else {
+    if (avx2_kernels_allowed()) log_reference_reason(ctx, why);
+    ctx.set_kernel("int_softmax_s32__ref", run_ref, std::move(d));
+  }
   return Status::ok();
 }
 

@@ -12,6 +12,11 @@ namespace dyad {
 // is not "ref".
 bool avx2_kernels_allowed();
 
+// True when the element-wise AVX-512 variants (*_avx512.cc) may be used: the
+// CPU has AVX-512 F/BW/VL/DQ, DYAD_KERNELS is not "ref" and the DYAD_ISA cap
+// is avx512vnni or above (kernels/common/cpu.h).
+bool avx512_kernels_allowed();
+
 // With DYAD_VERBOSE=dispatch, says why the node keeps its reference kernel
 // although AVX2 variants are allowed (the choice itself is logged by
 // BuildContext::set_kernel).

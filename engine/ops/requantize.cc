@@ -15,12 +15,18 @@ namespace {
 struct RequantizeData {
   kernels::RequantizeParams params;
   std::vector<kernels::Dyadic> requant;  // params.channels entries
-  kernels::RequantizeAvx2PlanPtr avx2;   // set when the AVX2 variant runs
+  kernels::RequantizeAvx512PlanPtr avx512;  // set when the AVX-512 variant runs
+  kernels::RequantizeAvx2PlanPtr avx2;    // set when the AVX2 variant runs
 };
 
 void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const RequantizeData*>(op_data);
   kernels::requantize__ref(d->params, d->requant.data(), io.inputs[0], io.outputs[0]);
+}
+
+void run_avx512(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const RequantizeData*>(op_data);
+  kernels::requantize__avx512(d->params, *d->avx512, io.inputs[0], io.outputs[0], io.pool);
 }
 
 void run_avx2(const void* op_data, const StepIO& io) {
@@ -48,13 +54,18 @@ Status build_requantize(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(read_requant(ctx, "multiplier", "shift", p.channels,
                                     rescale_ratios(ctx, 0, p.channels), &data->requant));
   DYAD_RETURN_IF_ERROR(read_activation(ctx, y, p.dst_zero_point, &p.dst_min, &p.dst_max));
-  if (avx2_kernels_allowed()) data->avx2 = kernels::requantize_avx2_plan(p, data->requant.data());
-  if (data->avx2) {
+  // Variants, best first: AVX-512, AVX2, reference.
+  if (avx512_kernels_allowed()) data->avx512 = kernels::requantize_avx512_plan(p, data->requant.data());
+  if (!data->avx512 && avx2_kernels_allowed()) data->avx2 = kernels::requantize_avx2_plan(p, data->requant.data());
+  if (data->avx512) {
+    ctx.set_kernel("requantize__avx512", run_avx512, std::move(data));
+  } else if (data->avx2) {
     ctx.set_kernel("requantize__avx2", run_avx2, std::move(data));
   } else {
     if (avx2_kernels_allowed())
-      log_reference_reason(ctx, "the AVX2 variant takes int8/uint8 outputs, int32 inputs with zero point 0 "
-                                "or narrower inputs, and 1 or a multiple of 8 channels");
+      log_reference_reason(ctx, "the vector variants take int8/uint8 outputs with clamp bounds "
+                                "within 1023 of the zero point (and, for requant factors below 2^-53, "
+                                "input zero point 0)");
     ctx.set_kernel("requantize__ref", run_ref, std::move(data));
   }
   return Status::ok();

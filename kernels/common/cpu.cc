@@ -71,6 +71,7 @@ CpuFeatures detect() {
     f.avx512f = bit(l7.ebx, 16);
     f.avx512bw = f.avx512f && bit(l7.ebx, 30);
     f.avx512vl = f.avx512f && bit(l7.ebx, 31);
+    f.avx512dq = f.avx512f && bit(l7.ebx, 17);
     f.avx512_vnni = f.avx512f && bit(l7.ecx, 11);
     f.avx512_vbmi = f.avx512f && bit(l7.ecx, 1);
     f.avx512_bf16 = f.avx512f && bit(l7s1.eax, 5);
@@ -153,6 +154,16 @@ bool kernel_isa_usable(KernelIsa isa) {
   return kernel_isa_present(isa) && static_cast<int>(isa) <= static_cast<int>(kernel_isa_cap());
 }
 
+bool avx512_elementwise_present() {
+  const CpuFeatures& f = cpu_features();
+  return kernel_isa_present(KernelIsa::kAvx2) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+}
+
+bool avx512_elementwise_usable() {
+  return !force_reference_kernels() && avx512_elementwise_present() &&
+         static_cast<int>(kernel_isa_cap()) >= static_cast<int>(KernelIsa::kAvx512Vnni);
+}
+
 std::string cpu_summary() {
   const CpuFeatures& f = detected();
   const struct {
@@ -161,7 +172,8 @@ std::string cpu_summary() {
   } flags[] = {{f.avx2, "avx2"},           {f.fma, "fma"},
                {f.bmi2, "bmi2"},           {f.avx_vnni, "avx-vnni"},
                {f.avx512f, "avx512f"},     {f.avx512bw, "avx512bw"},
-               {f.avx512vl, "avx512vl"},   {f.avx512_vnni, "avx512-vnni"},
+               {f.avx512vl, "avx512vl"},   {f.avx512dq, "avx512dq"},
+               {f.avx512_vnni, "avx512-vnni"},
                {f.avx512_bf16, "avx512-bf16"}, {f.avx512_vbmi, "avx512-vbmi"},
                {f.amx_tile, "amx-tile"},   {f.amx_int8, "amx-int8"}};
   std::string out;

@@ -16,6 +16,7 @@ struct CpuFeatures {
   bool avx512f = false;
   bool avx512bw = false;
   bool avx512vl = false;
+  bool avx512dq = false;
   bool avx512_vnni = false;
   bool avx512_bf16 = false;
   bool avx512_vbmi = false;
@@ -46,6 +47,13 @@ bool kernel_isa_present(KernelIsa isa);
 // Present and allowed by the DYAD_ISA cap: what automatic dispatch may use.
 // (A variant named explicitly, in tests and benchmarks, needs only present.)
 bool kernel_isa_usable(KernelIsa isa);
+
+// The element-wise AVX-512 kernels (*_avx512.cc: requantize, int_softmax,
+// int_gelu) need AVX2 + AVX-512 F/BW/VL/DQ but no VNNI; dispatch uses them
+// when the CPU has those and the DYAD_ISA cap is avx512vnni or above (so
+// DYAD_ISA=avx2 and avxvnni keep them off).
+bool avx512_elementwise_present();
+bool avx512_elementwise_usable();
 
 // "avx2 fma bmi2 avx512f ... amx-int8 (dispatch cap: none)": the detected
 // features and the cap, for `dyad info` and the dispatch log.

@@ -1,5 +1,5 @@
 // Inline vector helpers are compiled into files built with different -m flags
-// (*_avx2.cc, *_avxvnni.cc, *_avx512vnni.cc). The linker keeps one copy of
+// (*_avx2.cc, *_avxvnni.cc, *_avx512.cc, *_avx512vnni.cc). The linker keeps one copy of
 // each inline function or template instance it sees in several objects; if it
 // kept one compiled with -mavx512f, an AVX2-only CPU would fault inside the
 // AVX2 kernels. Headers of such helpers therefore put their contents in this
@@ -7,7 +7,9 @@
 // ISA gets its own copies (and the callers' code is unchanged).
 #pragma once
 
-#if defined(__AVX512F__)
+#if defined(__AVX512VNNI__)
+#define DYAD_ISA_NAMESPACE isa_avx512vnni
+#elif defined(__AVX512F__)
 #define DYAD_ISA_NAMESPACE isa_avx512
 #elif defined(__AVXVNNI__)
 #define DYAD_ISA_NAMESPACE isa_avxvnni

@@ -2,6 +2,7 @@
 #include "kernels/int_softmax/int_softmax.h"
 
 #include "kernels/common/thread_pool.h"
+#include "kernels/int_softmax/int_softmax_vec.h"
 
 namespace dyad::kernels {
 
@@ -23,16 +24,6 @@ bool mask_valid(const IntSoftmaxMask& m, int64_t rows) {
   return n == rows;
 }
 
-// Offset (in elements) of row `row`'s mask.
-int64_t mask_row_offset(const IntSoftmaxMask& m, int64_t row) {
-  int64_t offset = 0;
-  for (int a = m.rank - 1; a >= 0; --a) {
-    offset += (row % m.dims[a]) * m.row_strides[a];
-    row /= m.dims[a];
-  }
-  return offset;
-}
-
 bool mask_keeps(const IntSoftmaxMask& m, int64_t row_offset, int64_t j) {
   const auto* bytes = static_cast<const uint8_t*>(m.data) +
                       static_cast<size_t>(row_offset + j) * m.elem_bytes;
@@ -44,7 +35,7 @@ bool mask_keeps(const IntSoftmaxMask& m, int64_t row_offset, int64_t j) {
 void softmax_row(const IntSoftmaxParams& p, const int32_t* x, int16_t* y, int64_t row) {
   const int64_t n = p.length;
   const bool has_mask = p.mask.data != nullptr;
-  const int64_t mask_offset = has_mask ? mask_row_offset(p.mask, row) : 0;
+  const int64_t mask_offset = has_mask ? int_softmax_mask_offset(p.mask, row) : 0;
   auto keep = [&](int64_t j) { return !has_mask || mask_keeps(p.mask, mask_offset, j); };
 
   // Maximum over the unmasked entries.
@@ -61,19 +52,9 @@ void softmax_row(const IntSoftmaxParams& p, const int32_t* x, int16_t* y, int64_
   }
 
   // e16 per entry, kept in y (it is <= 32767) until the sum is known.
-  const int64_t floor_d = kQMax * p.x0_int;
   int64_t sum = 0;
   for (int64_t j = 0; j < n; ++j) {
-    int64_t d = floor_d;
-    if (keep(j)) {
-      const int64_t diff = static_cast<int64_t>(x[j]) - max_x;  // <= 0
-      d = diff > floor_d ? diff : floor_d;
-    }
-    // Both operands <= 0 and the quotient >= 0, so truncation is the floor.
-    const int64_t q = d / p.x0_int;          // in [0, 30]
-    const int64_t r = d - p.x0_int * q;      // in (x0_int, 0]
-    const int128_t z = static_cast<int128_t>(r + p.b_int) * r + p.c_int;
-    const int32_t e16 = int_softmax_e16(z, p.act_m, p.act_e + static_cast<int>(q));
+    const int32_t e16 = int_softmax_entry_e16(p, x[j], max_x, keep(j));
     y[j] = static_cast<int16_t>(e16);
     sum += e16;
   }
@@ -89,6 +70,33 @@ void softmax_row(const IntSoftmaxParams& p, const int32_t* x, int16_t* y, int64_
 }
 
 }  // namespace
+
+int64_t int_softmax_mask_offset(const IntSoftmaxMask& m, int64_t row) {
+  int64_t offset = 0;
+  for (int a = m.rank - 1; a >= 0; --a) {
+    offset += (row % m.dims[a]) * m.row_strides[a];
+    row /= m.dims[a];
+  }
+  return offset;
+}
+
+void int_softmax_mask_keep(const IntSoftmaxMask& m, int64_t offset, int64_t n, int32_t* keep) {
+  for (int64_t j = 0; j < n; ++j) keep[j] = mask_keeps(m, offset, j) ? -1 : 0;
+}
+
+int32_t int_softmax_entry_e16(const IntSoftmaxParams& p, int32_t x, int32_t max_x, bool keep) {
+  const int64_t floor_d = kQMax * p.x0_int;
+  int64_t d = floor_d;
+  if (keep) {
+    const int64_t diff = static_cast<int64_t>(x) - max_x;  // <= 0
+    d = diff > floor_d ? diff : floor_d;
+  }
+  // Both operands <= 0 and the quotient >= 0, so truncation is the floor.
+  const int64_t q = d / p.x0_int;          // in [0, 30]
+  const int64_t r = d - p.x0_int * q;      // in (x0_int, 0]
+  const int128_t z = static_cast<int128_t>(r + p.b_int) * r + p.c_int;
+  return int_softmax_e16(z, p.act_m, p.act_e + static_cast<int>(q));
+}
 
 int32_t int_softmax_e16(int128_t z, int64_t act_m, int shift) {
   if (z <= 0 || act_m <= 0) return 0;

@@ -54,10 +54,13 @@ inline int64_t requantize_value(const RequantizeParams& p, int64_t x, Dyadic d) 
 void requantize__ref(const RequantizeParams& p, const Dyadic* requant, const void* src,
                      void* dst);
 
-// AVX2 variant (requantize_avx2.cc), for int8/uint8 outputs from int8, uint8,
-// int16, int32 or int64 (zero point 0) inputs, with channels == 1 or a multiple of 8:
-// the int32 requant of the GEMM epilogue (kernels/common/requant_avx2.h), 8
-// lanes at a time, split over `pool` in blocks of whole channel groups.
+// AVX2 variant (requantize_avx2.cc), for int8/uint8 outputs. int8, uint8 and
+// int16 inputs, and int32 with zero point 0, with channels == 1 or a multiple
+// of 8: the int32 requant of the GEMM epilogue (kernels/common/requant_avx2.h),
+// 8 lanes at a time, split over `pool` in blocks of whole channel groups.
+// Every other input (int64 -- I-BERT's GELU and LayerNorm outputs --, int32
+// with a zero point, any channel count): the exact 64-bit-lane path of
+// requantize_wide.h, 4 lanes at a time.
 struct RequantizeAvx2Plan;
 struct RequantizeAvx2PlanDeleter {
   void operator()(RequantizeAvx2Plan* plan) const;
@@ -68,5 +71,25 @@ using RequantizeAvx2PlanPtr = std::unique_ptr<RequantizeAvx2Plan, RequantizeAvx2
 RequantizeAvx2PlanPtr requantize_avx2_plan(const RequantizeParams& p, const Dyadic* requant);
 void requantize__avx2(const RequantizeParams& p, const RequantizeAvx2Plan& plan, const void* src,
                       void* dst, ThreadPool* pool);
+
+// AVX-512 variant (requantize_avx512.cc, F/BW/VL/DQ), int8/uint8 outputs:
+// the AVX2 variant's two paths on zmm. Inputs the int32 epilogue takes (see
+// above) go through it 16 lanes at a time (kernels/common/requant_avx512.h);
+// every other input through the 64-bit-lane path, 8 lanes at a time.
+// Null when requantize_wide_plan refuses p.
+struct RequantizeAvx512Plan;
+struct RequantizeAvx512PlanDeleter {
+  void operator()(RequantizeAvx512Plan* plan) const;
+};
+using RequantizeAvx512PlanPtr = std::unique_ptr<RequantizeAvx512Plan, RequantizeAvx512PlanDeleter>;
+RequantizeAvx512PlanPtr requantize_avx512_plan(const RequantizeParams& p, const Dyadic* requant);
+void requantize__avx512(const RequantizeParams& p, const RequantizeAvx512Plan& plan, const void* src,
+                        void* dst, ThreadPool* pool);
+
+// True when the int32 epilogue path computes p exactly: int8/uint8 outputs
+// with clamp bounds within 383 of z_y (|z_y| <= 1024), inputs that fit int32
+// after the zero point (int8, uint8, int16; int32 with z_x = 0), and 1 or a
+// multiple of 8 channels.
+bool requantize_int32_path_applies(const RequantizeParams& p);
 
 }  // namespace dyad::kernels

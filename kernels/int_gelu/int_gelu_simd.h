@@ -1,0 +1,70 @@
+// The vector int_gelu (int_gelu_vec.h) over an ISA's `Simd` operations;
+// include after kernels/common/simd_avx2.h or simd_avx512.h. int_gelu_vec.cc
+// has the exactness argument.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/common/isa_namespace.h"
+#include "kernels/common/thread_pool.h"
+#include "kernels/int_gelu/int_gelu_vec.h"
+
+namespace dyad::kernels {
+inline namespace DYAD_ISA_NAMESPACE {
+
+// kLanes64 values of x (int64 lanes, |x| <= 2^31), channels [c, c + kLanes64).
+template <class S>
+typename S::V int_gelu_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {
+  using V = typename S::V;
+  const V limit = S::load(&k.limit[c]);
+  const V b = S::load(&k.b_int[c]);
+  const V xc = S::max64(S::min64(x, limit), b);  // b_int = -limit
+  const V sc = S::sign64(xc);
+  const V t = S::add64(S::sub64(S::xor_(xc, sc), sc), b);  // min(|x|, -b_int) + b_int
+  const V poly = S::add64(S::mul_s32(t, t), S::load(&k.c_int[c]));
+  const V sx = S::sign64(x);
+  const V erf = S::srai64_14(S::sub64(S::xor_(poly, sx), sx));
+  return S::mullo64(x, S::add64(erf, S::load(&k.shift_int[c])));
+}
+
+template <class S, class T>
+void int_gelu_range(const IntGeluParams& p, const IntGeluVecPlan& k, const T* x, int64_t* y, size_t begin,
+                    size_t end) {
+  using V = typename S::V;
+  constexpr size_t kStep = S::kLanes32;
+  const size_t channels = static_cast<size_t>(p.channels);
+  size_t c = begin % channels;
+  size_t i = begin;
+  for (; i + kStep <= end; i += kStep) {
+    const V xv = S::load_s32(x + i);
+    S::store(y + i, int_gelu_lanes<S>(S::widen_lo(xv), k, c));
+    S::store(y + i + S::kLanes64, int_gelu_lanes<S>(S::widen_hi(xv), k, c + S::kLanes64));
+    c += kStep;
+    c = c < channels ? c : c % channels;
+  }
+  for (; i < end; ++i) {
+    y[i] = int_gelu_element(x[i], p.b_int[c], p.c_int[c], p.shift_int[c]);
+    if (++c == channels) c = 0;
+  }
+}
+
+template <class S>
+void int_gelu_simd(const IntGeluParams& p, const IntGeluVecPlan& k, const void* x, int64_t* y, ThreadPool* pool) {
+  constexpr size_t kChunk = 16384;  // elements per task, a multiple of every vector width
+  const size_t count = static_cast<size_t>(p.rows) * static_cast<size_t>(p.channels);
+  const size_t tasks = (count + kChunk - 1) / kChunk;
+  with_int_type(p.x_type, [&](auto zero) {
+    using T = decltype(zero);
+    if constexpr (sizeof(T) < 8) {
+      parallel_for(pool, tasks, [&](size_t t) {
+        const size_t begin = t * kChunk;
+        const size_t end = begin + kChunk < count ? begin + kChunk : count;
+        int_gelu_range<S>(p, k, static_cast<const T*>(x), y, begin, end);
+      });
+    }
+  });
+}
+
+}  // namespace DYAD_ISA_NAMESPACE
+}  // namespace dyad::kernels

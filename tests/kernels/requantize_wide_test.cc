@@ -1,0 +1,230 @@
+// The 64-bit-lane requantize (AVX2 and AVX-512 variants, requantize_wide.h)
+// against the reference, bit for bit: int64 inputs over their whole range
+// (INT64_MIN/MAX, every magnitude 2^k +- 1, rounding ties), every input type
+// with any zero point (int64 ones included), multipliers and shifts at and
+// beyond the normalization limits, both byte outputs with clamps at the ends,
+// per-tensor and per-channel constants with channel counts that are not
+// multiples of the vector width, counts with every tail, 1 and 2 threads.
+// Also the AVX-512 variant's int32 path (16 lanes), for the narrow inputs.
+// A variant the CPU cannot run is skipped with the missing ISA named.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/common/cpu.h"
+#include "kernels/common/thread_pool.h"
+#include "kernels/requantize/requantize.h"
+#include "kernels/requantize/requantize_wide.h"
+
+namespace dyad::kernels {
+namespace {
+
+// Runs the named variant; false when its plan refuses p.
+bool run_variant(const std::string& name, const RequantizeParams& p, const std::vector<Dyadic>& requant,
+                 const void* src, void* dst, ThreadPool* pool) {
+  if (name == "avx2") {
+    RequantizeAvx2PlanPtr plan = requantize_avx2_plan(p, requant.data());
+    if (!plan) return false;
+    requantize__avx2(p, *plan, src, dst, pool);
+    return true;
+  }
+  RequantizeAvx512PlanPtr plan = requantize_avx512_plan(p, requant.data());
+  if (!plan) return false;
+  requantize__avx512(p, *plan, src, dst, pool);
+  return true;
+}
+
+int64_t random_value(IntType t, std::mt19937_64& rng) {
+  const int64_t lo = int_type_min(t), hi = int_type_max(t);
+  switch (rng() % 6) {
+    case 0: return rng() % 2 ? lo : hi;
+    case 1: return static_cast<int64_t>(rng() % 9) - 4;
+    case 2: {  // +-2^k +- 1 within the type
+      const int bits = static_cast<int>(int_type_bytes(t) * 8) - 1;
+      const int64_t v = (int64_t{1} << (rng() % static_cast<uint64_t>(bits))) + static_cast<int64_t>(rng() % 3) - 1;
+      const int64_t s = rng() % 2 ? -v : v;
+      return s < lo ? lo : (s > hi ? hi : s);
+    }
+    case 3: {  // any magnitude: a random value shifted right by 0..63
+      const int64_t v = static_cast<int64_t>(rng()) >> (rng() % 64);
+      return v < lo ? lo : (v > hi ? hi : v);
+    }
+    default: return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  }
+}
+
+class RequantizeWide : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "avx2" && !kernel_isa_present(KernelIsa::kAvx2))
+      GTEST_SKIP() << "this CPU lacks AVX2 (+FMA, BMI2); the avx2 requantize is not tested";
+    if (GetParam() == "avx512" && !avx512_elementwise_present())
+      GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the avx512 requantize is not tested";
+  }
+
+  // Random inputs around z_x (so both clamp sides and the middle occur);
+  // returns false when the plan refused.
+  bool expect_same(const RequantizeParams& p, const std::vector<Dyadic>& requant, int threads,
+                   std::mt19937_64& rng, const std::vector<int64_t>* given = nullptr) {
+    std::vector<int64_t> values(p.count);
+    for (size_t i = 0; i < p.count; ++i) {
+      if (given != nullptr) {
+        values[i] = (*given)[i % given->size()];
+        continue;
+      }
+      int64_t v = random_value(p.src_type, rng);
+      if (rng() % 3 == 0) {  // near the zero point
+        __extension__ const __int128 near = static_cast<__int128>(p.src_zero_point) + (v >> (rng() % 64));
+        v = near < int_type_min(p.src_type) ? int_type_min(p.src_type)
+            : near > int_type_max(p.src_type) ? int_type_max(p.src_type) : static_cast<int64_t>(near);
+      }
+      values[i] = v;
+    }
+    std::vector<uint8_t> src(p.count * int_type_bytes(p.src_type) + 8);
+    store_ints(values.data(), p.count, p.src_type, src.data(), 0);
+    std::vector<uint8_t> want(p.count + 1, 0xa5), got(p.count + 1, 0x5a);
+    std::unique_ptr<ThreadPool> pool;
+    if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
+    requantize__ref(p, requant.data(), src.data(), want.data());
+    if (!run_variant(GetParam(), p, requant, src.data(), got.data(), pool.get())) return false;
+    for (size_t i = 0; i < p.count; ++i) {
+      if (want[i] == got[i]) continue;
+      const Dyadic d = requant[i % p.channels];
+      ADD_FAILURE() << GetParam() << ": element " << i << " x=" << values[i] << " m/e=" << d.m << "/" << d.e
+                    << " zx=" << p.src_zero_point << " zy=" << p.dst_zero_point << " clamp [" << p.dst_min
+                    << ", " << p.dst_max << "] channels " << p.channels << " threads " << threads << ": want "
+                    << int{want[i]} << " got " << int{got[i]};
+      return true;
+    }
+    EXPECT_EQ(got[p.count], 0x5a) << "wrote past the end";
+    return true;
+  }
+};
+
+TEST_P(RequantizeWide, Int64EveryMultiplierShiftAndZeroPoint) {
+  std::mt19937_64 rng(11);
+  const int32_t multipliers[] = {INT32_MIN, INT32_MAX, 1 << 30, -(1 << 30), (1 << 30) + 1, 3, -3, 1, -1, 0,
+                                 1518500250, -1518500250};
+  const int32_t shifts[] = {-100, -40, -31, -1, 0, 1, 2, 9, 10, 11, 20, 31, 32, 33, 34, 40, 52, 62, 63, 64,
+                            80, 93, 94, 95, 96, 97, 100, 200};
+  const int64_t zero_points[] = {0, 0, 1, -1, 1000, INT64_MIN, INT64_MAX, -(int64_t{1} << 40)};
+  int index = 0, refused = 0;
+  for (int32_t m : multipliers) {
+    for (int32_t e : shifts) {
+      RequantizeParams p;
+      p.src_type = IntType::kS64;
+      p.dst_type = index % 2 ? IntType::kU8 : IntType::kS8;
+      p.count = 16 * 3 + static_cast<size_t>(index % 17);  // tails 0..16
+      p.src_zero_point = zero_points[index % 8];
+      const int64_t dmin = int_type_min(p.dst_type), dmax = int_type_max(p.dst_type);
+      p.dst_zero_point = index % 5 == 0 ? dmin : index % 5 == 1 ? dmax : 7;
+      p.dst_min = dmin + (index % 3);
+      p.dst_max = dmax - (index % 4);
+      const bool ran = expect_same(p, {Dyadic{m, e}}, 1 + index % 2, rng);
+      // Only a tiny factor (below 2^-53) with a nonzero z_x may be refused.
+      if (!ran) {
+        ++refused;
+        EXPECT_NE(p.src_zero_point, 0) << "m/e " << m << "/" << e;
+      }
+      ++index;
+    }
+  }
+  EXPECT_LT(refused, index / 4);
+}
+
+TEST_P(RequantizeWide, Int64ExtremesAndTies) {
+  std::mt19937_64 rng(3);
+  std::vector<int64_t> xs = {INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 0, 1, -1, 2, -2, 3, -3};
+  for (int k = 1; k < 63; ++k)
+    for (int64_t delta : {-1, 0, 1}) {
+      xs.push_back((int64_t{1} << k) + delta);
+      xs.push_back(-(int64_t{1} << k) + delta);
+    }
+  // m a power of two: x * m / 2^e is a tie for every odd multiple of 2^(e-1-log m).
+  const Dyadic pairs[] = {{1 << 30, 31}, {1 << 30, 40}, {-(1 << 30), 62}, {1, 1}, {1, 2}, {INT32_MIN, 63},
+                          {INT32_MIN, 94}, {3, 33}, {3, 2}, {-(1 << 30), 93}, {1 << 30, 37}, {5, 45}};
+  for (const Dyadic& d : pairs)
+    for (int64_t zx : {int64_t{0}, int64_t{1}, int64_t{-7}}) {
+      RequantizeParams p;
+      p.src_type = IntType::kS64;
+      p.count = xs.size();
+      p.src_zero_point = zx;
+      p.dst_zero_point = 0;
+      // Refused only for a factor below 2^-53 with a nonzero zero point.
+      if (!expect_same(p, {d}, 1, rng, &xs)) {
+        EXPECT_NE(zx, 0) << d.m << "/" << d.e;
+      }
+    }
+}
+
+TEST_P(RequantizeWide, EveryInputTypeWithZeroPoints) {
+  std::mt19937_64 rng(5);
+  const IntType types[] = {IntType::kS8, IntType::kU8, IntType::kS16, IntType::kS32, IntType::kS64};
+  int index = 0;
+  for (IntType t : types)
+    for (int64_t zx : {int64_t{0}, int_type_min(t), int_type_max(t), int64_t{5}})
+      for (const Dyadic d : {Dyadic{1518500250, 40}, Dyadic{-(1 << 30), 31}, Dyadic{INT32_MAX, 60}, Dyadic{7, 3}}) {
+        RequantizeParams p;
+        p.src_type = t;
+        p.dst_type = index % 2 ? IntType::kU8 : IntType::kS8;
+        p.dst_zero_point = index % 2 ? 128 : -3;
+        p.dst_min = int_type_min(p.dst_type);
+        p.dst_max = int_type_max(p.dst_type);
+        p.count = 200 + static_cast<size_t>(index % 16);
+        p.src_zero_point = zx;
+        const bool ran = expect_same(p, {d}, 1, rng);
+        // The AVX2 variant takes all of these (its int32 path or the wide one).
+        EXPECT_TRUE(ran || GetParam() == "avx512") << index;
+        ++index;
+      }
+}
+
+TEST_P(RequantizeWide, PerChannelOddCountsAndThreads) {
+  // int64 (the 64-bit path) and int8 / int32 (the int32 path where the
+  // channel count allows it, else the 64-bit one).
+  std::mt19937_64 rng(9);
+  for (size_t channels : {1, 3, 8, 13, 24, 768, 3072}) {
+    std::vector<Dyadic> requant(channels);
+    for (size_t c = 0; c < channels; ++c)
+      requant[c] = Dyadic{static_cast<int32_t>(rng()), static_cast<int32_t>(rng() % 100) - 3};
+    for (int threads : {1, 2}) {
+      RequantizeParams p;
+      p.src_type = threads == 1 ? IntType::kS64 : (channels % 2 ? IntType::kS8 : IntType::kS32);
+      p.channels = channels;
+      p.count = channels * (1 + 40000 / channels);  // several task chunks
+      p.dst_zero_point = -5;
+      EXPECT_TRUE(expect_same(p, requant, threads, rng)) << channels;
+    }
+  }
+}
+
+TEST_P(RequantizeWide, RefusesOnlyWhatItCannotComputeExactly) {
+  const std::vector<Dyadic> one = {Dyadic{1, 1}};
+  RequantizeParams p;
+  p.src_type = IntType::kS64;
+  p.count = 16;
+  RequantizeWidePlan plan;
+  EXPECT_TRUE(requantize_wide_plan(p, one.data(), &plan));
+  p.dst_type = IntType::kS16;  // not a byte output
+  p.dst_min = INT16_MIN;
+  p.dst_max = INT16_MAX;
+  EXPECT_FALSE(requantize_wide_plan(p, one.data(), &plan));
+  p.dst_type = IntType::kS8;
+  p.dst_min = -128;
+  p.dst_max = 127;
+  p.src_zero_point = 3;  // a factor below 2^-53 with a zero point: d needs 65 bits
+  const std::vector<Dyadic> tiny = {Dyadic{1 << 30, 94}};
+  EXPECT_FALSE(requantize_wide_plan(p, tiny.data(), &plan));
+  p.src_zero_point = 0;
+  EXPECT_TRUE(requantize_wide_plan(p, tiny.data(), &plan));
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, RequantizeWide, ::testing::Values("avx2", "avx512"),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+
+}  // namespace
+}  // namespace dyad::kernels
