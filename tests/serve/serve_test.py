@@ -7,11 +7,13 @@ its own server with --port 0 and talks to it with the standard library's
 http.client (real TCP connections). Expected outputs come from `dyad run` on
 the same inputs (.npy files), never from the server itself.
 """
+import atexit
 import http.client
 import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -30,6 +32,7 @@ MODELS = {
 }
 SHAPE = [1, 28, 28, 1]
 TMP = tempfile.mkdtemp(prefix="dyad_serve_test_")
+atexit.register(shutil.rmtree, TMP, True)
 
 
 def fail(message):
