@@ -17,6 +17,8 @@ PACKAGES=(
   # coinor-cbc: the MIP program `dyad mpq solve` runs (a separate process, never
   # linked) when its exact DP exceeds the state cap; tests cross-check against it.
   coinor-cbc
+  # dyad serve: the HTTP server library; wrk only for the serving benchmark (bench/serve).
+  libcpp-httplib-dev wrk
 )
 
 missing=()

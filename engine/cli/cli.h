@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/load_options.h"
 #include "engine/core/status.h"
 #include "engine/exec/model.h"
 #include "engine/ir/tensor.h"
@@ -31,6 +32,7 @@ int bench_command(const std::vector<std::string>& args);
 int classify_command(const std::vector<std::string>& args);
 int prune_command(const std::vector<std::string>& args);
 int mpq_command(const std::vector<std::string>& args);
+int serve_command(const std::vector<std::string>& args);
 
 // Prints "dyad <command>: <message>" and a pointer to the help; returns kExitUsage.
 int usage_error(std::string_view command, const std::string& message);
@@ -68,6 +70,13 @@ bool parse_int_flag(const std::string& flag, const std::string& text, int lo, in
 // on failure sets *error naming the flag.
 bool parse_timeout_flag(const std::string& flag, const std::string& text,
                         std::chrono::microseconds* out, std::string* error);
+
+// "123", "64K", "512M", "2G" (powers of 1024) -> bytes (> 0). False when
+// malformed or past SIZE_MAX.
+bool parse_byte_count(const std::string& text, size_t* out);
+
+// The options the model-loading switches set (for loads through the C API).
+const LoadOptions& model_load_options();
 
 // Loads and plans a model with the options of the model-loading switches; the
 // Status message names the file.

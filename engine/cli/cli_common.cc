@@ -12,8 +12,8 @@ namespace dyad::cli {
 namespace {
 // Set by parse_args from the model-loading switches; the process runs one command.
 LoadOptions g_load_options;
+}  // namespace
 
-// "123", "64K", "512M", "2G" -> bytes (> 0). False when malformed or past SIZE_MAX.
 bool parse_byte_count(const std::string& text, size_t* out) {
   errno = 0;
   char* end = nullptr;
@@ -28,7 +28,8 @@ bool parse_byte_count(const std::string& text, size_t* out) {
   *out = static_cast<size_t>(v) << shift;
   return true;
 }
-}  // namespace
+
+const LoadOptions& model_load_options() { return g_load_options; }
 
 int usage_error(std::string_view command, const std::string& message) {
   std::fprintf(stderr, "dyad %.*s: %s\n(see 'dyad %.*s --help')\n",

@@ -25,6 +25,9 @@ constexpr char kUsage[] =
     "  mpq solve CANDIDATES.json [--max-bops N | --frac-size R | --frontier DIM ...]\n"
     "                [--out RESULT.json]\n"
     "                                  choose each layer's precision (mixed INT4/INT8)\n"
+    "  serve --model NAME=MODEL [--model ...] [--host H] [--port P] [--sessions S]\n"
+    "        [--threads T] [--max-queue Q] [--max-body-bytes B] [--log]\n"
+    "                                  HTTP inference server (KServe v2 protocol)\n"
     "  version                         print the library version\n"
     "  help                            print this text\n"
     "\n"
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
                                                      : command == "classify" ? classify_command
                                                      : command == "prune" ? prune_command
                                                      : command == "mpq"   ? mpq_command
+                                                     : command == "serve" ? serve_command
                                                                           : nullptr;
   if (fn != nullptr) {
     try {
