@@ -9,7 +9,7 @@ PACKAGES=(
   clang libfuzzer-14-dev
   # ocl-icd-opencl-dev: only recommended by libdnnl-dev, but oneDNN's CMake
   # config calls find_package(OpenCL) and fails without it.
-  zlib1g-dev libdnnl-dev ocl-icd-opencl-dev libeigen3-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
+  zlib1g-dev libdnnl-dev ocl-icd-opencl-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
   python3 python3-numpy python3-torch python3-torchvision python3-matplotlib
   # python3-onnx: bench/peers/quantize_onnx.py (the ONNX Runtime peer's INT8 models).
   python3-onnx

@@ -24,7 +24,7 @@ source "$ROOT/scripts/ccache_launcher.sh"
 cmake -S "$ROOT" -B "$TSAN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDYAD_WERROR=ON -DDYAD_TSAN=ON \
   -DDYAD_BUILD_BENCH=OFF "${CCACHE_LAUNCHER[@]}" > "${TMPDIR:-/tmp}/dyad-tsan-configure.log" 2>&1 \
   || { cat "${TMPDIR:-/tmp}/dyad-tsan-configure.log"; exit 1; }
-cmake --build "$TSAN_DIR" -j"$JOBS" --target thread_pool_tests c_api_threads c_api_basic c_api_limits
+cmake --build "$TSAN_DIR" -j"$JOBS" --target thread_pool_tests c_api_threads c_api_basic c_api_limits c_api_embed
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
   ctest --test-dir "$TSAN_DIR" -j"$JOBS" --output-on-failure -R "^(tsan\.|c_api\.)"
 

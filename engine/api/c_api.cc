@@ -11,13 +11,17 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
 
 #include "engine/api/float_boundary.h"
+#include "engine/api/struct_options.h"
+#include "engine/exec/memory_needs.h"
 #include "engine/exec/model.h"
 #include "engine/exec/session.h"
+#include "kernels/common/log.h"
 
 #ifndef DYAD_VERSION_STRING
 #error "DYAD_VERSION_STRING must be defined by the build (CMakeLists.txt)"
@@ -39,6 +43,10 @@ struct ModelInfo {
   std::shared_ptr<const dyad::Model> model;  // keeps the names alive
   std::vector<TensorInfoCache> inputs;
   std::vector<TensorInfoCache> outputs;
+  // dyad_model_metadata_json's text, made on first use (metadata can be large).
+  mutable std::once_flag metadata_once;
+  mutable std::string metadata_json;
+  mutable bool metadata_ok = false;
 };
 
 thread_local std::string t_last_error;
@@ -144,13 +152,36 @@ std::shared_ptr<const ModelInfo> make_model_info(std::shared_ptr<const dyad::Mod
   return info;
 }
 
-dyad::LoadOptions to_load_options(const dyad_model_options* options) {
-  dyad::LoadOptions o;
+dyad_status from_status_in(const char* function, const dyad::Status& s) {
+  if (s.is_ok()) return DYAD_OK;
+  return from_status(dyad::Status(s.code(), std::string(function) + ": " + s.message()));
+}
+
+// The caller's options (NULL: the defaults) as LoadOptions, struct_size checked.
+dyad_status to_load_options(const char* function, const dyad_model_options* options,
+                            dyad::LoadOptions* out) {
+  dyad_model_options o = DYAD_MODEL_OPTIONS_INIT;
   if (options != nullptr) {
-    o.allow_weights_outside_model_dir = options->allow_weights_outside_model_dir != 0;
-    o.memory_budget_bytes = options->memory_budget_bytes;
+    const dyad::Status s = dyad::read_struct_options(options, options->struct_size, &o,
+                                                     sizeof o, "dyad_model_options");
+    if (!s.is_ok()) return from_status_in(function, s);
   }
-  return o;
+  out->allow_weights_outside_model_dir = o.allow_weights_outside_model_dir != 0;
+  out->memory_budget_bytes = o.memory_budget_bytes;
+  out->read_weights_into_memory = o.read_weights_into_memory != 0;
+  return DYAD_OK;
+}
+
+dyad_status to_thread_count(const char* function, const dyad_session_options* options,
+                            int* threads) {
+  dyad_session_options o = DYAD_SESSION_OPTIONS_INIT;
+  if (options != nullptr) {
+    const dyad::Status s = dyad::read_struct_options(options, options->struct_size, &o,
+                                                     sizeof o, "dyad_session_options");
+    if (!s.is_ok()) return from_status_in(function, s);
+  }
+  *threads = o.num_threads == 0 ? 1 : o.num_threads;  // Session::create checks the range
+  return DYAD_OK;
 }
 
 }  // namespace
@@ -227,6 +258,56 @@ dyad_status check_outputs_ready(const char* function, const dyad_session* sessio
   return DYAD_OK;
 }
 
+dyad_status load_from_memory(const char* kFn, const char* json_text, size_t json_bytes,
+                             const void* weights, size_t weights_bytes,
+                             const dyad_model_options* options, bool borrow, dyad_model** out) {
+  return guarded(kFn, [&] {
+    if (out == nullptr) return null_argument(kFn, "out");
+    *out = nullptr;
+    if (json_text == nullptr) return null_argument(kFn, "json_text");
+    if (weights == nullptr && weights_bytes != 0)
+      return fail(DYAD_INVALID_ARGUMENT, std::string(kFn) + ": weights is NULL but weights_bytes is " +
+                                             std::to_string(weights_bytes));
+    dyad::LoadOptions load_options;
+    if (dyad_status s = to_load_options(kFn, options, &load_options); s != DYAD_OK) return s;
+    load_options.borrow_weights = borrow;
+    std::shared_ptr<const dyad::Model> model;
+    dyad::Status status =
+        dyad::Model::load_memory(std::string_view(json_text, json_bytes), weights, weights_bytes,
+                                 "<memory>", &model, load_options);
+    return make_model(std::move(status), std::move(model), out);
+  });
+}
+
+dyad_status find_tensor(const char* function, const dyad_model* model, const char* name,
+                        size_t* index, bool input) {
+  if (model == nullptr) return null_argument(function, "model");
+  if (name == nullptr) return null_argument(function, "name");
+  if (index == nullptr) return null_argument(function, "index");
+  const std::vector<TensorInfoCache>& caches = input ? model->info->inputs : model->info->outputs;
+  for (size_t i = 0; i < caches.size(); ++i) {
+    if (std::strcmp(caches[i].info.name, name) == 0) {
+      *index = i;
+      return DYAD_OK;
+    }
+  }
+  std::string message = std::string(function) + ": the model has no " +
+                        (input ? "input" : "output") + " named '" + name + "' (it has ";
+  for (size_t i = 0; i < caches.size(); ++i) {
+    if (i > 0) message += ", ";
+    message += "'";
+    message += caches[i].info.name;
+    message += "'";
+  }
+  message += ")";
+  return fail(DYAD_INVALID_ARGUMENT, std::move(message));
+}
+
+void forward_log(void* user_data, int level, const char* message) {
+  auto* target = static_cast<std::pair<dyad_log_callback, void*>*>(user_data);
+  target->first(target->second, static_cast<dyad_log_level>(level), message);
+}
+
 }  // namespace
 
 extern "C" {
@@ -251,14 +332,33 @@ const char* dyad_status_string(dyad_status status) {
 
 const char* dyad_last_error_message(void) { return t_last_error.c_str(); }
 
+void dyad_set_log_callback(dyad_log_callback callback, void* user_data) {
+  // The C callback and its argument, kept where the kernels' sink can reach
+  // them; replaced only after the sink no longer points at the old pair.
+  static std::pair<dyad_log_callback, void*> targets[2];
+  static int current = 0;
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  if (callback == nullptr) {
+    dyad::kernels::set_log_sink(nullptr, nullptr);
+    return;
+  }
+  current ^= 1;
+  targets[current] = {callback, user_data};
+  dyad::kernels::set_log_sink(forward_log, &targets[current]);
+}
+
 dyad_status dyad_model_load(const char* json_path, const dyad_model_options* options,
                             dyad_model** out) {
   return guarded("dyad_model_load", [&] {
     if (out == nullptr) return null_argument("dyad_model_load", "out");
     *out = nullptr;
     if (json_path == nullptr) return null_argument("dyad_model_load", "json_path");
+    dyad::LoadOptions load_options;
+    if (dyad_status s = to_load_options("dyad_model_load", options, &load_options); s != DYAD_OK)
+      return s;
     std::shared_ptr<const dyad::Model> model;
-    dyad::Status status = dyad::Model::load_file(json_path, &model, to_load_options(options));
+    dyad::Status status = dyad::Model::load_file(json_path, &model, load_options);
     return make_model(std::move(status), std::move(model), out);
   });
 }
@@ -266,23 +366,86 @@ dyad_status dyad_model_load(const char* json_path, const dyad_model_options* opt
 dyad_status dyad_model_load_from_memory(const char* json_text, size_t json_bytes,
                                         const void* weights, size_t weights_bytes,
                                         const dyad_model_options* options, dyad_model** out) {
-  static constexpr const char* kFn = "dyad_model_load_from_memory";
-  return guarded(kFn, [&] {
-    if (out == nullptr) return null_argument(kFn, "out");
-    *out = nullptr;
-    if (json_text == nullptr) return null_argument(kFn, "json_text");
-    if (weights == nullptr && weights_bytes != 0)
-      return fail(DYAD_INVALID_ARGUMENT, std::string(kFn) + ": weights is NULL but weights_bytes is " +
-                                             std::to_string(weights_bytes));
-    std::shared_ptr<const dyad::Model> model;
-    dyad::Status status =
-        dyad::Model::load_memory(std::string_view(json_text, json_bytes), weights, weights_bytes,
-                                 "<memory>", &model, to_load_options(options));
-    return make_model(std::move(status), std::move(model), out);
-  });
+  return load_from_memory("dyad_model_load_from_memory", json_text, json_bytes, weights,
+                          weights_bytes, options, /*borrow=*/false, out);
+}
+
+dyad_status dyad_model_load_from_memory_borrowed(const char* json_text, size_t json_bytes,
+                                                 const void* weights, size_t weights_bytes,
+                                                 const dyad_model_options* options,
+                                                 dyad_model** out) {
+  return load_from_memory("dyad_model_load_from_memory_borrowed", json_text, json_bytes, weights,
+                          weights_bytes, options, /*borrow=*/true, out);
 }
 
 void dyad_model_free(dyad_model* model) { delete model; }
+
+const char* dyad_model_name(const dyad_model* model) {
+  return model == nullptr ? "" : model->info->model->graph().name.c_str();
+}
+
+const char* dyad_model_metadata_json(const dyad_model* model) {
+  if (model == nullptr) return nullptr;
+  const ModelInfo& info = *model->info;
+  std::call_once(info.metadata_once, [&info] {
+    try {
+      info.metadata_json = info.model->graph().metadata.dump();
+      info.metadata_ok = true;
+    } catch (...) {  // out of memory, or text that is not UTF-8
+      info.metadata_json.clear();
+    }
+  });
+  return info.metadata_ok ? info.metadata_json.c_str() : nullptr;
+}
+
+const char* dyad_model_metadata_string(const dyad_model* model, const char* key) {
+  if (model == nullptr || key == nullptr) return nullptr;
+  const nlohmann::json& metadata = model->info->model->graph().metadata;
+  if (!metadata.is_object()) return nullptr;
+  const auto it = metadata.find(key);
+  if (it == metadata.end() || !it->is_string()) return nullptr;
+  return it->get_ref<const std::string&>().c_str();
+}
+
+dyad_status dyad_model_find_input(const dyad_model* model, const char* name, size_t* index) {
+  return guarded("dyad_model_find_input", [&] {
+    return find_tensor("dyad_model_find_input", model, name, index, /*input=*/true);
+  });
+}
+
+dyad_status dyad_model_find_output(const dyad_model* model, const char* name, size_t* index) {
+  return guarded("dyad_model_find_output", [&] {
+    return find_tensor("dyad_model_find_output", model, name, index, /*input=*/false);
+  });
+}
+
+dyad_status dyad_model_memory(const dyad_model* model, int num_threads, dyad_memory_info* out) {
+  static constexpr const char* kFn = "dyad_model_memory";
+  return guarded(kFn, [&] {
+    if (model == nullptr) return null_argument(kFn, "model");
+    if (out == nullptr) return null_argument(kFn, "out");
+    if (num_threads < 0 || num_threads > dyad::kMaxSessionThreads)
+      return fail(DYAD_INVALID_ARGUMENT, std::string(kFn) + ": num_threads " +
+                                             std::to_string(num_threads) + " is out of range (0.." +
+                                             std::to_string(dyad::kMaxSessionThreads) +
+                                             ")");
+    const dyad::Model& m = *model->info->model;
+    const dyad::MemoryNeeds needs =
+        dyad::memory_needs(m.graph(), m.plan(), num_threads == 0 ? 1 : num_threads);
+    dyad_memory_info info{};
+    info.struct_size = sizeof info;
+    info.constants_bytes = needs.constants;
+    info.weights_mapped_bytes = needs.mapped;
+    info.weights_borrowed_bytes = needs.borrowed;
+    info.packed_bytes = needs.packed;
+    info.arena_bytes = needs.arena;
+    info.scratch_bytes_per_thread = needs.scratch_per_thread;
+    info.session_bytes = needs.arena + needs.scratch();
+    const dyad::Status s =
+        dyad::write_struct_result(&info, sizeof info, out, out->struct_size, "dyad_memory_info");
+    return from_status_in(kFn, s);
+  });
+}
 
 size_t dyad_model_num_inputs(const dyad_model* model) {
   return model == nullptr ? 0 : model->info->inputs.size();
@@ -311,8 +474,8 @@ dyad_status dyad_session_create(const dyad_model* model, const dyad_session_opti
     if (out == nullptr) return null_argument(kFn, "out");
     *out = nullptr;
     if (model == nullptr) return null_argument(kFn, "model");
-    int threads = options == nullptr ? 1 : options->num_threads;
-    if (threads == 0) threads = 1;  // Session::create checks the range
+    int threads = 1;
+    if (dyad_status s = to_thread_count(kFn, options, &threads); s != DYAD_OK) return s;
     auto handle = std::make_unique<dyad_session>();
     handle->info = model->info;
     handle->input_set.assign(model->info->inputs.size(), false);

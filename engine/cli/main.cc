@@ -16,7 +16,7 @@ constexpr char kUsage[] =
     "  info MODEL [--verbose]          inputs, outputs, op counts, parameters, MACs, memory\n"
     "  run MODEL [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N]\n"
     "                                  run once; print (and optionally save) the outputs\n"
-    "  bench MODEL [--threads N] [--warmup W] [--iters I]\n"
+    "  bench MODEL [--threads N[,N...]] [--warmup W] [--iters I] [--json|--csv]\n"
     "                                  latency percentiles and a per-op time table\n"
     "  classify MODEL --images IDX --labels IDX [--threads N] [--limit N] [--expect-accuracy]\n"
     "                                  top-1 accuracy and throughput on an image data set\n"

@@ -15,6 +15,12 @@ struct LoadOptions {
   // size is allocated (and again per session, with its thread count).
   // 0: no budget beyond the format's own limits (docs/format.md, "Limits").
   size_t memory_budget_bytes = 0;
+  // A weights file is mapped read-only (shared page cache) unless this is set,
+  // in which case it is read into private memory.
+  bool read_weights_into_memory = false;
+  // Model::load_memory: point into the caller's weights instead of copying
+  // them (the C API's dyad_model_load_from_memory_borrowed).
+  bool borrow_weights = false;
 };
 
 }  // namespace dyad

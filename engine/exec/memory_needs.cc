@@ -39,8 +39,11 @@ std::string MemoryNeeds::describe() const {
 
 MemoryNeeds memory_needs(const Graph& graph, const Plan& plan, int threads) {
   MemoryNeeds n;
-  for (const auto& buffer : graph.storage)
-    if (buffer != nullptr) n.constants = saturating_add(n.constants, buffer->size());
+  for (const ByteStorage& s : graph.storage) {
+    n.constants = saturating_add(n.constants, s.size);
+    if (s.kind == ByteStorage::Kind::kMapped) n.mapped = saturating_add(n.mapped, s.size);
+    if (s.kind == ByteStorage::Kind::kBorrowed) n.borrowed = saturating_add(n.borrowed, s.size);
+  }
   n.packed = plan.packed_bytes;
   n.arena = plan.arena_bytes;
   n.scratch_per_thread = saturating_add(plan.scratch_bytes_per_thread, 63) / 64 * 64;

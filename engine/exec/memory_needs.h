@@ -13,6 +13,8 @@ namespace dyad {
 
 struct MemoryNeeds {
   size_t constants = 0;           // the weights file and inline values, as loaded
+  size_t mapped = 0;              // of constants: the weights file mapped read-only
+  size_t borrowed = 0;            // of constants: the caller's weights buffer
   size_t packed = 0;              // kernels' prepared copies (Plan::packed_bytes)
   size_t arena = 0;               // activations, one per session
   size_t scratch_per_thread = 0;  // 64-byte multiple, per session thread

@@ -24,9 +24,9 @@ constexpr int64_t kMinParallelWork = 64 * 1024;
 Status Session::create(std::shared_ptr<const Model> model, int num_threads,
                        std::unique_ptr<Session>* out) {
   if (model == nullptr) return invalid_argument("session: model is null");
-  if (num_threads < 1 || num_threads > 256)
+  if (num_threads < 1 || num_threads > kMaxSessionThreads)
     return invalid_argument("session: num_threads " + std::to_string(num_threads) +
-                            " is outside [1, 256]");
+                            " is outside [1, " + std::to_string(kMaxSessionThreads) + "]");
   const MemoryNeeds needs = memory_needs(model->graph(), model->plan(), num_threads);
   DYAD_RETURN_IF_ERROR(
       check_memory_budget(needs, model->options().memory_budget_bytes, "session"));

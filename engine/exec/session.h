@@ -16,6 +16,9 @@
 
 namespace dyad {
 
+// The most threads a session may have.
+inline constexpr int kMaxSessionThreads = 256;
+
 class Session {
  public:
   // Creates a session; `num_threads` >= 1. Fails with kOutOfMemory before

@@ -1,6 +1,7 @@
 #include "engine/format/file_io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,35 @@ Status InputFile::read_all(std::shared_ptr<AlignedBuffer>* out) {
     done += static_cast<size_t>(n);
   }
   *out = std::move(buffer);
+  return Status::ok();
+}
+
+Status InputFile::map_all(ByteStorage* out) {
+  if (fd_ < 0) return error("the file is not open");
+  if (size_ > SIZE_MAX) return error("too large for this platform");
+  const size_t size = static_cast<size_t>(size_);
+  if (size == 0) {
+    *out = ByteStorage::heap(std::make_shared<AlignedBuffer>());
+    return Status::ok();
+  }
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd_, 0);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    if (err == ENOMEM)
+      return Status(StatusCode::kOutOfMemory, context_ + ": cannot map " + std::to_string(size) +
+                                                  " bytes of " + role_ + " '" + path_ + "'");
+    return error("cannot map it: " + errno_text(err));
+  }
+  // The loader reads it once front to back (the checksum), the kernels later.
+  ::madvise(p, size, MADV_WILLNEED);
+  ByteStorage s;
+  s.owner = std::shared_ptr<const void>(p, [size](const void* q) {
+    ::munmap(const_cast<void*>(q), size);
+  });
+  s.data = static_cast<const uint8_t*>(p);
+  s.size = size;
+  s.kind = ByteStorage::Kind::kMapped;
+  *out = std::move(s);
   return Status::ok();
 }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "engine/core/aligned_buffer.h"
+#include "engine/core/byte_storage.h"
 #include "engine/core/status.h"
 
 namespace dyad {
@@ -42,6 +43,12 @@ class InputFile {
 
   // Reads exactly size() bytes into a new 64-byte aligned buffer.
   Status read_all(std::shared_ptr<AlignedBuffer>* out);
+
+  // Maps the size() bytes read-only (page aligned; a ByteStorage of kind kMapped
+  // that unmaps when its last owner goes). The file must not shrink while the
+  // mapping lives: reading past its new end would raise SIGBUS. An empty file
+  // gives an empty heap storage.
+  Status map_all(ByteStorage* out);
 
   // An error about this file, worded as above.
   Status error(std::string_view reason) const;

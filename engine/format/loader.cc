@@ -28,8 +28,10 @@ struct WeightsInput {
   bool from_file = false;
   std::string folder;          // from_file: the model file's folder ("" is the working directory)
   bool allow_outside_folder = false;  // from_file: LoadOptions::allow_weights_outside_model_dir
-  const void* data = nullptr;  // otherwise: the caller's copy, may be null
+  bool map_file = true;        // from_file: map it read-only (else read it)
+  const void* data = nullptr;  // otherwise: the caller's bytes, may be null
   size_t bytes = 0;
+  bool borrow = false;         // point into `data` instead of copying it
 };
 
 std::string indexed(std::string_view key, size_t i) {
@@ -93,7 +95,7 @@ class GraphReader {
     DYAD_RETURN_IF_ERROR(read_tensors(top));
     DYAD_RETURN_IF_ERROR(load_weights(top));
     for (TensorEntry& e : entries_) {
-      if (e.packed_values) graph_.storage.push_back(std::move(e.packed_values));
+      if (e.packed_values) graph_.storage.push_back(ByteStorage::heap(std::move(e.packed_values)));
       graph_.tensors.push_back(std::move(e.desc));
     }
     DYAD_RETURN_IF_ERROR(read_graph_inputs(top));
@@ -166,7 +168,7 @@ class GraphReader {
       }
       return Status::ok();
     }
-    std::shared_ptr<AlignedBuffer> contents;
+    ByteStorage contents;
     std::string shown_name = weights_spec_.file;
     if (weights_in_.from_file) {
       DYAD_RETURN_IF_ERROR(read_weights_file(top, &shown_name, &contents));
@@ -179,17 +181,22 @@ class GraphReader {
                          StatusCode::kInvalidArgument);
       }
       DYAD_RETURN_IF_ERROR(check_weights_size(top, weights_spec_, weights_in_.bytes, shown_name));
-      contents = std::make_shared<AlignedBuffer>(weights_in_.bytes);
-      if (!contents->ok()) {
-        return Status(StatusCode::kOutOfMemory, source_ + ": cannot allocate " +
-                                                    std::to_string(weights_in_.bytes) +
-                                                    " bytes for the weights");
+      if (weights_in_.borrow) {
+        contents = ByteStorage::borrowed(weights_in_.data, weights_in_.bytes);
+      } else {
+        auto copy = std::make_shared<AlignedBuffer>(weights_in_.bytes);
+        if (!copy->ok()) {
+          return Status(StatusCode::kOutOfMemory, source_ + ": cannot allocate " +
+                                                      std::to_string(weights_in_.bytes) +
+                                                      " bytes for the weights");
+        }
+        if (weights_in_.bytes > 0) std::memcpy(copy->data(), weights_in_.data, weights_in_.bytes);
+        contents = ByteStorage::heap(std::move(copy));
       }
-      if (weights_in_.bytes > 0) std::memcpy(contents->data(), weights_in_.data, weights_in_.bytes);
     }
-    DYAD_RETURN_IF_ERROR(check_weights_checksum(top, weights_spec_, *contents, shown_name));
+    DYAD_RETURN_IF_ERROR(check_weights_checksum(top, weights_spec_, contents, shown_name));
 
-    const uint64_t size = contents->size();
+    const uint64_t size = contents.size;
     for (TensorEntry& e : entries_) {
       if (!e.in_weights_file) continue;
       const uint64_t bytes = e.desc.data_bytes;
@@ -199,7 +206,7 @@ class GraphReader {
                              " bytes lies outside weights file '" + shown_name + "' (" +
                              std::to_string(size) + " bytes)");
       }
-      e.desc.data = contents->data() + e.file_offset;
+      e.desc.data = contents.data + e.file_offset;
       // Every index of a sparse constant is checked before anything uses it.
       if (e.desc.sparsity.vnm)
         DYAD_RETURN_IF_ERROR(validate_sparse_data(source_ + ": tensor '" + e.desc.name + "'", e.desc));
@@ -209,9 +216,10 @@ class GraphReader {
   }
 
   // Opens the weights file (confined to the model's folder unless allowed),
-  // compares its size with "weights.bytes" before reading a byte, then reads it.
+  // compares its size with "weights.bytes" before reading a byte, then maps it
+  // read-only (or reads it, LoadOptions::read_weights_into_memory).
   Status read_weights_file(const JsonFields& top, std::string* shown_name,
-                           std::shared_ptr<AlignedBuffer>* contents) const {
+                           ByteStorage* contents) const {
     const std::string context = top.where() + ": field 'weights.file'";
     WeightsPath path;
     DYAD_RETURN_IF_ERROR(resolve_weights_path(weights_in_.folder, weights_spec_.file,
@@ -220,7 +228,11 @@ class GraphReader {
     InputFile file;
     DYAD_RETURN_IF_ERROR(file.open(path.open_path, context, "weights file", path.confined));
     DYAD_RETURN_IF_ERROR(check_weights_size(top, weights_spec_, file.size(), *shown_name));
-    return file.read_all(contents);
+    if (weights_in_.map_file) return file.map_all(contents);
+    std::shared_ptr<AlignedBuffer> buffer;
+    DYAD_RETURN_IF_ERROR(file.read_all(&buffer));
+    *contents = ByteStorage::heap(std::move(buffer));
+    return Status::ok();
   }
 
   Status resolve(const JsonFields& f, const std::string& key, const std::string& name,
@@ -396,6 +408,7 @@ Status load_graph_from_file(const std::string& json_path, Graph* out,
     WeightsInput weights;
     weights.from_file = true;
     weights.allow_outside_folder = options.allow_weights_outside_model_dir;
+    weights.map_file = !options.read_weights_into_memory;
     weights.folder = std::filesystem::path(json_path).parent_path().string();
     const std::string_view view(reinterpret_cast<const char*>(text->data()), text->size());
     return GraphReader(json_path, std::move(weights)).read(view, out);
@@ -404,7 +417,7 @@ Status load_graph_from_file(const std::string& json_path, Graph* out,
 
 Status load_graph_from_memory(std::string_view json_text, const void* weights,
                               size_t weights_bytes, std::string_view source_name, Graph* out,
-                              const LoadOptions& /*options*/) {
+                              const LoadOptions& options) {
   const std::string source = source_name.empty() ? "<memory>" : std::string(source_name);
   if (out == nullptr) return invalid_argument(source + ": no output graph given");
   if (weights == nullptr && weights_bytes > 0)
@@ -414,6 +427,7 @@ Status load_graph_from_memory(std::string_view json_text, const void* weights,
     WeightsInput in;
     in.data = weights;
     in.bytes = weights_bytes;
+    in.borrow = options.borrow_weights;
     return GraphReader(source, std::move(in)).read(json_text, out);
   });
 }

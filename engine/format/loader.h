@@ -27,7 +27,8 @@ Status load_graph_from_file(const std::string& json_path, Graph* out,
                             const LoadOptions& options = {});
 
 // The same from memory. `weights` may be null when no tensor uses the file.
-// The bytes are copied; the caller may free them after the call.
+// The bytes are copied (the caller may free them after the call) unless
+// options.borrow_weights is set: then the graph points into them.
 // `source_name` stands for the file name in error messages.
 Status load_graph_from_memory(std::string_view json_text, const void* weights,
                               size_t weights_bytes, std::string_view source_name, Graph* out,

@@ -1,6 +1,7 @@
 #include "engine/format/weights.h"
 
 #include "engine/format/loader.h"
+#include "engine/format/resident_pages.h"
 
 namespace dyad {
 
@@ -70,8 +71,8 @@ Status check_weights_size(const JsonFields& top, const WeightsSpec& spec, uint64
 }
 
 Status check_weights_checksum(const JsonFields& top, const WeightsSpec& spec,
-                              const AlignedBuffer& contents, const std::string& shown_name) {
-  const uint64_t hash = fnv1a64(contents.data(), contents.size());
+                              const ByteStorage& contents, const std::string& shown_name) {
+  const uint64_t hash = fnv1a64_dropping_pages(contents);
   if (hash != spec.fnv1a64) {
     return top.error("weights.fnv1a64", "checksum mismatch for weights file '" + shown_name +
                                             "': the file hashes to " + hex64(hash) +

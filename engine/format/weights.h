@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/aligned_buffer.h"
+#include "engine/core/byte_storage.h"
 #include "engine/core/status.h"
 #include "engine/format/json_fields.h"
 
@@ -29,7 +29,7 @@ Status check_weights_size(const JsonFields& top, const WeightsSpec& spec, uint64
 
 // Checks the checksum of `contents` against `spec`.
 Status check_weights_checksum(const JsonFields& top, const WeightsSpec& spec,
-                              const AlignedBuffer& contents, const std::string& shown_name);
+                              const ByteStorage& contents, const std::string& shown_name);
 
 // 16 lowercase hex digits.
 std::string hex64(uint64_t value);

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/aligned_buffer.h"
+#include "engine/core/byte_storage.h"
 #include "engine/ir/op_type.h"
 #include "engine/ir/tensor.h"
 
@@ -31,7 +31,7 @@ struct Graph {
   std::vector<int> outputs;
   nlohmann::json metadata = nlohmann::json::object();  // free-form, passed through
   // Storage that constant tensors point into: the weights file and inline data.
-  std::vector<std::shared_ptr<AlignedBuffer>> storage;
+  std::vector<ByteStorage> storage;
 
   int find_tensor(const std::string& tensor_name) const;
 };

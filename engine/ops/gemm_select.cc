@@ -5,6 +5,7 @@
 
 #include "engine/format/sparsity.h"
 #include "kernels/common/cpu.h"
+#include "kernels/common/log.h"
 
 namespace dyad {
 
@@ -46,9 +47,10 @@ Status plan_sparse(const BuildContext& ctx, const GemmOperands& ops, kernels::Vn
   desc.tokens_hint = rows_hint(ops);
   if (!fill_io<kernels::VnmGemmDesc, kernels::VnmDstType>(ops, &desc)) {
     if (kernels::verbose_dispatch())
-      std::fprintf(stderr, "dyad dispatch: node '%s': V:N:M weight '%s': output container not "
-                           "supported by vnm_gemm: the op's reference kernel on the pruned dense matrix\n",
-                   ctx.node().name.c_str(), ops.weight->name.c_str());
+      kernels::log_line(kernels::LogLevel::kDebug,
+                        "dyad dispatch: node '" + ctx.node().name + "': V:N:M weight '" + ops.weight->name +
+                            "': output container not supported by vnm_gemm: the op's reference kernel on "
+                            "the pruned dense matrix");
     return Status::ok();
   }
   kernels::VnmGemmWeights w;

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "kernels/common/cpu.h"
+#include "kernels/common/log.h"
 
 namespace dyad {
 
@@ -14,8 +15,8 @@ bool avx512_kernels_allowed() { return kernels::avx512_elementwise_usable(); }
 
 void log_reference_reason(const BuildContext& ctx, const std::string& why) {
   if (kernels::verbose_dispatch())
-    std::fprintf(stderr, "dyad dispatch: node '%s': no AVX2 variant (%s)\n",
-                 ctx.node().name.c_str(), why.c_str());
+    kernels::log_line(kernels::LogLevel::kDebug,
+                      "dyad dispatch: node '" + ctx.node().name + "': no AVX2 variant (" + why + ")");
 }
 
 }  // namespace dyad

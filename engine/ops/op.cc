@@ -7,6 +7,7 @@
 #include "engine/core/checked_math.h"
 #include "engine/core/limits.h"
 #include "kernels/common/cpu.h"
+#include "kernels/common/log.h"
 
 namespace dyad {
 
@@ -284,8 +285,8 @@ Status BuildContext::set_scratch_bytes_per_thread(std::string_view field,
 void BuildContext::set_kernel(std::string kernel_name, KernelFn fn,
                               std::shared_ptr<const void> op_data) {
   if (kernels::verbose_dispatch())
-    std::fprintf(stderr, "dyad dispatch: node '%s' (%s) -> %s\n", node().name.c_str(),
-                 std::string(op_name()).c_str(), kernel_name.c_str());
+    kernels::log_line(kernels::LogLevel::kDebug, "dyad dispatch: node '" + node().name + "' (" +
+                                                     std::string(op_name()) + ") -> " + kernel_name);
   step_.kernel_name = std::move(kernel_name);
   step_.fn = fn;
   step_.op_data = std::move(op_data);

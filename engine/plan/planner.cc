@@ -6,6 +6,7 @@
 
 #include "engine/core/checked_math.h"
 #include "engine/core/limits.h"
+#include "engine/format/resident_pages.h"
 #include "engine/ops/op.h"
 #include "engine/plan/arena_planner.h"
 
@@ -144,6 +145,10 @@ Status build_steps(Graph& graph, const std::vector<int>& order, std::vector<Step
                                                  std::to_string(i) + "]");
     DYAD_RETURN_IF_ERROR(count_model_work(graph, node, step, &model_work));
     steps->push_back(std::move(step));
+    // What this step read of a mapped weights file (to pack it) need not stay
+    // resident: the packed copy is what runs use, and anything read directly
+    // faults back in on first use.
+    for (const ByteStorage& s : graph.storage) drop_resident_pages(s, 0, s.size);
   }
   return Status::ok();
 }

@@ -1,5 +1,8 @@
 #include "kernels/common/cpu.h"
 
+#include "kernels/common/log.h"
+#include "kernels/common/strfmt.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -112,7 +115,7 @@ const CpuFeatures& cpu_features() {
   const CpuFeatures& features = detected();
   static std::once_flag logged;
   std::call_once(logged, [] {
-    if (verbose_dispatch()) std::fprintf(stderr, "dyad dispatch: cpu: %s\n", cpu_summary().c_str());
+    if (verbose_dispatch()) log_line(LogLevel::kDebug, "dyad dispatch: cpu: " + cpu_summary());
   });
   return features;
 }
@@ -130,7 +133,8 @@ KernelIsa kernel_isa_cap() {
     if (std::strcmp(v, n.name) == 0) return n.isa;
   static std::once_flag warned;
   std::call_once(warned, [v] {
-    std::fprintf(stderr, "dyad: DYAD_ISA='%s' is not one of avx2|avxvnni|avx512vnni|amx|ref; ignored\n", v);
+    log_line(LogLevel::kWarning,
+             strfmt("dyad: DYAD_ISA='%s' is not one of avx2|avxvnni|avx512vnni|amx|ref; ignored", v));
   });
   return KernelIsa::kAmx;
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kernels/common/cpu.h"
+#include "kernels/common/log.h"
 #include "kernels/common/strfmt.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/common/variant_select.h"
@@ -207,10 +208,10 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
 }
 
 void log_dispatch(const GemmDesc& d, const char* what, const char* variant, const std::string& why) {
-  std::fprintf(stderr,
-               "dyad dispatch: gemm N=%d K=%d M~%d w%d src[%d,%d] zp=%d dst=%s: %s %s%s%s\n",
-               d.N, d.K, d.M_hint, d.weight_bits, d.src_min, d.src_max, d.src_zp,
-               dst_type_name(d.dst_type), what, variant, why.empty() ? "" : ": ", why.c_str());
+  log_line(LogLevel::kDebug,
+           strfmt("dyad dispatch: gemm N=%d K=%d M~%d w%d src[%d,%d] zp=%d dst=%s: %s %s%s%s",
+                  d.N, d.K, d.M_hint, d.weight_bits, d.src_min, d.src_max, d.src_zp,
+                  dst_type_name(d.dst_type), what, variant, why.empty() ? "" : ": ", why.c_str()));
 }
 
 GemmPlanPtr make_plan(const GemmDesc& desc, const GemmWeights& weights,

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kernels/common/cpu.h"
+#include "kernels/common/log.h"
 #include "kernels/common/strfmt.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/common/variant_select.h"
@@ -240,10 +241,11 @@ bool build_plan(VnmGemmPlan& plan, const VnmVariant* v, const VnmGemmWeights& w,
 }
 
 void log_dispatch(const VnmGemmDesc& d, const char* what, const char* variant, const std::string& why) {
-  std::fprintf(stderr,
-               "dyad dispatch: vnm_gemm N=%d K=%d V=%d M=%d w%d T~%d src[%d,%d] zp=%d dst=%s: %s %s%s%s\n",
-               d.shape.n, d.shape.k, d.shape.v, d.shape.m, d.shape.value_bits, d.tokens_hint, d.src_min,
-               d.src_max, d.src_zp, dst_name(d.dst_type), what, variant, why.empty() ? "" : ": ", why.c_str());
+  log_line(LogLevel::kDebug,
+           strfmt("dyad dispatch: vnm_gemm N=%d K=%d V=%d M=%d w%d T~%d src[%d,%d] zp=%d dst=%s: %s %s%s%s",
+                  d.shape.n, d.shape.k, d.shape.v, d.shape.m, d.shape.value_bits, d.tokens_hint,
+                  d.src_min, d.src_max, d.src_zp, dst_name(d.dst_type), what, variant,
+                  why.empty() ? "" : ": ", why.c_str()));
 }
 
 VnmGemmPlanPtr make_plan(const VnmGemmDesc& desc, const VnmGemmWeights& weights, const std::string_view* forced,

@@ -149,7 +149,7 @@ static void check_float_runs(dyad_session* session) {
 
 static void check_session_errors(const dyad_model* model, dyad_session* session) {
   dyad_tensor_info info;
-  dyad_session_options bad_threads;
+  dyad_session_options bad_threads = DYAD_SESSION_OPTIONS_INIT;
   dyad_session* s2 = NULL;
   int8_t x[4] = {0, 0, 0, 0}, y[2];
   float xf[4] = {0};
@@ -299,7 +299,7 @@ int main(int argc, char** argv) {
   char path[4096];
   dyad_model* model = NULL;
   dyad_session* session = NULL;
-  dyad_session_options options;
+  dyad_session_options options = DYAD_SESSION_OPTIONS_INIT;
   unsigned major, minor, patch;
   int status;
 
@@ -310,6 +310,8 @@ int main(int argc, char** argv) {
   check(sscanf(dyad_version(), "%u.%u.%u", &major, &minor, &patch) == 3,
         "dyad_version() is MAJOR.MINOR.PATCH");
   printf("      (version %s)\n", dyad_version());
+  check(major == DYAD_VERSION_MAJOR && minor == DYAD_VERSION_MINOR && patch == DYAD_VERSION_PATCH,
+        "dyad_version() equals DYAD_VERSION_MAJOR.MINOR.PATCH of the header");
   for (status = DYAD_OK; status <= DYAD_INTERNAL_ERROR; ++status)
     if (dyad_status_string((dyad_status)status) == NULL) check(0, "every status has a string");
   check(strcmp(dyad_status_string(DYAD_OK), "ok") == 0, "dyad_status_string(DYAD_OK) is \"ok\"");

@@ -29,8 +29,7 @@ static double now_ms(void) {
 
 static dyad_status load_slow(int side, int window, size_t budget, dyad_model** out) {
   char json[1024];
-  dyad_model_options options;
-  memset(&options, 0, sizeof options);
+  dyad_model_options options = DYAD_MODEL_OPTIONS_INIT;
   options.memory_budget_bytes = budget;
   snprintf(json, sizeof json,
            "{\"format\": \"dyad\", \"version\": \"1.0\", \"name\": \"slow_max_pool\","
@@ -46,7 +45,7 @@ static dyad_status load_slow(int side, int window, size_t budget, dyad_model** o
 
 /* A session with `threads` threads and its input set to fixed pseudo-random values. */
 static dyad_session* session_with_input(const dyad_model* model, int threads) {
-  dyad_session_options options;
+  dyad_session_options options = DYAD_SESSION_OPTIONS_INIT;
   dyad_tensor_info info;
   dyad_session* session = NULL;
   int8_t* x;
@@ -75,7 +74,7 @@ static int8_t* output_of(const dyad_session* session, size_t bytes) {
 static void check_budget(void) {
   dyad_model* model = NULL;
   dyad_session* session = NULL;
-  dyad_session_options two_threads = {2};
+  dyad_session_options two_threads = {sizeof(dyad_session_options), 2};
   /* side 64, window 8: x 4,096 bytes, y 57 * 57 = 3,249; no constants, no scratch. */
   check_status(load_slow(64, 8, 1000, &model), DYAD_OUT_OF_MEMORY, "load with a 1,000-byte budget");
   check(model == NULL, "no model on failure");

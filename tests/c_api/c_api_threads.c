@@ -93,7 +93,7 @@ struct worker {
 static void* worker_main(void* arg) {
   struct worker* w = (struct worker*)arg;
   dyad_session* session = NULL;
-  dyad_session_options options;
+  dyad_session_options options = DYAD_SESSION_OPTIONS_INIT;
   uint8_t* got = malloc(g_output_bytes);
   int it;
   options.num_threads = 1 + w->index % 2;

@@ -53,7 +53,7 @@ void read_outputs(const dyad_session* session, const dyad_model* model) {
 }  // namespace
 
 void load_and_run(std::string_view json_text, std::string_view weights, const RunOptions& options) {
-  dyad_model_options model_options{};
+  dyad_model_options model_options = DYAD_MODEL_OPTIONS_INIT;
   model_options.memory_budget_bytes = kFuzzMemoryBudgetBytes;
   dyad_model* model = nullptr;
   dyad_status status = dyad_model_load_from_memory(
@@ -64,7 +64,7 @@ void load_and_run(std::string_view json_text, std::string_view weights, const Ru
     if (model != nullptr) std::abort();  // a failed load hands back nothing
     return;
   }
-  dyad_session_options session_options{};
+  dyad_session_options session_options = DYAD_SESSION_OPTIONS_INIT;
   session_options.num_threads = options.num_threads;
   dyad_session* session = nullptr;
   status = dyad_session_create(model, &session_options, &session);

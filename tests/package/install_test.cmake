@@ -1,0 +1,90 @@
+# Installs the build into a fresh prefix, checks the files a package must have,
+# then builds the C program in consumer/ against that prefix alone and runs it:
+# MODE=find_package (a CMake project, find_package(dyad) -> dyad::dyad) or
+# MODE=pkg-config (the C compiler with `pkg-config --cflags --libs dyad`).
+# cmake -DBUILD_DIR= -DCONSUMER_DIR= -DWORK_DIR= -DMODE= -DC_COMPILER= -DMODEL= -DSHARED= -P install_test.cmake
+foreach(var BUILD_DIR CONSUMER_DIR WORK_DIR MODE C_COMPILER MODEL SHARED)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "install_test.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    string(REPLACE ";" " " shown "${ARGN}")
+    message(FATAL_ERROR "failed (${rc}): ${shown}\n${out}\n${err}")
+  endif()
+  set(run_output "${out}" PARENT_SCOPE)
+endfunction()
+
+set(prefix ${WORK_DIR}/prefix)
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+
+# What the package holds.
+file(GLOB_RECURSE installed RELATIVE ${prefix} ${prefix}/*)
+list(SORT installed)
+string(REPLACE ";" "\n  " shown "${installed}")
+message(STATUS "installed into ${prefix}:\n  ${shown}")
+set(wanted "include/dyad/dyad.h$" "bin/dyad$" "cmake/dyad/dyadConfig.cmake$"
+           "cmake/dyad/dyadConfigVersion.cmake$" "cmake/dyad/dyadTargets.cmake$"
+           "pkgconfig/dyad.pc$")
+if(SHARED)
+  list(APPEND wanted "libdyad\\.so\\.[0-9]+$" "libdyad\\.so\\.[0-9]+\\.[0-9]+\\.[0-9]+$")
+else()
+  list(APPEND wanted "libdyad\\.a$")
+endif()
+foreach(pattern ${wanted})
+  set(found FALSE)
+  foreach(f ${installed})
+    if(f MATCHES "${pattern}")
+      set(found TRUE)
+    endif()
+    if(f MATCHES "gtest|gmock|dnnl|Eigen|nlohmann|dyad_engine|dyad_kernels")
+      message(FATAL_ERROR "the package holds ${f}: a consumer must need nothing but dyad")
+    endif()
+  endforeach()
+  if(NOT found)
+    message(FATAL_ERROR "nothing installed matches ${pattern}")
+  endif()
+endforeach()
+# The public header includes only the C standard library.
+file(STRINGS ${prefix}/include/dyad/dyad.h includes REGEX "^#include")
+if(NOT includes STREQUAL "#include <stddef.h>;#include <stdint.h>")
+  message(FATAL_ERROR "dyad.h includes more than <stddef.h> and <stdint.h>: ${includes}")
+endif()
+
+if(MODE STREQUAL "find_package")
+  run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -DCMAKE_BUILD_TYPE=Release
+      -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_PREFIX_PATH=${prefix}
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+  set(program ${WORK_DIR}/build/consumer)
+elseif(MODE STREQUAL "pkg-config")
+  find_program(PKG_CONFIG pkg-config REQUIRED)
+  file(GLOB_RECURSE pc_files ${prefix}/*/dyad.pc)
+  get_filename_component(pc_dir "${pc_files}" DIRECTORY)
+  set(pc ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pc_dir} ${PKG_CONFIG})
+  if(NOT SHARED)
+    list(APPEND pc --static)
+  endif()
+  run(${pc} --modversion dyad)
+  message(STATUS "pkg-config --modversion dyad: ${run_output}")
+  run(${pc} --cflags dyad)
+  separate_arguments(cflags UNIX_COMMAND "${run_output}")
+  run(${pc} --libs dyad)
+  separate_arguments(libs UNIX_COMMAND "${run_output}")
+  run(${pc} --variable=libdir dyad)
+  string(STRIP "${run_output}" libdir)
+  message(STATUS "cflags ${cflags}, libs ${libs}")
+  set(program ${WORK_DIR}/consumer)
+  run(${C_COMPILER} -std=c11 -Wall -Wextra -Werror -pedantic ${cflags}
+      ${CONSUMER_DIR}/consumer.c -o ${program} ${libs} -Wl,-rpath,${libdir})
+else()
+  message(FATAL_ERROR "MODE must be find_package or pkg-config, not '${MODE}'")
+endif()
+
+run(${program} ${MODEL})
+message(STATUS "${run_output}")
