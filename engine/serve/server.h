@@ -27,7 +27,7 @@ struct ServeOptions {
   std::chrono::microseconds io_timeout{5'000'000};  // per read / write on a connection
   int http_threads = 0;              // 0: every session and queue slot + 8
   bool access_log = false;
-  dyad_model_options load{};
+  dyad_model_options load = DYAD_MODEL_OPTIONS_INIT;
 };
 
 // True when `name` may name a model: 1 to 64 of [A-Za-z0-9_.-].

@@ -30,7 +30,7 @@ void SessionPool::Lease::reset() {
 bool SessionPool::create(const dyad_model* model, int sessions, int threads, size_t max_queue,
                          std::unique_ptr<SessionPool>* out, std::string* error) {
   std::unique_ptr<SessionPool> pool(new SessionPool(max_queue));
-  dyad_session_options options{};
+  dyad_session_options options = DYAD_SESSION_OPTIONS_INIT;
   options.num_threads = threads;
   for (int i = 0; i < sessions; ++i) {
     dyad_session* s = nullptr;
