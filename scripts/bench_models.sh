@@ -82,7 +82,7 @@ IFS=, read -ra thread_list <<< "$THREADS"
 for m in "${model_list[@]}"; do make_models "$m"; done
 RESULTS="$OUT/results.jsonl"
 : > "$RESULTS"
-echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $("$DYAD" info | grep '^cpu' || true)"
+echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $("$DYAD" info "$OUT/${model_list[0]}.json" | grep '^cpu' || true)"
 for ((r = 1; r <= ROUNDS; ++r)); do
   for m in "${model_list[@]}"; do
     for t in "${thread_list[@]}"; do
