@@ -63,7 +63,7 @@ void bench_dyad(benchmark::State& state, DwShape s) {
   for (int8_t& w : wei) w = static_cast<int8_t>(rng());
   std::vector<int32_t> bias(static_cast<size_t>(s.c), 1000);
   std::vector<Dyadic> requant(static_cast<size_t>(s.c), Dyadic{1518500250, 40});
-  DepthwiseAvx2Plan plan;
+  DepthwisePlan plan;
   std::string why;
   if (!depthwise_avx2_plan(p, false, wei.data(), bias.data(), requant.data(), &plan, &why)) {
     state.SkipWithError(why.c_str());

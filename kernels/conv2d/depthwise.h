@@ -1,9 +1,11 @@
-// Depthwise 3x3 conv2d (groups == in_c == out_c), AVX2: the MobileNetV2
-// layers, stride 1 or 2, with the fused dyadic epilogue of the GEMM
-// (kernels/common/requant_block8.h). Same results as conv2d_*__ref, bit for
-// bit; docs/kernels.md ("Depthwise conv2d") has the argument.
+// Depthwise 3x3 conv2d (groups == in_c == out_c), AVX2 and AVX-512 VNNI: the
+// MobileNetV2 layers, stride 1 or 2, with the fused dyadic epilogue of the
+// GEMM (kernels/common/requant_block8.h). Same results as conv2d_*__ref, bit
+// for bit; docs/kernels.md ("Depthwise conv2d") has the argument.
 //
-// Layout: 16 channels per block. Each input row the window touches is turned
+// Layout: W channels per block (W = plan.width: 16 for AVX2 on ymm, 32 for
+// AVX-512 on zmm; the layout below is written for W = 16, and each 128-bit
+// lane of a zmm repeats it for W = 32). Each input row the window touches is turned
 // once into a "pair row" of int16 values d = x - z_x (0 in the padding),
 // entry j holding d at padded columns p = j * stride_w and p + 1 interleaved
 // (vpunpcklwd / vpunpckhwd), so one vpmaddwd against interleaved weights
@@ -22,34 +24,50 @@ namespace dyad::kernels {
 
 class ThreadPool;
 
-struct DepthwiseAvx2Plan {
+struct DepthwisePlan {
   Conv2dParams params;  // params.out.requant is not read; see `requant`
   bool src_signed = true;
-  int64_t blocks = 0;   // ceil(channels / 16)
+  int width = 16;       // channels per block: 16 (AVX2) or 32 (AVX-512)
+  int64_t blocks = 0;   // ceil(channels / width)
   int64_t entries = 0;  // pair-row entries: out_w + 2 / stride_w
-  // [kh][block][pair: (kw0, kw1), (kw2, 0)][lo, hi] as 16 int16 each, in the
+  // [kh][block][pair: (kw0, kw1), (kw2, 0)][lo, hi] as W int16 each, in the
   // vpunpck{l,h}wd order of the activations; channels past in_c are 0.
   std::vector<int16_t> weights;
-  // Per block, 16 int32 in accumulator lane order: lanes 0-7 hold channels
-  // 0-3, 8-11 (the "lo" half), lanes 8-15 channels 4-7, 12-15 ("hi").
+  // Per block, W int32 in accumulator lane order: the "lo" half (lanes
+  // [0, W/2)) holds, per 128-bit lane k, channels 8k..8k+3; the "hi" half
+  // channels 8k+4..8k+7 (W = 16: lo = 0-3, 8-11, hi = 4-7, 12-15).
   std::vector<int32_t> bias;
-  std::vector<RequantBlock8> requant;  // 2 per block, same lane order; empty: int32 output
+  std::vector<RequantBlock8> requant;  // W/8 per block, same lane order; empty: int32 output
   size_t scratch_bytes_per_thread = 0;  // 3 pair rows, 64-byte multiple
 };
 
-// Fills `plan` if the AVX2 depthwise kernel applies: groups == in_c ==
+// Fills `plan` if the vector depthwise kernels apply: groups == in_c ==
 // out_c, 3x3, dilation 1, strides 1 or 2, int8 or uint8 containers in, int8,
 // uint8 (requantized) or int32 (raw) out. Else false and why. `wei` is
 // [C, 3, 3, 1], bias C entries or null, requant C entries (ignored for an
 // int32 output).
-bool depthwise_avx2_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei,
-                         const int32_t* bias, const Dyadic* requant, DepthwiseAvx2Plan* plan,
-                         std::string* why);
+// `width`: 16 or 32 channels per block.
+bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, const int32_t* bias,
+                    const Dyadic* requant, int width, DepthwisePlan* plan, std::string* why);
+inline bool depthwise_avx2_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei,
+                                const int32_t* bias, const Dyadic* requant, DepthwisePlan* plan,
+                                std::string* why) {
+  return depthwise_plan(p, src_signed, wei, bias, requant, 16, plan, why);
+}
+inline bool depthwise_avx512vnni_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei,
+                                      const int32_t* bias, const Dyadic* requant, DepthwisePlan* plan,
+                                      std::string* why) {
+  return depthwise_plan(p, src_signed, wei, bias, requant, 32, plan, why);
+}
 
 // `scratch`: num_threads slices of plan.scratch_bytes_per_thread bytes,
 // 64-byte aligned (num_threads = pool ? pool->num_threads() : 1), or null to
 // allocate them. Output rows are split over the threads in fixed bands.
-void depthwise_conv2d__avx2(const DepthwiseAvx2Plan& plan, const void* src, void* dst,
+// depthwise_conv2d__avx2 needs a plan of width 16, __avx512vnni of width 32
+// (and a CPU with AVX-512 F/BW/VL + VNNI).
+void depthwise_conv2d__avx2(const DepthwisePlan& plan, const void* src, void* dst,
                             ThreadPool* pool, uint8_t* scratch);
+void depthwise_conv2d__avx512vnni(const DepthwisePlan& plan, const void* src, void* dst,
+                                  ThreadPool* pool, uint8_t* scratch);
 
 }  // namespace dyad::kernels

@@ -9,14 +9,11 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "kernels/common/requant_avx2.h"
-#include "kernels/common/thread_pool.h"
-#include "kernels/conv2d/depthwise.h"
+#include "kernels/conv2d/depthwise_driver.h"
 
 namespace dyad::kernels {
 
@@ -42,7 +39,7 @@ inline __m256i load16(const uint8_t* x, int64_t valid, __m256i zx) {
 // block b and entry j, 64 bytes: unpacklo / unpackhi of (d[p], d[p + 1]),
 // p = j * stride_w, d at padded column q being x[q - pad_left] - z_x.
 template <bool kSigned>
-void build_pair_row(const DepthwiseAvx2Plan& plan, const uint8_t* x_row, uint8_t* out) {
+void build_pair_row(const DepthwisePlan& plan, const uint8_t* x_row, uint8_t* out) {
   const Conv2dParams& p = plan.params;
   const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(p.src_zero_point));
   const int64_t C = p.in_c, sw = p.stride_w;
@@ -67,7 +64,7 @@ void build_pair_row(const DepthwiseAvx2Plan& plan, const uint8_t* x_row, uint8_t
 
 // One output row: rows[kh] is the pair row of input row oh*sh - pad_top + kh,
 // or null when that row is padding.
-void output_row(const DepthwiseAvx2Plan& plan, const uint8_t* const rows[3], uint8_t* y_row) {
+void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t* y_row) {
   const Conv2dParams& p = plan.params;
   const int64_t C = p.out_c, sw = p.stride_w, kw2 = 2 / sw;  // entry offset of tap kw = 2
   const bool raw = plan.requant.empty();
@@ -124,58 +121,12 @@ void output_row(const DepthwiseAvx2Plan& plan, const uint8_t* const rows[3], uin
   }
 }
 
-// Output rows [r0, r1) of the batch-flattened output, with a 3-slot cache
-// of pair rows keyed by input row (stride 1 builds each input row once).
-template <bool kSigned>
-void band(const DepthwiseAvx2Plan& plan, const uint8_t* src, uint8_t* dst, int64_t r0, int64_t r1,
-          uint8_t* scratch) {
-  const Conv2dParams& p = plan.params;
-  const size_t row_bytes = static_cast<size_t>(plan.blocks * plan.entries * 64);
-  const size_t out_px = p.out.type == IntType::kS32 ? 4 : 1;
-  int64_t tag[3] = {-1, -1, -1};  // n * in_h + ih held by each slot
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t n = r / p.out_h, oh = r % p.out_h;
-    const uint8_t* rows[3];
-    for (int kh = 0; kh < 3; ++kh) {
-      const int64_t ih = oh * p.stride_h - p.pad_top + kh;
-      if (ih < 0 || ih >= p.in_h) {
-        rows[kh] = nullptr;
-        continue;
-      }
-      const int64_t key = n * p.in_h + ih;
-      const int slot = static_cast<int>(ih % 3);
-      uint8_t* buf = scratch + slot * row_bytes;
-      if (tag[slot] != key) {
-        build_pair_row<kSigned>(plan, src + key * p.in_w * p.in_c, buf);
-        tag[slot] = key;
-      }
-      rows[kh] = buf;
-    }
-    output_row(plan, rows, dst + r * p.out_w * p.out_c * out_px);
-  }
-}
-
 }  // namespace
 
-void depthwise_conv2d__avx2(const DepthwiseAvx2Plan& plan, const void* src, void* dst,
+void depthwise_conv2d__avx2(const DepthwisePlan& plan, const void* src, void* dst,
                             ThreadPool* pool, uint8_t* scratch) {
-  const Conv2dParams& p = plan.params;
-  const int64_t threads = pool ? pool->num_threads() : 1;
-  std::unique_ptr<uint8_t, void (*)(void*)> owned(nullptr, std::free);
-  if (scratch == nullptr) {
-    owned.reset(static_cast<uint8_t*>(std::aligned_alloc(64, plan.scratch_bytes_per_thread * threads)));
-    scratch = owned.get();
-  }
-  const int64_t rows = p.batch * p.out_h;
-  const auto* x = static_cast<const uint8_t*>(src);
-  auto* y = static_cast<uint8_t*>(dst);
-  parallel_for(pool, static_cast<size_t>(threads), [&](size_t t) {
-    const int64_t r0 = rows * static_cast<int64_t>(t) / threads;
-    const int64_t r1 = rows * static_cast<int64_t>(t + 1) / threads;
-    uint8_t* slice = scratch + t * plan.scratch_bytes_per_thread;
-    if (plan.src_signed) band<true>(plan, x, y, r0, r1, slice);
-    else band<false>(plan, x, y, r0, r1, slice);
-  });
+  depthwise_drive(plan, src, dst, pool, scratch,
+                  plan.src_signed ? build_pair_row<true> : build_pair_row<false>, output_row);
 }
 
 }  // namespace dyad::kernels

@@ -1,20 +1,25 @@
-// Plan-time layout of the AVX2 depthwise conv2d (portable code).
+// Plan-time layout of the vector depthwise conv2d, AVX2 and AVX-512 (portable code).
 #include "kernels/conv2d/depthwise.h"
 
 namespace dyad::kernels {
 
 namespace {
-// Channel (within a block of 16) of accumulator lane i in [0, 16): the lo
-// half (lanes 0-7) holds channels 0-3 and 8-11, the hi half 4-7 and 12-15.
-int lane_channel(int i) {
-  const int half = i / 8, j = i % 8;
-  return (j < 4 ? j : j + 4) + 4 * half;
+// Channel (within a block of `width`) of accumulator lane i in [0, width):
+// lane j of a half sits in 128-bit lane j / 4; the lo half holds channels
+// 8k..8k+3 of 128-bit lane k, the hi half 8k+4..8k+7.
+int lane_channel(int i, int width) {
+  const int half = i / (width / 2), j = i % (width / 2);
+  return 8 * (j / 4) + j % 4 + 4 * half;
 }
 }  // namespace
 
-bool depthwise_avx2_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei,
-                         const int32_t* bias, const Dyadic* requant, DepthwiseAvx2Plan* plan,
-                         std::string* why) {
+bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, const int32_t* bias,
+                    const Dyadic* requant, int width, DepthwisePlan* plan, std::string* why) {
+  if (width != 16 && width != 32) {
+    *why = "depthwise block width other than 16 or 32";
+    return false;
+  }
+  const int W = width;
   if (p.groups != p.in_c || p.out_c != p.in_c) {
     *why = "not depthwise with one output per channel";
     return false;
@@ -38,37 +43,39 @@ bool depthwise_avx2_plan(const Conv2dParams& p, bool src_signed, const int8_t* w
   }
   plan->params = p;
   plan->src_signed = src_signed;
-  const int64_t C = p.in_c, blocks = (C + 15) / 16;
+  plan->width = W;
+  const int64_t C = p.in_c, blocks = (C + W - 1) / W;
   plan->blocks = blocks;
   plan->entries = p.out_w + 2 / p.stride_w;
-  plan->weights.assign(static_cast<size_t>(3 * blocks * 2 * 2 * 16), 0);
-  plan->bias.assign(static_cast<size_t>(blocks * 16), 0);
-  if (!raw) plan->requant.assign(static_cast<size_t>(blocks * 2), RequantBlock8{});
+  plan->weights.assign(static_cast<size_t>(3 * blocks * 2 * 2 * W), 0);
+  plan->bias.assign(static_cast<size_t>(blocks * W), 0);
+  if (!raw) plan->requant.assign(static_cast<size_t>(blocks * (W / 8)), RequantBlock8{});
   auto w_at = [&](int64_t c, int64_t kh, int64_t kw) -> int16_t {
     return (c < C && kw < 3) ? wei[(c * 3 + kh) * 3 + kw] : 0;
   };
   for (int64_t b = 0; b < blocks; ++b) {
-    for (int i = 0; i < 16; ++i) {
-      const int64_t c = 16 * b + lane_channel(i);
-      plan->bias[b * 16 + i] = (c < C && bias != nullptr) ? bias[c] : 0;
+    for (int i = 0; i < W; ++i) {
+      const int64_t c = W * b + lane_channel(i, W);
+      plan->bias[b * W + i] = (c < C && bias != nullptr) ? bias[c] : 0;
       if (!raw)
-        set_requant_lane(plan->requant[b * 2 + i / 8], i % 8, c < C ? requant[c] : Dyadic{0, 1},
+        set_requant_lane(plan->requant[b * (W / 8) + i / 8], i % 8, c < C ? requant[c] : Dyadic{0, 1},
                          p.out.zero_point);
       // Weight vectors: lane pair (2j, 2j+1) of half h multiplies the
-      // activations of taps (kw, kw + 1) of channel lane_channel(8h + j).
+      // activations of taps (kw, kw + 1) of channel lane_channel(W/2 h + j).
     }
     for (int64_t kh = 0; kh < 3; ++kh)
       for (int pair = 0; pair < 2; ++pair)
         for (int half = 0; half < 2; ++half) {
-          int16_t* v = &plan->weights[static_cast<size_t>((((kh * blocks + b) * 2 + pair) * 2 + half) * 16)];
-          for (int j = 0; j < 8; ++j) {
-            const int64_t c = 16 * b + lane_channel(8 * half + j);
+          int16_t* v = &plan->weights[static_cast<size_t>((((kh * blocks + b) * 2 + pair) * 2 + half) * W)];
+          for (int j = 0; j < W / 2; ++j) {
+            const int64_t c = W * b + lane_channel(W / 2 * half + j, W);
             v[2 * j] = w_at(c, kh, 2 * pair);
             v[2 * j + 1] = w_at(c, kh, 2 * pair + 1);
           }
         }
   }
-  const size_t row = static_cast<size_t>(blocks * plan->entries * 64);
+  // An entry: two vectors (unpacklo, unpackhi) of W int16.
+  const size_t row = static_cast<size_t>(blocks * plan->entries * 4 * W);
   plan->scratch_bytes_per_thread = (3 * row + 63) / 64 * 64;
   return true;
 }

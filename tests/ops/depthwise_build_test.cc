@@ -1,11 +1,12 @@
-// conv2d with groups == channels, 3x3: the AVX2 depthwise kernel where the
-// CPU has it, the reference under DYAD_KERNELS=ref, the same output bytes
+// conv2d with groups == channels, 3x3: the best vector depthwise kernel the
+// CPU has (AVX-512 VNNI, else AVX2; DYAD_ISA=avx2 keeps AVX2), the reference under DYAD_KERNELS=ref, the same output bytes
 // through the whole engine (scratch, threads), and the reference for a
 // window the vector kernel does not cover.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <random>
+#include <string>
 
 #include "tests/ops/op_test_util.h"
 
@@ -36,15 +37,31 @@ std::vector<uint8_t> input() {
   return x;
 }
 
-TEST(DepthwiseBuild, Avx2KernelEqualsReferenceThroughTheEngine) {
+// The kernel automatic dispatch should pick on this CPU.
+std::string best_vector_kernel() {
+  return kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni) ? "depthwise_conv2d_3x3__avx512vnni"
+                                                                       : "depthwise_conv2d_3x3__avx2";
+}
+
+TEST(DepthwiseBuild, VectorKernelEqualsReferenceThroughTheEngine) {
   for (int stride : {1, 2}) {
     const json m = model(stride);
-    expect_kernel_choice(m, "depthwise_conv2d_3x3__avx2", "conv2d_u8_qc8w__ref");
+    expect_kernel_choice(m, best_vector_kernel(), "conv2d_u8_qc8w__ref");
     setenv("DYAD_KERNELS", "ref", 1);
     const std::vector<int8_t> want = run_model<int8_t>(m, {input()});
     unsetenv("DYAD_KERNELS");
     for (int threads : {1, 2, 3})
       EXPECT_EQ(run_model<int8_t>(m, {input()}, threads), want) << stride << " " << threads;
+    // Capped at AVX2: the AVX2 variant, same bytes.
+    if (!kernels::cpu_features().avx2) continue;
+    const char* old = std::getenv("DYAD_ISA");
+    const std::string saved = old ? old : "";
+    setenv("DYAD_ISA", "avx2", 1);
+    EXPECT_EQ(kernel_of(m), "depthwise_conv2d_3x3__avx2");
+    for (int threads : {1, 2})
+      EXPECT_EQ(run_model<int8_t>(m, {input()}, threads), want) << "avx2 " << stride << " " << threads;
+    if (old) setenv("DYAD_ISA", saved.c_str(), 1);
+    else unsetenv("DYAD_ISA");
   }
 }
 

@@ -1,5 +1,6 @@
-// depthwise_conv2d__avx2 against conv2d_*__ref, bit for bit: channel counts
-// around the 16-channel block, sizes from 1 past a vector, strides 1 and 2,
+// Every vector depthwise variant (depthwise_conv2d__avx2, 16-channel blocks;
+// __avx512vnni, 32-channel blocks) against conv2d_*__ref, bit for bit: channel
+// counts around the 16- and 32-channel blocks, sizes from 1 past a vector, strides 1 and 2,
 // every padding up to 2, int8 / uint8 sources with zero points at both ends,
 // extreme values and weights, extreme multipliers and shifts, requantized
 // int8 / uint8 / 4-bit clamps and raw int32 outputs, 1-4 threads.
@@ -7,7 +8,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/common/cpu.h"
@@ -18,13 +21,25 @@
 namespace dyad::kernels {
 namespace {
 
+struct Variant {
+  const char* name;
+  KernelIsa isa;
+  int width;
+  void (*run)(const DepthwisePlan&, const void*, void*, ThreadPool*, uint8_t*);
+};
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+const Variant kVariants[] = {
+    {"avx2", KernelIsa::kAvx2, 16, depthwise_conv2d__avx2},
+    {"avx512vnni", KernelIsa::kAvx512Vnni, 32, depthwise_conv2d__avx512vnni},
+};
+
 struct Case {
   int64_t c, h, w, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right;
   bool src_signed;
   IntType out;
 };
 
-void check(const Case& k, std::mt19937_64& rng, const std::vector<ThreadPool*>& pools) {
+void check(const Variant& var, const Case& k, std::mt19937_64& rng, const std::vector<ThreadPool*>& pools) {
   Conv2dParams p;
   p.batch = 1 + static_cast<int64_t>(rng() % 2);
   p.in_h = k.h;
@@ -76,9 +91,9 @@ void check(const Case& k, std::mt19937_64& rng, const std::vector<ThreadPool*>& 
     }
     p.out.zero_point = static_cast<int32_t>(rng() % 2 ? p.out.min : p.out.max);
   }
-  DepthwiseAvx2Plan plan;
+  DepthwisePlan plan;
   std::string why;
-  ASSERT_TRUE(depthwise_avx2_plan(p, k.src_signed, w.data(), bias.data(), rq.data(), &plan, &why)) << why;
+  ASSERT_TRUE(depthwise_plan(p, k.src_signed, w.data(), bias.data(), rq.data(), var.width, &plan, &why)) << why;
   const size_t out_bytes = static_cast<size_t>(p.batch * p.out_h * p.out_w * k.c) * int_type_bytes(k.out);
   std::vector<uint8_t> want(out_bytes);
   if (k.src_signed)
@@ -87,20 +102,29 @@ void check(const Case& k, std::mt19937_64& rng, const std::vector<ThreadPool*>& 
     conv2d_u8_qc8w__ref(p, x.data(), w.data(), bias.data(), want.data(), nullptr);
   for (ThreadPool* pool : pools) {
     std::vector<uint8_t> got(out_bytes, 0xA5);
-    depthwise_conv2d__avx2(plan, x.data(), got.data(), pool, nullptr);
-    ASSERT_EQ(got, want) << "C " << k.c << " " << k.h << "x" << k.w << " stride " << k.stride_h
+    var.run(plan, x.data(), got.data(), pool, nullptr);
+    ASSERT_EQ(got, want) << var.name << " C " << k.c << " " << k.h << "x" << k.w << " stride " << k.stride_h
                          << "," << k.stride_w << " pad " << k.pad_top << k.pad_left << k.pad_bottom
                          << k.pad_right << " signed " << k.src_signed << " out " << int(k.out)
                          << " threads " << (pool ? pool->num_threads() : 1);
   }
 }
 
-TEST(DepthwiseAvx2, EqualsReference) {
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+class DepthwiseSimd : public ::testing::TestWithParam<Variant> {
+ protected:
+  void SetUp() override {
+    if (!kernel_isa_present(GetParam().isa))
+      GTEST_SKIP() << "CPU lacks " << kernel_isa_name(GetParam().isa) << ": depthwise_conv2d__"
+                   << GetParam().name << " not tested";
+  }
+};
+
+TEST_P(DepthwiseSimd, EqualsReference) {
+  const Variant& v = GetParam();
   std::mt19937_64 rng(21);
   ThreadPool two(2), three(3), four(4);
   const std::vector<ThreadPool*> pools = {nullptr, &two, &three, &four};
-  for (int64_t c : {1, 5, 15, 16, 17, 32, 33, 48, 70})
+  for (int64_t c : {1, 5, 15, 16, 17, 31, 32, 33, 48, 63, 64, 70, 100})
     for (int64_t stride : {1, 2})
       for (int trial = 0; trial < 8; ++trial) {
         Case k;
@@ -116,28 +140,31 @@ TEST(DepthwiseAvx2, EqualsReference) {
         k.src_signed = rng() % 2;
         static const IntType kOut[] = {IntType::kS8, IntType::kU8, IntType::kS32};
         k.out = kOut[rng() % 3];
-        check(k, rng, pools);
+        check(v, k, rng, pools);
       }
 }
 
-TEST(DepthwiseAvx2, MobileNetShapes) {
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+TEST_P(DepthwiseSimd, MobileNetShapes) {
+  const Variant& v = GetParam();
   std::mt19937_64 rng(22);
   ThreadPool two(2);
   const std::vector<ThreadPool*> pools = {nullptr, &two};
-  check({32, 28, 28, 1, 1, 1, 1, 1, 1, false, IntType::kU8}, rng, pools);
-  check({96, 28, 28, 2, 2, 0, 0, 1, 1, false, IntType::kU8}, rng, pools);
-  check({144, 14, 14, 2, 2, 1, 1, 1, 1, true, IntType::kS8}, rng, pools);
-  check({960, 7, 7, 1, 1, 1, 1, 1, 1, true, IntType::kS8}, rng, pools);
+  check(v, {32, 28, 28, 1, 1, 1, 1, 1, 1, false, IntType::kU8}, rng, pools);
+  check(v, {96, 28, 28, 2, 2, 0, 0, 1, 1, false, IntType::kU8}, rng, pools);
+  check(v, {144, 14, 14, 2, 2, 1, 1, 1, 1, true, IntType::kS8}, rng, pools);
+  check(v, {960, 7, 7, 1, 1, 1, 1, 1, 1, true, IntType::kS8}, rng, pools);
 }
 
-TEST(DepthwiseAvx2, RefusesOtherShapes) {
+std::string variant_name(const ::testing::TestParamInfo<Variant>& tp) { return tp.param.name; }
+INSTANTIATE_TEST_SUITE_P(Variants, DepthwiseSimd, ::testing::ValuesIn(kVariants), variant_name);
+
+TEST(DepthwisePlan, RefusesOtherShapes) {
   Conv2dParams p;
   p.in_c = p.out_c = p.groups = 8;
   p.kernel_h = p.kernel_w = 3;
   p.out.type = IntType::kS32;
   const std::vector<int8_t> w(72, 1);
-  DepthwiseAvx2Plan plan;
+  DepthwisePlan plan;
   std::string why;
   EXPECT_TRUE(depthwise_avx2_plan(p, true, w.data(), nullptr, nullptr, &plan, &why)) << why;
   p.stride_h = 3;
@@ -151,6 +178,9 @@ TEST(DepthwiseAvx2, RefusesOtherShapes) {
   p.out_c = 8;
   p.kernel_w = 5;
   EXPECT_FALSE(depthwise_avx2_plan(p, true, w.data(), nullptr, nullptr, &plan, &why));
+  p.kernel_w = 3;
+  EXPECT_TRUE(depthwise_avx512vnni_plan(p, true, w.data(), nullptr, nullptr, &plan, &why)) << why;
+  EXPECT_FALSE(depthwise_plan(p, true, w.data(), nullptr, nullptr, 8, &plan, &why));
 }
 
 }  // namespace
