@@ -238,18 +238,15 @@ def test_endpoints():
             status, h, data = server.request("POST", "/v2/models/%s/infer" % m, body, headers)
             expect_equal(decode_reply(h, data)[1]["logits"], want_q, m + " FP32-binary logits")
 
-        status, h, data = server.request("GET", "/metrics")
-        text = data.decode()
-        check(status == 200 and h["content-type"].startswith("text/plain"), "metrics: %d" % status)
         # Per model: 17 inferences + metadata + ready.
-        for needle in ['dyad_requests_total{model="resnet",code="200"} 19',
-                       'dyad_requests_total{model="vit",code="200"} 19',
-                       'dyad_request_errors_total{model="",code="404"} 1',
-                       'dyad_infer_duration_seconds_count{model="resnet"} 17',
-                       'dyad_infer_duration_seconds_bucket{model="vit",le="+Inf"} 17',
-                       'dyad_queue_depth{model="resnet"} 0', 'dyad_sessions_busy{model="vit"} 0',
-                       'dyad_sessions{model="resnet"} 2']:
-            check(needle in text, "metrics lack %r:\n%s" % (needle, text))
+        needles = ['dyad_requests_total{model="resnet",code="200"} 19',
+                   'dyad_requests_total{model="vit",code="200"} 19',
+                   'dyad_request_errors_total{model="",code="404"} 1',
+                   'dyad_infer_duration_seconds_count{model="resnet"} 17',
+                   'dyad_infer_duration_seconds_bucket{model="vit",le="+Inf"} 17',
+                   'dyad_queue_depth{model="resnet"} 0', 'dyad_sessions_busy{model="vit"} 0',
+                   'dyad_sessions{model="resnet"} 2']
+        metrics_show(server, needles)
     finally:
         if server.proc.poll() is None:
             log = server.stop()
@@ -373,14 +370,29 @@ def test_errors():
             check(closed_after < 5, "a half-sent request held its connection %.1f s" % closed_after)
             print("ok  slow client dropped after %.2f s %s" % (closed_after, rest[:40]), flush=True)
         infer_ok(server, "resnet", image, want)
-        status, _, data = server.request("GET", "/metrics")
         # 26 bad requests and the two slow clients (answered 400 when their read timed out).
-        check('dyad_request_errors_total{model="resnet",code="400"} 28' in data.decode(),
-              "metrics count the 400s:\n" + data.decode())
+        metrics_show(server, ['dyad_request_errors_total{model="resnet",code="400"} 28'])
     finally:
         if server.proc.poll() is None:
             server.stop()
         server.kill()
+
+
+def metrics_show(server, needles):
+    """Checks that /metrics contains every needle. A request is counted once its
+    reply has been written (the HTTP library's logger hook), so a client may read
+    /metrics a moment before the last count lands: poll for up to 5 s (seen under
+    ASan)."""
+    deadline = time.monotonic() + 5
+    while True:
+        status, h, data = server.request("GET", "/metrics")
+        text = data.decode()
+        check(status == 200 and h["content-type"].startswith("text/plain"), "metrics: %d" % status)
+        missing = [n for n in needles if n not in text]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    check(not missing, "metrics lack %r:\n%s" % (missing, text))
 
 
 def run_clients(server, count, per_client, inputs, refs, stop_event=None, on_reply=None):
@@ -476,10 +488,7 @@ def test_overload():
                 break
         check(busy > 0, "no 503 with --sessions 1 --max-queue 1 under 24 concurrent clients")
         check(ok >= 2, "only %d requests served under overload" % ok)
-        status, _, data = server.request("GET", "/metrics")
-        text = data.decode()
-        check('dyad_requests_total{model="resnet",code="503"} %d' % busy in text,
-              "metrics count %d 503s:\n%s" % (busy, text))
+        metrics_show(server, ['dyad_requests_total{model="resnet",code="503"} %d' % busy])
         infer_ok(server, "resnet", inputs[0], refs["resnet"][0])  # serves normally afterwards
         print("ok  overload: %d answered 200, %d answered 503 with Retry-After" % (ok, busy), flush=True)
     finally:
