@@ -95,20 +95,27 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t
       r[taps] = reinterpret_cast<const __m512i*>(rows[kh] + b * plan.entries * 4 * kW);
       ++taps;
     }
+    // The int32 sums of output column ow: bias plus every tap (vpdpwssd).
+    auto accumulate = [&](int64_t ow, __m512i* lo_out, __m512i* hi_out) {
+      __m512i lo = bias_lo, hi = bias_hi;
+      for (int t = 0; t < taps; ++t) {
+        const __m512i* e0 = r[t] + 2 * ow;
+        const __m512i* e2 = r[t] + 2 * (ow + kw2);
+        lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e0), w[t][0]);
+        hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e0 + 1), w[t][1]);
+        lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e2), w[t][2]);
+        hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e2 + 1), w[t][3]);
+      }
+      *lo_out = lo;
+      *hi_out = hi;
+    };
     uint8_t* out_block = y_row + kW * b * (raw ? 4 : 1);
     if (raw) {
       const __mmask16 m0 = static_cast<__mmask16>(first_lanes(valid) & 0xFFFF);
       const __mmask16 m1 = static_cast<__mmask16>(first_lanes(valid) >> 16);
       for (int64_t ow = 0; ow < p.out_w; ++ow) {
-        __m512i lo = bias_lo, hi = bias_hi;
-        for (int t = 0; t < taps; ++t) {
-          const __m512i* e0 = r[t] + 2 * ow;
-          const __m512i* e2 = r[t] + 2 * (ow + kw2);
-          lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e0), w[t][0]);
-          hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e0 + 1), w[t][1]);
-          lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e2), w[t][2]);
-          hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e2 + 1), w[t][3]);
-        }
+        __m512i lo, hi;
+        accumulate(ow, &lo, &hi);
         auto* out = reinterpret_cast<int32_t*>(out_block + ow * C * 4);
         _mm512_mask_storeu_epi32(out, m0, _mm512_permutex2var_epi32(lo, order0, hi));
         _mm512_mask_storeu_epi32(out + 16, m1, _mm512_permutex2var_epi32(lo, order1, hi));
@@ -119,15 +126,8 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t
     const Requant16 rq_hi(plan.requant[4 * b + 2], plan.requant[4 * b + 3]);
     const __mmask32 mask = first_lanes(valid);
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
-      __m512i lo = bias_lo, hi = bias_hi;
-      for (int t = 0; t < taps; ++t) {
-        const __m512i* e0 = r[t] + 2 * ow;
-        const __m512i* e2 = r[t] + 2 * (ow + kw2);
-        lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e0), w[t][0]);
-        hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e0 + 1), w[t][1]);
-        lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e2), w[t][2]);
-        hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e2 + 1), w[t][3]);
-      }
+      __m512i lo, hi;
+      accumulate(ow, &lo, &hi);
       const __m512i ylo = _mm512_min_epi32(_mm512_max_epi32(rq_lo.apply(lo), qmin), qmax);
       const __m512i yhi = _mm512_min_epi32(_mm512_max_epi32(rq_hi.apply(hi), qmin), qmax);
       // packs within 128-bit lanes puts lane k's channels 8k..8k+3 (lo) and
