@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "engine/cli/cli.h"
+#include "engine/core/aligned_buffer.h"
+#include "engine/format/file_io.h"
 #include "engine/mpq/problem.h"
 #include "engine/mpq/result_json.h"
 #include "engine/mpq/sha256.h"
@@ -66,25 +68,15 @@ bool split_pair(const std::string& text, std::pair<std::string, std::string>* ou
   return true;
 }
 
+// The candidates file through the engine's file reader: a regular file only
+// (a FIFO or device is refused, never waited on), at most kMaxInputBytes.
 bool read_file(const std::string& path, std::string* out, std::string* error) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    *error = path + ": cannot open";
+  std::shared_ptr<AlignedBuffer> buffer;
+  if (Status s = read_whole_file(path, path, "candidates file", kMaxInputBytes, &buffer); !s.is_ok()) {
+    *error = s.message();
     return false;
   }
-  f.seekg(0, std::ios::end);
-  const std::streamoff size = f.tellg();
-  if (size < 0 || static_cast<uintmax_t>(size) > kMaxInputBytes) {
-    *error = path + ": not a regular file, or larger than 256 MiB";
-    return false;
-  }
-  f.seekg(0);
-  out->resize(static_cast<size_t>(size));
-  f.read(out->data(), size);
-  if (!f) {
-    *error = path + ": read error";
-    return false;
-  }
+  out->assign(reinterpret_cast<const char*>(buffer->data()), buffer->size());
   return true;
 }
 
