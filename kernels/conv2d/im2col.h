@@ -18,4 +18,10 @@ class ThreadPool;
 void im2col_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte, uint8_t* dst,
                ThreadPool* pool);
 
+// Rows [m0, m0 + rows) of that matrix (m = output pixel index over batch,
+// out_h, out_w), row r at dst + r * dst_stride; serial. The GEMM's row source
+// for implicit-GEMM convolution (engine/ops/conv2d.cc).
+void im2col_rows_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte, size_t m0,
+                    size_t rows, uint8_t* dst, size_t dst_stride);
+
 }  // namespace dyad::kernels

@@ -77,4 +77,16 @@ void gemm_x8_qc8w_6x64__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
   gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 6, 4>>(plan, args);
 }
 
+// Narrow outputs (MobileNet's 16-32 channel projections, small stems): a
+// 64-column tile would compute mostly padding. More rows per tile keep the
+// register count: 12 x 32 is 24 sums + 2 weight vectors; 12 x 16 is 12 sums,
+// one weight vector per 12 broadcasts.
+void gemm_x8_qc8w_12x32__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
+  gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 12, 2>>(plan, args);
+}
+
+void gemm_x8_qc8w_12x16__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
+  gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 12, 1>>(plan, args);
+}
+
 }  // namespace dyad::kernels
