@@ -2,8 +2,10 @@
 # Install what is missing, build, and run the whole test suite: the Release
 # build with every test, then the same tests under AddressSanitizer and
 # UndefinedBehaviorSanitizer (tests named Slow*, the full-data-set runs, excluded there),
-# the concurrency tests under ThreadSanitizer, and each libFuzzer target for
-# DYAD_FUZZ_SECONDS (default 60; 0 skips fuzzing). docs/testing.md has the details.
+# the concurrency tests under ThreadSanitizer, each libFuzzer target for
+# DYAD_FUZZ_SECONDS (default 60; 0 skips fuzzing), and last the ARM64 cross
+# build with its tests under qemu-user (scripts/test_arm64.sh; DYAD_ARM64=0
+# skips it). docs/testing.md has the details.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JOBS="$(nproc)"
@@ -31,4 +33,9 @@ TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
 echo "== libFuzzer targets (clang, ASan + UBSan), ${DYAD_FUZZ_SECONDS:-60}s each"
 if (( ${DYAD_FUZZ_SECONDS:-60} > 0 )); then
   "$ROOT/scripts/fuzz.sh" "${DYAD_FUZZ_SECONDS:-60}"
+fi
+
+echo "== ARM64 cross build, tests under qemu-user"
+if [[ "${DYAD_ARM64:-1}" != 0 ]]; then
+  "$ROOT/scripts/test_arm64.sh"
 fi

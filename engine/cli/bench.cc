@@ -180,7 +180,8 @@ Machine describe_machine() {
   using kernels::KernelIsa;
   m.isa = kernels::force_reference_kernels() ? "ref" : kernels::kernel_isa_name(KernelIsa::kRef);
   if (!kernels::force_reference_kernels()) {
-    for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kAvxVnni, KernelIsa::kAvx512Vnni, KernelIsa::kAmx})
+    for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kAvxVnni, KernelIsa::kAvx512Vnni, KernelIsa::kAmx,
+                          KernelIsa::kNeon, KernelIsa::kDotprod, KernelIsa::kI8mm})
       if (kernels::kernel_isa_usable(isa)) m.isa = kernels::kernel_isa_name(isa);
   }
   m.features = kernels::cpu_summary();

@@ -16,6 +16,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+#if defined(__linux__) && defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
 
 namespace dyad::kernels {
 
@@ -85,9 +88,38 @@ CpuFeatures detect() {
   }
   return f;
 }
+#elif defined(__linux__) && defined(__aarch64__)
+// The kernel's hardware capabilities (arch/arm64 uapi hwcap.h); the bits are
+// spelled out so an older libc's headers still build.
+CpuFeatures detect() {
+  constexpr unsigned long kHwcapAsimd = 1ul << 1;    // HWCAP_ASIMD
+  constexpr unsigned long kHwcapAsimddp = 1ul << 20; // HWCAP_ASIMDDP
+  constexpr unsigned long kHwcap2I8mm = 1ul << 13;   // HWCAP2_I8MM
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  const unsigned long hwcap2 = getauxval(AT_HWCAP2);
+  CpuFeatures f;
+  f.asimd = (hwcap & kHwcapAsimd) != 0;
+  f.asimddp = f.asimd && (hwcap & kHwcapAsimddp) != 0;
+  f.i8mm = f.asimd && (hwcap2 & kHwcap2I8mm) != 0;
+  return f;
+}
 #else
 CpuFeatures detect() { return CpuFeatures{}; }
 #endif
+
+// The levels this build's architecture has kernels for (DYAD_ISA accepts
+// only these and "ref").
+#if defined(__aarch64__)
+constexpr KernelIsa kFirstLevel = KernelIsa::kNeon, kLastLevel = KernelIsa::kI8mm;
+constexpr const char* kLevelNames = "neon|dotprod|i8mm|ref";
+#else
+constexpr KernelIsa kFirstLevel = KernelIsa::kAvx2, kLastLevel = KernelIsa::kAmx;
+constexpr const char* kLevelNames = "avx2|avxvnni|avx512vnni|amx|ref";
+#endif
+bool level_of_this_arch(KernelIsa isa) {
+  return isa == KernelIsa::kRef || (static_cast<int>(isa) >= static_cast<int>(kFirstLevel) &&
+                                    static_cast<int>(isa) <= static_cast<int>(kLastLevel));
+}
 
 struct IsaName {
   KernelIsa isa;
@@ -97,7 +129,10 @@ constexpr IsaName kIsaNames[] = {{KernelIsa::kRef, "ref"},
                                  {KernelIsa::kAvx2, "avx2"},
                                  {KernelIsa::kAvxVnni, "avxvnni"},
                                  {KernelIsa::kAvx512Vnni, "avx512vnni"},
-                                 {KernelIsa::kAmx, "amx"}};
+                                 {KernelIsa::kAmx, "amx"},
+                                 {KernelIsa::kNeon, "neon"},
+                                 {KernelIsa::kDotprod, "dotprod"},
+                                 {KernelIsa::kI8mm, "i8mm"}};
 
 bool env_is(const char* var, const char* value) {
   const char* v = std::getenv(var);
@@ -128,15 +163,14 @@ const char* kernel_isa_name(KernelIsa isa) {
 
 KernelIsa kernel_isa_cap() {
   const char* v = std::getenv("DYAD_ISA");
-  if (v == nullptr || *v == '\0') return KernelIsa::kAmx;
+  if (v == nullptr || *v == '\0') return KernelIsa::kI8mm;
   for (const IsaName& n : kIsaNames)
-    if (std::strcmp(v, n.name) == 0) return n.isa;
+    if (std::strcmp(v, n.name) == 0 && level_of_this_arch(n.isa)) return n.isa;
   static std::once_flag warned;
   std::call_once(warned, [v] {
-    log_line(LogLevel::kWarning,
-             strfmt("dyad: DYAD_ISA='%s' is not one of avx2|avxvnni|avx512vnni|amx|ref; ignored", v));
+    log_line(LogLevel::kWarning, strfmt("dyad: DYAD_ISA='%s' is not one of %s; ignored", v, kLevelNames));
   });
-  return KernelIsa::kAmx;
+  return KernelIsa::kI8mm;
 }
 
 bool kernel_isa_present(KernelIsa isa) {
@@ -149,6 +183,9 @@ bool kernel_isa_present(KernelIsa isa) {
     case KernelIsa::kAvxVnni: return avx2 && f.avx_vnni;
     case KernelIsa::kAvx512Vnni: return avx512vnni;
     case KernelIsa::kAmx: return avx512vnni && f.amx_tile && f.amx_int8;
+    case KernelIsa::kNeon: return f.asimd;
+    case KernelIsa::kDotprod: return f.asimd && f.asimddp;
+    case KernelIsa::kI8mm: return f.asimd && f.asimddp && f.i8mm;
   }
   return false;
 }
@@ -157,6 +194,9 @@ bool kernel_isa_usable(KernelIsa isa) {
   if (isa != KernelIsa::kRef && force_reference_kernels()) return false;
   return kernel_isa_present(isa) && static_cast<int>(isa) <= static_cast<int>(kernel_isa_cap());
 }
+// (The cap is a level of this architecture, or kI8mm, the last of all: the
+// other architecture's levels are never present, so comparing across them
+// does not matter.)
 
 bool avx512_elementwise_present() {
   const CpuFeatures& f = cpu_features();
@@ -179,7 +219,9 @@ std::string cpu_summary() {
                {f.avx512vl, "avx512vl"},   {f.avx512dq, "avx512dq"},
                {f.avx512_vnni, "avx512-vnni"},
                {f.avx512_bf16, "avx512-bf16"}, {f.avx512_vbmi, "avx512-vbmi"},
-               {f.amx_tile, "amx-tile"},   {f.amx_int8, "amx-int8"}};
+               {f.amx_tile, "amx-tile"},   {f.amx_int8, "amx-int8"},
+               {f.asimd, "asimd"},         {f.asimddp, "asimddp"},
+               {f.i8mm, "i8mm"}};
   std::string out;
   for (const auto& flag : flags) {
     if (!flag.on) continue;

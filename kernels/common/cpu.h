@@ -1,5 +1,8 @@
 // CPU features, detected once, and the kernel-selection switches read from the
 // environment (DYAD_KERNELS=ref, DYAD_ISA=..., DYAD_VERBOSE=dispatch).
+// x86-64 reads CPUID and XCR0, 64-bit ARM Linux the kernel's hardware
+// capabilities (getauxval AT_HWCAP / AT_HWCAP2); each reads the other's
+// features as absent.
 #pragma once
 
 #include <string>
@@ -23,26 +26,33 @@ struct CpuFeatures {
   bool avx_vnni = false;  // VEX-encoded vpdpbusd on ymm
   bool amx_tile = false;
   bool amx_int8 = false;
+  // 64-bit ARM (HWCAP_ASIMD, HWCAP_ASIMDDP, HWCAP2_I8MM).
+  bool asimd = false;     // Advanced SIMD (NEON): every armv8-a core running Linux has it
+  bool asimddp = false;   // SDOT / UDOT (FEAT_DotProd, optional from Armv8.2-A)
+  bool i8mm = false;      // SMMLA / UMMLA / USDOT (FEAT_I8MM, optional from Armv8.2-A)
 };
 
 // Detected on first call; cheap afterwards. With DYAD_VERBOSE=dispatch the
 // first call logs cpu_summary() to stderr.
 const CpuFeatures& cpu_features();
 
-// Kernel ISA levels, ascending; DYAD_ISA caps dispatch at one of them.
-enum class KernelIsa { kRef, kAvx2, kAvxVnni, kAvx512Vnni, kAmx };
+// Kernel ISA levels, ascending within each architecture (x86-64: kAvx2 ..
+// kAmx; 64-bit ARM: kNeon .. kI8mm); DYAD_ISA caps dispatch at one of them.
+enum class KernelIsa { kRef, kAvx2, kAvxVnni, kAvx512Vnni, kAmx, kNeon, kDotprod, kI8mm };
 
-// "avx2", "avxvnni", "avx512vnni", "amx", "ref".
+// "ref", "avx2", "avxvnni", "avx512vnni", "amx", "neon", "dotprod", "i8mm".
 const char* kernel_isa_name(KernelIsa isa);
 
-// The cap from DYAD_ISA=avx2|avxvnni|avx512vnni|amx|ref (read at each call,
-// like DYAD_KERNELS); kAmx (no cap) when unset. An unknown value is reported
-// once on stderr and ignored.
+// The cap from DYAD_ISA=<a level of this build's architecture>|ref (read at
+// each call, like DYAD_KERNELS); kI8mm (no cap) when unset. An unknown value,
+// or a level of the other architecture, is reported once on stderr and ignored.
 KernelIsa kernel_isa_cap();
 
 // True when the CPU has every feature kernels of `isa` are compiled for
 // (kAvx2: AVX2 + FMA + BMI2; kAvxVnni: those + AVX-VNNI; kAvx512Vnni: those +
-// AVX-512 F/BW/VL + VNNI; kAmx: those + AMX-TILE/INT8). kRef: always.
+// AVX-512 F/BW/VL + VNNI; kAmx: those + AMX-TILE/INT8; kNeon: Advanced SIMD;
+// kDotprod: that + SDOT/UDOT; kI8mm: those + SMMLA). kRef: always. A level of
+// the other architecture: never.
 bool kernel_isa_present(KernelIsa isa);
 // Present and allowed by the DYAD_ISA cap: what automatic dispatch may use.
 // (A variant named explicitly, in tests and benchmarks, needs only present.)

@@ -1,5 +1,6 @@
 // Inline vector helpers are compiled into files built with different -m flags
-// (*_avx2.cc, *_avxvnni.cc, *_avx512.cc, *_avx512vnni.cc). The linker keeps one copy of
+// (*_avx2.cc, *_avxvnni.cc, *_avx512.cc, *_avx512vnni.cc; on ARM *_dotprod.cc
+// and *_i8mm.cc, while *_neon.cc share the baseline's flags and namespace). The linker keeps one copy of
 // each inline function or template instance it sees in several objects; if it
 // kept one compiled with -mavx512f, an AVX2-only CPU would fault inside the
 // AVX2 kernels. Headers of such helpers therefore put their contents in this
@@ -15,6 +16,10 @@
 #define DYAD_ISA_NAMESPACE isa_avxvnni
 #elif defined(__AVX2__)
 #define DYAD_ISA_NAMESPACE isa_avx2
+#elif defined(__ARM_FEATURE_MATMUL_INT8)
+#define DYAD_ISA_NAMESPACE isa_i8mm
+#elif defined(__ARM_FEATURE_DOTPROD)
+#define DYAD_ISA_NAMESPACE isa_dotprod
 #else
 #define DYAD_ISA_NAMESPACE isa_generic
 #endif

@@ -1,7 +1,8 @@
 // End to end: every shipped model that carries samples (metadata.samples, made
 // by the independent Python simulator) must reproduce them bit for bit, with
 // the default kernels, DYAD_KERNELS=ref and every DYAD_ISA cap this CPU has
-// (avx2, avxvnni, avx512vnni), at 1 and 3 threads.
+// (avx2, avxvnni, avx512vnni on x86-64; neon, dotprod on 64-bit ARM), at 1
+// and 3 threads.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -136,8 +137,13 @@ TEST(ShippedModels, ReproduceSimulatorSamplesAtEveryIsaCap) {
   const auto paths = models_with_samples();
   ASSERT_FALSE(paths.empty()) << "no shipped model with samples found";
   std::string missing;
-  for (kernels::KernelIsa isa : {kernels::KernelIsa::kAvx2, kernels::KernelIsa::kAvxVnni,
-                                 kernels::KernelIsa::kAvx512Vnni}) {
+#if defined(__aarch64__)
+  const kernels::KernelIsa levels[] = {kernels::KernelIsa::kNeon, kernels::KernelIsa::kDotprod};
+#else
+  const kernels::KernelIsa levels[] = {kernels::KernelIsa::kAvx2, kernels::KernelIsa::kAvxVnni,
+                                       kernels::KernelIsa::kAvx512Vnni};
+#endif
+  for (kernels::KernelIsa isa : levels) {
     const char* name = kernels::kernel_isa_name(isa);
     if (!kernels::kernel_isa_present(isa)) {
       missing += std::string(missing.empty() ? "" : ", ") + name;
@@ -152,7 +158,7 @@ TEST(ShippedModels, ReproduceSimulatorSamplesAtEveryIsaCap) {
       at_level += k.size() >= suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0;
       // Nothing above the cap: the suffix of every GEMM kernel is at most `name`.
       for (kernels::KernelIsa above = static_cast<kernels::KernelIsa>(static_cast<int>(isa) + 1);
-           above <= kernels::KernelIsa::kAmx;
+           above <= kernels::KernelIsa::kI8mm;
            above = static_cast<kernels::KernelIsa>(static_cast<int>(above) + 1))
         EXPECT_EQ(k.find(std::string("__") + kernels::kernel_isa_name(above)), std::string::npos)
             << k << " under DYAD_ISA=" << name;

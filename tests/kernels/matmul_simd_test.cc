@@ -210,6 +210,9 @@ INSTANTIATE_TEST_SUITE_P(Variants, MatmulSimdTest, ::testing::ValuesIn(kVariants
                          [](const ::testing::TestParamInfo<Variant>& param_info) { return std::string(param_info.param.name); });
 
 TEST(MatmulAvx512VnniBound, NoInt16LimitOnTheZeroPointOfB) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "the x86 matmul kernels (and their bounds) are built on x86-64 only";
+#endif
   MatmulParams p;
   p.batch = p.m = p.n = 1;
   p.k = 4;
@@ -225,6 +228,9 @@ TEST(MatmulAvx512VnniBound, NoInt16LimitOnTheZeroPointOfB) {
 }
 
 TEST(MatmulAvx2Bound, AppliesExactlyWhileTheAccumulatorFitsInt32) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "the x86 matmul kernels (and their bounds) are built on x86-64 only";
+#endif
   MatmulParams p;  // int16 a, z = 0: max|a| = 32768; int8 b, z = 0: max|b| = 128
   p.a_type = IntType::kS16;
   p.b_type = IntType::kS8;
