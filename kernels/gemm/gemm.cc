@@ -124,6 +124,8 @@ KernelIsa kernel_isa_of(GemmIsa isa) {
     case GemmIsa::kAvx2: return KernelIsa::kAvx2;
     case GemmIsa::kAvxVnni: return KernelIsa::kAvxVnni;
     case GemmIsa::kAvx512Vnni: return KernelIsa::kAvx512Vnni;
+    case GemmIsa::kDotprod: return KernelIsa::kDotprod;
+    case GemmIsa::kI8mm: return KernelIsa::kI8mm;
   }
   return KernelIsa::kAmx;
 }
@@ -189,7 +191,9 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   plan.kp = static_cast<int32_t>(round_up(d.K, 8));
   plan.n_panels = (d.N + v->nr - 1) / v->nr;
   const bool wd = v->family == GemmFamily::kWd;
-  plan.src_offset = wd ? d.src_zp : d.src_min;
+  // kSdot and kSmmla multiply signed bytes: int8 sources as they are, uint8 ones - 128.
+  const bool signed_bytes = v->family == GemmFamily::kSdot || v->family == GemmFamily::kSmmla;
+  plan.src_offset = wd ? d.src_zp : signed_bytes ? (d.src_signed ? 0 : 128) : d.src_min;
   plan.chunk_quads = v->family != GemmFamily::kUbs
                          ? 0
                          : static_cast<int32_t>(std::min<int64_t>(f.chunk_quads, 1 << 16));

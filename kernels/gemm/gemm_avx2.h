@@ -1,8 +1,8 @@
 // Shared by the x86 vector GEMM kernels (include only from *_avx2.cc,
 // *_avxvnni.cc and *_avx512vnni.cc files; isa_namespace.h keeps each ISA's
-// copies apart): the work split over threads, the activation packing of the
-// u8 x s8 families, the requant epilogue (8 columns at a time on ymm), and
-// tile stores.
+// copies apart): the activation packing of the u8 x s8 families, the requant
+// epilogue (8 columns at a time on ymm), and tile stores; the work split over
+// threads is gemm_drive.h's.
 #pragma once
 
 #include <immintrin.h>
@@ -15,6 +15,7 @@
 #include "kernels/common/requant_avx2.h"
 #include "kernels/common/store_lanes_avx2.h"
 #include "kernels/common/thread_pool.h"
+#include "kernels/gemm/gemm_drive.h"
 #include "kernels/gemm/gemm_internal.h"
 
 namespace dyad::kernels::gemm_avx2 {
@@ -182,114 +183,23 @@ void store_tile(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, siz
   }
 }
 
-// Kernel::tile<R> for the run-time row count R in [1, MR]: the last row
-// tile of a block may be short.
-template <class Kernel, int R = Kernel::kMR, class... Args>
-__attribute__((always_inline)) inline void tile_rows(size_t rows, const Args&... args) {
-  if constexpr (R == 1) {
-    Kernel::template tile<1>(args...);
-  } else if (rows == R) {
-    Kernel::template tile<R>(args...);
-  } else {
-    tile_rows<Kernel, R - 1>(rows, args...);
+// The work split over threads and blocks (gemm_drive.h), with store_tile as
+// the epilogue of kernels that bring none of their own.
+template <class Kernel>
+struct WithEpilogue : Kernel {
+  static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
+                         const GemmArgs& args) {
+    if constexpr (requires { &Kernel::store_rows; }) {
+      Kernel::store_rows(plan, acc, mr, m0, n0, args);
+    } else {
+      store_tile<Kernel::kNV>(plan, acc, mr, m0, n0, args);
+    }
   }
-}
+};
 
-// The work split, shared by every AVX2 variant. `Kernel` provides:
-//   kMR, kNV        register tile: kMR rows x 8*kNV columns
-//   kStepK          k values per kernel step (2: int16 pairs, 4: byte quads)
-//   kBlockSteps     about this many steps per K block when row tiles share a panel
-//   step_unit(plan) K blocks start at multiples of this many steps
-//   pack_a(plan, src, rows, src_stride, out)   the row tile starting at row
-//                             r0 at out + r0 * plan.a_stride (its layout is
-//                             the kernel's)
-//   panel(plan, p, scratch)   weights of panel p for tile(); scratch ==
-//                             nullptr means "direct": read the packed form
-//   tile<MR>(plan, a, w, direct, s0, s1, acc, accumulate)   steps [s0, s1)
-//                             of one tile into (or onto) acc, row stride nr
-//   store_rows(plan, acc, mr, m0, n0, args)   optional: the epilogue of a
-//                             tile (default: store_tile<kNV>, 8 columns at a time)
-// Each of the num_threads tasks owns one scratch slice (packed activation
-// rows, one unpacked panel, int32 sums) and takes work items (m block, panel
-// group) from a shared counter. Every output is summed over the whole K by
-// one task, in a fixed order, so the result does not depend on the thread
-// count. K blocks keep a panel's slice of weights in L1 while all row tiles
-// of the block pass over it.
 template <class Kernel>
 void drive(const GemmPlan& plan, const GemmArgs& args) {
-  constexpr int MR = Kernel::kMR, NR = Kernel::kNV * 8;
-  const size_t M = args.M;
-  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
-  // Few rows (GEMV): stream the packed weights once, no panel unpacking.
-  const bool few_rows = M <= static_cast<size_t>(MR);
-  const bool direct = few_rows || !plan.panel_scratch;
-  const size_t steps = plan.kp / Kernel::kStepK;
-  // Near-equal K blocks of about kBlockSteps steps, when several row tiles
-  // share a panel; block edges fall on multiples of the kernel's step unit
-  // (its int16 chunk, even: nibble panels hold quads in pairs).
-  const size_t unit = Kernel::step_unit(plan);
-  const size_t max_block = std::max(unit, Kernel::kBlockSteps / unit * unit);
-  const size_t k_blocks = few_rows ? 1 : (steps + max_block - 1) / max_block;
-  const size_t k_block = ((steps + k_blocks - 1) / k_blocks + unit - 1) / unit * unit;
-  const size_t panels = plan.n_panels;
-  const size_t group = threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads));
-  const size_t groups = (panels + group - 1) / group;
-  // With several threads and too few panel groups for about 4 items per
-  // thread, shorter M blocks make up the difference (whole row tiles): a
-  // 14x14 conv with 64 outputs is otherwise one block of one panel, all of it
-  // on one thread.
-  size_t mc = plan.mc;
-  if (threads > 1 && groups < 4 * threads) {
-    const size_t want_blocks = (4 * threads + groups - 1) / groups;
-    const size_t rows = ((M + want_blocks - 1) / want_blocks + MR - 1) / MR * MR;
-    mc = std::clamp<size_t>(rows, MR, mc);
-  }
-  const size_t m_blocks = (M + mc - 1) / mc;
-  const size_t items = m_blocks * groups;
-  std::atomic<size_t> next{0};
-  auto task = [&](size_t t) {
-    uint8_t* slot = args.scratch + t * args.slice_bytes;
-    uint8_t* a_buf = slot;
-    uint8_t* w_buf = direct ? nullptr : slot + plan.scratch_a_bytes;
-    auto* acc = reinterpret_cast<int32_t*>(slot + plan.scratch_a_bytes + plan.scratch_w_bytes);
-    uint8_t* rows_buf = slot + plan.scratch_bytes_per_thread;  // with a row source
-    size_t packed_block = SIZE_MAX;
-    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
-      const size_t mb = item / groups, g = item % groups;
-      const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
-      if (packed_block != mb) {
-        if (args.rows != nullptr) {
-          args.rows->fill(args.rows->ctx, m0, rows, rows_buf, args.src_stride);
-          Kernel::pack_a(plan, rows_buf, rows, args.src_stride, a_buf);
-        } else {
-          Kernel::pack_a(plan, static_cast<const uint8_t*>(args.src) + m0 * args.src_stride, rows,
-                         args.src_stride, a_buf);
-        }
-        packed_block = mb;
-      }
-      for (size_t p = g * group; p < std::min(panels, (g + 1) * group); ++p) {
-        const void* w = Kernel::panel(plan, p, w_buf);
-        for (size_t s0 = 0; s0 < steps; s0 += k_block) {
-          const size_t s1 = std::min(steps, s0 + k_block);
-          for (size_t r0 = 0; r0 < rows; r0 += MR) {
-            const uint8_t* a = a_buf + r0 * plan.a_stride;
-            int32_t* c = acc + r0 * NR;
-            tile_rows<Kernel>(std::min<size_t>(MR, rows - r0), plan, a, w, direct, s0, s1, c,
-                              s0 > 0);
-          }
-        }
-        for (size_t r0 = 0; r0 < rows; r0 += MR) {
-          const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
-          if constexpr (requires { &Kernel::store_rows; }) {
-            Kernel::store_rows(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
-          } else {
-            store_tile<Kernel::kNV>(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
-          }
-        }
-      }
-    }
-  };
-  parallel_for(args.pool, threads, task);
+  gemm_drive::drive<WithEpilogue<Kernel>>(plan, args);
 }
 
 }  // namespace DYAD_ISA_NAMESPACE

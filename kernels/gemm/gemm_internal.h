@@ -16,8 +16,9 @@
 namespace dyad::kernels {
 
 // The instruction set a variant is compiled for (the file suffix):
-// kAvxVnni = AVX2 + VEX vpdpbusd on ymm, kAvx512Vnni = AVX-512 F/BW/VL + VNNI.
-enum class GemmIsa : uint8_t { kScalar, kAvx2, kAvxVnni, kAvx512Vnni };
+// kAvxVnni = AVX2 + VEX vpdpbusd on ymm, kAvx512Vnni = AVX-512 F/BW/VL + VNNI;
+// kDotprod = 64-bit ARM with SDOT, kI8mm = that + SMMLA.
+enum class GemmIsa : uint8_t { kScalar, kAvx2, kAvxVnni, kAvx512Vnni, kDotprod, kI8mm };
 
 // How a variant multiplies; decides the packed weight layout, the scratch and
 // the ranges it accepts (docs/kernels.md has the saturation argument of each).
@@ -37,6 +38,14 @@ enum class GemmFamily : uint8_t {
   // the int32 sums with wrap-around. Exact whenever the true accumulator fits
   // int32 (the planner's one bound, as for kWd): see docs/kernels.md.
   kDp,
+  // s8 x s8 -> int32 quad sums (ARM SDOT): a = src - src_offset in
+  // [-128, 127] (src_offset 0 for int8 sources, 128 for uint8 ones), weights
+  // int8; exact under the same int32 bound as kDp (gemm_sdot_dotprod.cc).
+  kSdot,
+  // s8 x s8 2x8 x 8x2 -> int32 2x2 blocks (ARM SMMLA, i8mm): kSdot's
+  // operands, with row and column pairs interleaved per 8 k
+  // (gemm_smmla_i8mm.cc, gemm_pack.cc); the same int32 bound.
+  kSmmla,
 };
 
 struct GemmArgs {

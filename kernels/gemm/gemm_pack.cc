@@ -5,6 +5,9 @@
 // with zeros to kp (a multiple of 8), columns past N zero:
 //   kWd              int8  [kp/2][nr][2]   byte (i, c, t) = w[n0 + c][2i + t]
 //   kUbs, 8-bit      int8  [kp/4][nr][4]   byte (q, c, t) = w[n0 + c][4q + t]
+//                    (also kDp and kSdot)
+//   kSmmla           int8  [kp/8][nr][8]   byte (b, c, t) = w[n0 + c][8b + t]: per k
+//                    block, columns in pairs of 16 bytes (one SMMLA operand)
 //   kUbs, nibbles    uint8 [kp/8][nr/8][32]: byte j of vector v of quad pair p
 //                    holds w[n0 + 8v + j/4][8p + j%4] + 8 in its low nibble and
 //                    w[n0 + 8v + j/4][8p + 4 + j%4] + 8 in its high nibble, so
@@ -32,6 +35,11 @@ void pack_panel(const GemmPlan& plan, const int8_t* wei, int64_t n0, uint8_t* ou
       for (int64_t c = 0; c < nr; ++c)
         for (int64_t t = 0; t < 2; ++t)
           *out++ = static_cast<uint8_t>(wei_at(d, wei, n0 + c, 2 * i + t));
+  } else if (plan.variant->family == GemmFamily::kSmmla) {
+    for (int64_t b = 0; b < kp / 8; ++b)
+      for (int64_t c = 0; c < nr; ++c)
+        for (int64_t t = 0; t < 8; ++t)
+          *out++ = static_cast<uint8_t>(wei_at(d, wei, n0 + c, 8 * b + t));
   } else if (plan.variant->packed_weight_bits == 8) {
     for (int64_t q = 0; q < kp / 4; ++q)
       for (int64_t c = 0; c < nr; ++c)

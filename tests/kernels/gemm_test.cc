@@ -573,6 +573,28 @@ TEST(GemmDispatch, IsaCap) {
     EXPECT_EQ(chosen(p), "gemm_x8_qc8w__ref");
     EXPECT_TRUE(force_reference_kernels());
   }
+#if defined(__aarch64__)
+  (void)avx2;
+  {
+    // No GEMM variant needs only baseline NEON: the reference runs.
+    ScopedEnv cap("DYAD_ISA", "neon");
+    EXPECT_EQ(chosen(p), "gemm_x8_qc8w__ref");
+  }
+  {
+    ScopedEnv cap("DYAD_ISA", "dotprod");
+    EXPECT_EQ(chosen(p), kernel_isa_present(KernelIsa::kDotprod) ? "gemm_x8_qc8w_8x8__dotprod"
+                                                                 : "gemm_x8_qc8w__ref");
+  }
+  if (kernel_isa_present(KernelIsa::kI8mm)) {
+    ScopedEnv cap("DYAD_ISA", "i8mm");
+    EXPECT_EQ(chosen(p), "gemm_x8_qc8w_8x8__i8mm");
+  }
+  {
+    // An x86 level is not a level of this architecture: ignored (no cap).
+    ScopedEnv cap("DYAD_ISA", "avx2");
+    EXPECT_EQ(kernel_isa_cap(), KernelIsa::kI8mm);
+  }
+#else
   {
     ScopedEnv cap("DYAD_ISA", "avx2");
     EXPECT_EQ(chosen(p), avx2 ? "gemm_x8_qc8w_12x8__avx2" : "gemm_x8_qc8w__ref");
@@ -590,6 +612,12 @@ TEST(GemmDispatch, IsaCap) {
     ScopedEnv cap("DYAD_ISA", "avx512vnni");
     EXPECT_EQ(chosen(p), "gemm_x8_qc8w_6x64__avx512vnni");
   }
+  {
+    // An ARM level is not a level of this architecture: ignored (no cap).
+    ScopedEnv cap("DYAD_ISA", "dotprod");
+    EXPECT_EQ(kernel_isa_cap(), KernelIsa::kI8mm);
+  }
+#endif
 }
 
 TEST(GemmDispatch, ForcedReference) {
@@ -658,16 +686,26 @@ TEST(GemmDispatch, AccumulatorBoundFallsBackToReference) {
   p.desc = {.N = 3, .K = K, .src_signed = false, .src_zp = 0, .src_min = 0, .src_max = 255,
             .weight_bits = 8, .dst_type = GemmDstType::kInt32};
   p.wei.assign(size_t(3) * K, -128);
+  // The widest-accumulating vector variant of this build: AVX2's, or SDOT's on ARM.
+#if defined(__aarch64__)
+  const char* vector_variant = "gemm_x8_qc8w_8x8__dotprod";
+  const bool vector_present = kernel_isa_present(KernelIsa::kDotprod);
+#else
+  const char* vector_variant = "gemm_x8_qc8w_12x8__avx2";
+  const bool vector_present = cpu_features().avx2;
+#endif
   std::string error;
-  EXPECT_EQ(gemm_plan_variant(p.desc, p.weights(), "gemm_x8_qc8w_12x8__avx2", &error), nullptr);
-  EXPECT_NE(error.find("int32"), std::string::npos) << error;
+  EXPECT_EQ(gemm_plan_variant(p.desc, p.weights(), vector_variant, &error), nullptr);
+  if (vector_present) {
+    EXPECT_NE(error.find("int32"), std::string::npos) << error;
+  }
   EXPECT_EQ(chosen(p), "gemm_x8_qc8w__ref");
   EXPECT_EQ(as_i32(ref_run(p, std::vector<uint8_t>(K, 255), 1)),
             (std::vector<int32_t>(3, INT32_MIN)));  // -2147516160 saturates
   p.desc.K = K - 1;
   p.wei.resize(size_t(3) * (K - 1));
-  if (cpu_features().avx2) {
-    GemmPlanPtr plan = gemm_plan_variant(p.desc, p.weights(), "gemm_x8_qc8w_12x8__avx2", &error);
+  if (vector_present) {
+    GemmPlanPtr plan = gemm_plan_variant(p.desc, p.weights(), vector_variant, &error);
     ASSERT_NE(plan, nullptr) << error;
     const std::vector<uint8_t> src(K - 1, 255);
     EXPECT_EQ(as_i32(run(*plan, p.desc, src, 1, K - 1, 3, 1)),

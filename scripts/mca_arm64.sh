@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Static throughput estimate of the ARM64 GEMM inner loops with llvm-mca
+# (Debian `llvm`, LLVM 14): compiles bench/arm64/mca_gemm_{sdot,smmla}.cc as the
+# kernel files are compiled, cuts out the loop of the full 8-row register tile
+# (the block between a loop label and its backward branch holding the tile's
+# SDOT / SMMLA count), and prints, per core model, cycles per iteration, the
+# issue limit of the multiply instruction in that model (count x its reciprocal
+# throughput) and the fraction of it reached, plus instructions per MAC
+# (docs/performance.md, "ARM64: llvm-mca"). An estimate from LLVM's scheduling
+# models, not a measurement; LLVM 14 models Cortex-A76, Neoverse-N1 and N2 with
+# its Cortex-A57 model (the same numbers for all three) and Cortex-A55 with its own.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="${TMPDIR:-/tmp}/dyad-mca"
+mkdir -p "$WORK"
+
+# name  source  -march  tile-function pattern  instruction  per-iteration count  MACs each  cores
+run() {
+  local name=$1 src=$2 march=$3 pattern=$4 insn=$5 count=$6 macs=$7
+  shift 7
+  aarch64-linux-gnu-g++ -std=c++20 -O2 -march="$march" -I"$ROOT" -S "$ROOT/$src" -o "$WORK/$name.s"
+  /usr/bin/python3 - "$WORK/$name.s" "$WORK/$name.loop.s" "$pattern" "$insn" "$count" <<'PY'
+import re, sys
+path, out, pattern, insn, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+lines = open(path).read().split("\n")
+# The body of the tile function (GCC may emit it as a clone of its own).
+start = next(i for i, l in enumerate(lines) if re.match(r"^_ZN.*" + pattern + r".*:$", l))
+end = next(i for i in range(start, len(lines)) if lines[i].strip().startswith(".cfi_endproc"))
+body = lines[start:end]
+labels = {m.group(1): i for i, l in enumerate(body) if (m := re.match(r"^(\.L\w+):", l))}
+best = None
+for i, l in enumerate(body):
+    m = re.match(r"\s+(b\.?[a-z]{2}|b|cbnz|cbz)\s+.*?(\.L\w+)\s*$", l)
+    if m and m.group(2) in labels and labels[m.group(2)] < i:
+        loop = [x for x in body[labels[m.group(2)] + 1 : i + 1] if x.startswith("\t") and not x.startswith("\t.")]
+        if sum(x.split()[0] == insn for x in loop) == count and (best is None or len(loop) < len(best)):
+            best = loop
+if best is None:
+    sys.exit(f"no loop with {count} {insn} found in {path}")
+open(out, "w").write("\n".join(best) + "\n")
+loads = sum(x.split()[0].startswith("ld") for x in best)
+print(f"inner loop: {len(best)} instructions, {count} {insn}, {loads} load instructions")
+PY
+  for cpu in "$@"; do
+    llvm-mca -mtriple=aarch64-linux-gnu -mcpu="$cpu" -mattr=+dotprod,+i8mm -iterations=1000 \
+      "$WORK/$name.loop.s" > "$WORK/$name.$cpu.txt"
+    /usr/bin/python3 - "$WORK/$name.$cpu.txt" "$name" "$cpu" "$insn" "$count" "$macs" <<'PY'
+import re, sys
+path, name, cpu, insn, count, macs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+text = open(path).read()
+iters = int(re.search(r"Iterations:\s+(\d+)", text).group(1))
+cycles = int(re.search(r"Total Cycles:\s+(\d+)", text).group(1))
+insns = int(re.search(r"Instructions:\s+(\d+)", text).group(1)) // iters
+rthr = float(re.search(r"^\s*\d+\s+\d+\s+([\d.]+)\s.*\s" + insn + r"\s", text, re.M).group(1))
+per = cycles / iters
+limit = count * rthr
+print(f"{name:6s} {cpu:12s} {per:6.2f} cycles/iter  issue limit {limit:5.1f} ({rthr} per {insn})  "
+      f"{limit / per * 100:3.0f}% of it  {count * macs / per:5.1f} MACs/cycle  "
+      f"{insns / (count * macs):.4f} instructions/MAC")
+PY
+  done
+}
+
+run sdot bench/arm64/mca_gemm_sdot.cc armv8.2-a+dotprod "(SdotKernel4tileILi8E|mca_sdot_tile8)" sdot 64 16 \
+  cortex-a76 neoverse-n1 cortex-a55
+run smmla bench/arm64/mca_gemm_smmla.cc armv8.2-a+dotprod+i8mm "(SmmlaKernel4tileILi8E|mca_smmla_tile8)" smmla 32 32 \
+  neoverse-n2 cortex-a55
