@@ -6,6 +6,7 @@
 #include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
+#include "kernels/common/cpu.h"
 #include "kernels/requantize/requantize.h"
 
 namespace dyad {
@@ -17,6 +18,9 @@ struct RequantizeData {
   std::vector<kernels::Dyadic> requant;  // params.channels entries
   kernels::RequantizeAvx512PlanPtr avx512;  // set when the AVX-512 variant runs
   kernels::RequantizeAvx2PlanPtr avx2;    // set when the AVX2 variant runs
+#if defined(__aarch64__)
+  kernels::RequantizeNeonPlanPtr neon;    // set when the NEON variant runs
+#endif
 };
 
 void run_ref(const void* op_data, const StepIO& io) {
@@ -33,6 +37,13 @@ void run_avx2(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const RequantizeData*>(op_data);
   kernels::requantize__avx2(d->params, *d->avx2, io.inputs[0], io.outputs[0], io.pool);
 }
+
+#if defined(__aarch64__)
+void run_neon(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const RequantizeData*>(op_data);
+  kernels::requantize__neon(d->params, *d->neon, io.inputs[0], io.outputs[0], io.pool);
+}
+#endif
 
 }  // namespace
 
@@ -54,9 +65,21 @@ Status build_requantize(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(read_requant(ctx, "multiplier", "shift", p.channels,
                                     rescale_ratios(ctx, 0, p.channels), &data->requant));
   DYAD_RETURN_IF_ERROR(read_activation(ctx, y, p.dst_zero_point, &p.dst_min, &p.dst_max));
-  // Variants, best first: AVX-512, AVX2, reference.
+  // Variants, best first: AVX-512, AVX2 (x86-64), NEON (64-bit ARM), reference.
   if (avx512_kernels_allowed()) data->avx512 = kernels::requantize_avx512_plan(p, data->requant.data());
   if (!data->avx512 && avx2_kernels_allowed()) data->avx2 = kernels::requantize_avx2_plan(p, data->requant.data());
+#if defined(__aarch64__)
+  if (kernels::kernel_isa_usable(kernels::KernelIsa::kNeon)) {
+    data->neon = kernels::requantize_neon_plan(p, data->requant.data());
+    if (data->neon) {
+      ctx.set_kernel("requantize__neon", run_neon, std::move(data));
+      return Status::ok();
+    }
+    log_reference_reason(ctx, "the NEON variant takes int8/uint8 outputs from inputs that fit int32 after "
+                              "the zero point, 1 or a multiple of 8 channels, clamp bounds within 383 of "
+                              "the zero point");
+  }
+#endif
   if (data->avx512) {
     ctx.set_kernel("requantize__avx512", run_avx512, std::move(data));
   } else if (data->avx2) {

@@ -86,6 +86,18 @@ RequantizeAvx512PlanPtr requantize_avx512_plan(const RequantizeParams& p, const 
 void requantize__avx512(const RequantizeParams& p, const RequantizeAvx512Plan& plan, const void* src,
                         void* dst, ThreadPool* pool);
 
+// NEON variant (requantize_neon.cc, 64-bit ARM), int8/uint8 outputs: the
+// int32 epilogue path below (kernels/common/requant_neon.h), 8 lanes at a
+// time. Null when requantize_int32_path_applies(p) is false.
+struct RequantizeNeonPlan;
+struct RequantizeNeonPlanDeleter {
+  void operator()(RequantizeNeonPlan* plan) const;
+};
+using RequantizeNeonPlanPtr = std::unique_ptr<RequantizeNeonPlan, RequantizeNeonPlanDeleter>;
+RequantizeNeonPlanPtr requantize_neon_plan(const RequantizeParams& p, const Dyadic* requant);
+void requantize__neon(const RequantizeParams& p, const RequantizeNeonPlan& plan, const void* src, void* dst,
+                      ThreadPool* pool);
+
 // True when the int32 epilogue path computes p exactly: int8/uint8 outputs
 // with clamp bounds within 383 of z_y (|z_y| <= 1024), inputs that fit int32
 // after the zero point (int8, uint8, int16; int32 with z_x = 0), and 1 or a

@@ -12,9 +12,16 @@ namespace {
 
 // The variant dispatch picks on this CPU (the vector plans take these
 // operands): AVX-512, else AVX2, else the reference.
-std::string expected_kernel() {
+// The variant dispatch picks; `int32_path`: requantize_int32_path_applies
+// (the only inputs the NEON variant takes; the x86 ones take every byte output).
+std::string expected_kernel(bool int32_path) {
+#if defined(__aarch64__)
+  return int32_path && kernels::kernel_isa_usable(kernels::KernelIsa::kNeon) ? "requantize__neon" : "requantize__ref";
+#else
+  (void)int32_path;
   if (avx512_kernels_allowed()) return "requantize__avx512";
   return avx2_kernels_allowed() ? "requantize__avx2" : "requantize__ref";
+#endif
 }
 
 // x int32 [1 3 5 -7] by 0.5 (ties to even): 0 2 2 -4; z_y = 10: 10 12 12 6.
@@ -40,7 +47,7 @@ TEST(RequantizeBuild, StoredDerivedAndActivation) {
                                      {"activation", "clamp"}, {"clamp", {11, 11}}}),
                               kInput),
             (std::vector<int8_t>{11, 11, 11, 11}));
-  EXPECT_EQ(kernel_of(model()), expected_kernel());  // 4 channels: the 64-bit path
+  EXPECT_EQ(kernel_of(model()), expected_kernel(false));  // 4 channels: the 64-bit path
 }
 
 TEST(RequantizeBuild, WholeChannelGroupsTakeAVectorVariant) {
@@ -54,7 +61,7 @@ TEST(RequantizeBuild, WholeChannelGroupsTakeAVectorVariant) {
     y.push_back(static_cast<int8_t>(10 + (odd ? (half % 2 == 0 ? half : half + ((2 * i - 15) > 0 ? 1 : -1)) : half)));
   }
   EXPECT_EQ(run_model<int8_t>(m, {bytes_of(x)}), y);
-  EXPECT_EQ(kernel_of(m), expected_kernel());
+  EXPECT_EQ(kernel_of(m), expected_kernel(true));
 }
 
 TEST(RequantizeBuild, PerChannelConstants) {
