@@ -19,6 +19,9 @@ void run(const void* op_data, const StepIO& io) {
 }
 
 bool avx512vnni_allowed() { return kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni); }
+#if defined(__aarch64__)
+bool neon_allowed() { return kernels::kernel_isa_usable(kernels::KernelIsa::kNeon); }
+#endif
 
 // The vector variants, best first (the reference follows when none applies).
 struct DepthwiseVariant {
@@ -30,6 +33,9 @@ struct DepthwiseVariant {
 constexpr DepthwiseVariant kVariants[] = {
     {"depthwise_conv2d_3x3__avx512vnni", avx512vnni_allowed, 32, run<kernels::depthwise_conv2d__avx512vnni>},
     {"depthwise_conv2d_3x3__avx2", avx2_kernels_allowed, 16, run<kernels::depthwise_conv2d__avx2>},
+#if defined(__aarch64__)
+    {"depthwise_conv2d_3x3__neon", neon_allowed, 16, run<kernels::depthwise_conv2d__neon>},
+#endif
 };
 
 }  // namespace

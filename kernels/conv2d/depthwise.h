@@ -1,4 +1,4 @@
-// Depthwise 3x3 conv2d (groups == in_c == out_c), AVX2 and AVX-512 VNNI: the
+// Depthwise 3x3 conv2d (groups == in_c == out_c), AVX2, AVX-512 VNNI and NEON: the
 // MobileNetV2 layers, stride 1 or 2, with the fused dyadic epilogue of the
 // GEMM (kernels/common/requant_block8.h). Same results as conv2d_*__ref, bit
 // for bit; docs/kernels.md ("Depthwise conv2d") has the argument.
@@ -69,5 +69,9 @@ void depthwise_conv2d__avx2(const DepthwisePlan& plan, const void* src, void* ds
                             ThreadPool* pool, uint8_t* scratch);
 void depthwise_conv2d__avx512vnni(const DepthwisePlan& plan, const void* src, void* dst,
                                   ThreadPool* pool, uint8_t* scratch);
+// 64-bit ARM (depthwise_neon.cc, built on aarch64 only): a plan of width 16,
+// the AVX2 layout in 128-bit halves.
+void depthwise_conv2d__neon(const DepthwisePlan& plan, const void* src, void* dst, ThreadPool* pool,
+                            uint8_t* scratch);
 
 }  // namespace dyad::kernels

@@ -1,5 +1,6 @@
-// Every vector depthwise variant (depthwise_conv2d__avx2, 16-channel blocks;
-// __avx512vnni, 32-channel blocks) against conv2d_*__ref, bit for bit: channel
+// Every vector depthwise variant (depthwise_conv2d__avx2 and, on 64-bit ARM,
+// __neon, 16-channel blocks; __avx512vnni, 32-channel blocks) against
+// conv2d_*__ref, bit for bit: channel
 // counts around the 16- and 32-channel blocks, sizes from 1 past a vector, strides 1 and 2,
 // every padding up to 2, int8 / uint8 sources with zero points at both ends,
 // extreme values and weights, extreme multipliers and shifts, requantized
@@ -31,6 +32,9 @@ void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
 const Variant kVariants[] = {
     {"avx2", KernelIsa::kAvx2, 16, depthwise_conv2d__avx2},
     {"avx512vnni", KernelIsa::kAvx512Vnni, 32, depthwise_conv2d__avx512vnni},
+#if defined(__aarch64__)
+    {"neon", KernelIsa::kNeon, 16, depthwise_conv2d__neon},
+#endif
 };
 
 struct Case {
