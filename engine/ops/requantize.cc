@@ -7,19 +7,13 @@
 #include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
+#include "engine/ops/requantize_data.h"
 #include "kernels/common/cpu.h"
 #include "kernels/requantize/requantize.h"
 
 namespace dyad {
 
 namespace {
-
-struct RequantizeData {
-  kernels::RequantizeParams params;
-  std::vector<kernels::Dyadic> requant;  // params.channels entries
-  kernels::RequantizeAvx512PlanPtr avx512;  // set when the AVX-512 variant runs
-  kernels::RequantizeAvx2PlanPtr avx2;    // set when the AVX2 variant runs
-};
 
 void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const RequantizeData*>(op_data);
