@@ -20,11 +20,14 @@ const LayerPrecision* find_layer(const ModelLatency& m, const std::string& name,
 
 }  // namespace
 
-double median(std::vector<double> v) {
+double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  const double pos = std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  const double frac = pos - static_cast<double>(lo);
+  return frac == 0 ? v[lo] : v[lo] + frac * (v[hi] - v[lo]);
 }
 
 int LatencyTable::find(const std::string& layer) const {
@@ -33,7 +36,7 @@ int LatencyTable::find(const std::string& layer) const {
   return -1;
 }
 
-ModelLatency summarize(const std::string& source, const Attribution& a, const Samples& samples) {
+ModelLatency summarize(const std::string& source, const Attribution& a, const Samples& samples, double p) {
   if (samples.step_ns.size() != a.step_owners.size())
     throw mpq::InputError(source + ": " + std::to_string(samples.step_ns.size()) +
                           " step time series for " + std::to_string(a.step_owners.size()) + " steps");
@@ -45,10 +48,12 @@ ModelLatency summarize(const std::string& source, const Attribution& a, const Sa
     const std::vector<size_t>& owners = a.step_owners[k];
     if (owners.empty()) continue;
     std::vector<double> v(samples.step_ns[k].begin(), samples.step_ns[k].end());
-    const double share = median(std::move(v)) / static_cast<double>(owners.size());
+    const double share = percentile(std::move(v), p) / static_cast<double>(owners.size());
     for (size_t l : owners) m.layer_ns[l] += share;
   }
-  m.total_ns = median(std::vector<double>(samples.run_ns.begin(), samples.run_ns.end()));
+  const std::vector<double> runs(samples.run_ns.begin(), samples.run_ns.end());
+  m.total_ns = percentile(runs, p);
+  m.total_iqr_ns = percentile(runs, 75) - percentile(runs, 25);
   return m;
 }
 
@@ -92,6 +97,7 @@ Check check_model(const LatencyTable& t, const ModelLatency& m) {
   Check c;
   c.source = m.source;
   c.measured_ns = m.total_ns;
+  c.iqr_ns = m.total_iqr_ns;
   int64_t sum = t.fixed_ns;
   for (size_t i = 0; i < t.layers.size(); ++i) {
     const LayerPrecision* l = find_layer(m, t.layers[i], nullptr);

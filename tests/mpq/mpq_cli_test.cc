@@ -199,6 +199,7 @@ TEST_F(MpqCli, LatencyBadInputExitsTwoNamingTheLayer) {
   EXPECT_EQ(latency(""), 2);
   EXPECT_EQ(latency(kResNets + " --runs 0"), 2);
   EXPECT_EQ(latency(kResNets + " --max-error x"), 2);
+  EXPECT_EQ(latency(kResNets + " --percentile 101"), 2);
   EXPECT_EQ(latency((dir_ / "missing.json").string()), 1);
 }
 

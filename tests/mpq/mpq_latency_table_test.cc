@@ -107,6 +107,15 @@ TEST(MpqLatencyAttribution, ShippedMixedResNet) {
   EXPECT_EQ(a.layers[owners[0]].name, "blocks.0.conv1");
 }
 
+TEST(MpqLatencyTable, Percentiles) {
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+  EXPECT_DOUBLE_EQ(median({5, 1, 3}), 3.0);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 0), 1.0);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 100), 4.0);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 25), 1.75);
+  EXPECT_DOUBLE_EQ(median({}), 0.0);
+}
+
 TEST(MpqLatencyTable, MediansSplitSharedStepsAndTakeTheRunMedian) {
   const auto m = load_model();
   ASSERT_NE(m, nullptr);
@@ -121,6 +130,9 @@ TEST(MpqLatencyTable, MediansSplitSharedStepsAndTakeTheRunMedian) {
   EXPECT_DOUBLE_EQ(ml.layer_ns[static_cast<size_t>(a.find("fc2"))], 60.0);
   EXPECT_DOUBLE_EQ(ml.layer_ns[static_cast<size_t>(a.find("fc5"))], 10.0);
   EXPECT_DOUBLE_EQ(ml.total_ns, 450.0);
+  EXPECT_DOUBLE_EQ(ml.total_iqr_ns, 2875.0 - 375.0);  // linear between ranks: p75 2875, p25 375
+  EXPECT_DOUBLE_EQ(summarize("m.json", a, s, 0).total_ns, 300.0);
+  EXPECT_DOUBLE_EQ(summarize("m.json", a, s, 100).layer_ns[static_cast<size_t>(a.find("fc1"))], 1000.0 + 450.0);
   s.step_ns.pop_back();
   EXPECT_THROW(summarize("m.json", a, s), mpq::InputError);
 }
@@ -202,7 +214,7 @@ LatencyTable toy_table() {
 
 TEST(MpqLatencyJson, FillsCandidatesInPlaceInAFixedOrder) {
   const LatencyTable t = toy_table();
-  const std::vector<Check> checks = {{"a8.json", 400.4, 401, 0.1498}};
+  const std::vector<Check> checks = {{"a8.json", 400.4, 401, 0.1498, 12.6}};
   const nlohmann::ordered_json doc = fill_candidates(kCandidates, t, checks, "test");
   const auto& c1 = doc["layers"][0]["candidates"];
   EXPECT_EQ(c1[0]["latency"], 60);
@@ -212,7 +224,8 @@ TEST(MpqLatencyJson, FillsCandidatesInPlaceInAFixedOrder) {
   EXPECT_EQ(doc["fixed"]["latency"], 100);
   EXPECT_EQ(doc["cost_units"]["latency"], "ns");
   EXPECT_EQ(doc["provenance"]["latency"], "test");
-  EXPECT_EQ(doc["latency_check"][0]["error_pct"], 0.15);
+  EXPECT_EQ(doc["latency_check"][0].dump(),
+            R"({"model":"a8.json","measured":400,"predicted":401,"error_pct":0.15,"iqr":13})");
   // Order: the file's keys as they were (an existing key stays in place), new ones after them.
   EXPECT_EQ(c1[0].dump(), R"({"id":"w4a4","w_bits":4,"a_bits":4,"sensitivity":0.5,"latency":60,"size":2})");
   EXPECT_EQ(doc["fixed"].dump(), R"({"size":10,"latency":100})");
