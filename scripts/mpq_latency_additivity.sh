@@ -5,7 +5,8 @@
 # all-INT4 and two mixed configurations, builds the latency table from the
 # all-INT8 and all-INT4 models, and checks the mixed ones (and the shipped
 # mixed model) against fixed + the sum of the table, at each thread count,
-# ROUNDS times. --resnet18 adds torchvision's ResNet-18 at 224x224 (random
+# ROUNDS times; then the ResNet with all four precisions (w8a8, w4a8, w8a4,
+# w4a4 in the blocks and FC) and a mixture of them, at 1 thread. --resnet18 adds torchvision's ResNet-18 at 224x224 (random
 # weights, BatchNorm recalibrated; the torch.fx exporter) with two mixed
 # configurations, timed with --runs / 10 runs.
 #
@@ -34,6 +35,9 @@ export_bits resnet 8 resnet_w8
 export_bits resnet 4 resnet_w4
 export_bits resnet '{"blocks.0.": 4, "blocks.1.conv1": 4}' resnet_mixA
 export_bits resnet '{"blocks.0.conv2": 4, "blocks.1.conv2": 4, "blocks.2.": 4, "fc": 4}' resnet_mixB
+export_bits resnet '{"blocks.": {"w": 4, "a": 8}, "fc": {"w": 4, "a": 8}}' resnet_w4a8
+export_bits resnet '{"blocks.": {"w": 8, "a": 4}, "fc": {"w": 8, "a": 4}}' resnet_w8a4
+export_bits resnet '{"blocks.0.": {"w": 8, "a": 4}, "blocks.1.": {"w": 4, "a": 8}, "blocks.2.conv2": 4}' resnet_mixC
 export_bits vit 8 vit_w8
 export_bits vit 4 vit_w4
 export_bits vit '{"layers.0.": 4}' vit_mixA
@@ -62,4 +66,10 @@ for net in $NETS; do
           sed -n '/^additivity/,$p')
     done
   done
+done
+for r in $(seq "$ROUNDS"); do
+  echo "== resnet, four precisions, threads 1, round $r, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  (cd "$OUT" && "$DYAD" mpq latency resnet_w8.json resnet_w4.json resnet_w4a8.json resnet_w8a4.json \
+      --check resnet_mixA.json --check resnet_mixB.json --check resnet_mixC.json --warmup 200 \
+      --runs "$RUNS" --out "resnet4p_r${r}.json" | sed -n '/^additivity/,$p')
 done
