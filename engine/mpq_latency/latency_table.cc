@@ -18,6 +18,15 @@ const LayerPrecision* find_layer(const ModelLatency& m, const std::string& name,
   return nullptr;
 }
 
+// The same layer in two models of one network has the same shape.
+void check_same_layer(const LayerPrecision& l, const ModelLatency& m, const LayerPrecision& ref,
+                      const std::string& ref_source) {
+  if (l.macs != ref.macs)
+    throw mpq::InputError(m.source + ": layer '" + l.name + "' has " + std::to_string(l.macs) +
+                          " MACs, against " + std::to_string(ref.macs) + " in " + ref_source +
+                          ": not the same network (shapes differ)");
+}
+
 }  // namespace
 
 double percentile(std::vector<double> v, double p) {
@@ -69,6 +78,7 @@ LatencyTable build_table(const std::vector<ModelLatency>& models, const std::vec
   t.entries.resize(t.layers.size());
   std::vector<std::map<std::string, std::vector<double>>> values(t.layers.size());
   std::vector<double> fixed;
+  std::vector<const LayerPrecision*> first(t.layers.size(), nullptr);
   for (const ModelLatency& m : models) {
     double searched_ns = 0;
     for (size_t i = 0; i < t.layers.size(); ++i) {
@@ -77,6 +87,8 @@ LatencyTable build_table(const std::vector<ModelLatency>& models, const std::vec
       if (l == nullptr)
         throw mpq::InputError(m.source + ": layer '" + t.layers[i] +
                               "': no conv2d or fully_connected node of that name with a constant weight");
+      if (first[i] == nullptr) first[i] = l;
+      check_same_layer(*l, m, *first[i], models[0].source);
       const std::string id = choice_id(l->w_bits, l->a_bits);
       TableEntry& e = t.entries[i][id];
       e.w_bits = l->w_bits;
@@ -87,6 +99,7 @@ LatencyTable build_table(const std::vector<ModelLatency>& models, const std::vec
     }
     fixed.push_back(m.total_ns - searched_ns);
   }
+  for (const LayerPrecision* l : first) t.macs.push_back(l->macs);
   for (size_t i = 0; i < t.layers.size(); ++i)
     for (auto& [id, v] : values[i]) t.entries[i][id].latency_ns = std::llround(median(v));
   t.fixed_ns = std::llround(std::max(0.0, median(fixed)));
@@ -104,6 +117,10 @@ Check check_model(const LatencyTable& t, const ModelLatency& m) {
     if (l == nullptr)
       throw mpq::InputError(m.source + ": layer '" + t.layers[i] +
                             "': no conv2d or fully_connected node of that name with a constant weight");
+    if (i < t.macs.size() && l->macs != t.macs[i])
+      throw mpq::InputError(m.source + ": layer '" + l->name + "' has " + std::to_string(l->macs) +
+                            " MACs, against " + std::to_string(t.macs[i]) +
+                            " in the table's models: not the same network (shapes differ)");
     const std::string id = choice_id(l->w_bits, l->a_bits);
     const auto it = t.entries[i].find(id);
     if (it == t.entries[i].end())

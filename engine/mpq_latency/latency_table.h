@@ -53,6 +53,7 @@ struct LatencyTable {
   std::vector<std::string> layers;                       // searched layers, in step order
   std::vector<std::map<std::string, TableEntry>> entries;  // per layer, by choice id ("w4a8")
   int64_t fixed_ns = 0;  // median over the models of (run time - searched layers)
+  std::vector<int64_t> macs;                             // per layer, for the check
   int find(const std::string& layer) const;              // -1 if absent
 };
 

@@ -94,6 +94,7 @@ TEST(MpqLatencyAttribution, ShippedMixedResNet) {
   ASSERT_TRUE(s.is_ok()) << s.message();
   const Attribution a = attribute_steps(m->graph(), m->plan());
   ASSERT_EQ(a.layers.size(), 10u);  // stem, 8 block convs, fc
+  EXPECT_EQ(a.layers[static_cast<size_t>(a.find("blocks.0.conv1"))].macs, 14 * 14 * 16 * 9 * 16);
   const auto id = [&](const std::string& n) {
     const LayerPrecision& l = a.layers[static_cast<size_t>(a.find(n))];
     return choice_id(l.w_bits, l.a_bits);
@@ -183,7 +184,18 @@ TEST(MpqLatencyTable, MissingLayersAndPrecisionsNameTheLayer) {
   } catch (const mpq::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("layer 'c9'"), std::string::npos) << e.what();
   }
+  ModelLatency wider = m8;
+  wider.source = "wide.json";
+  wider.layers[1].macs = 7;
+  try {
+    build_table({m8, wider}, {});
+    FAIL() << "no error";
+  } catch (const mpq::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("wide.json: layer 'c2' has 7 MACs, against 0 in a8.json"), std::string::npos)
+        << e.what();
+  }
   const LatencyTable t = build_table({m8}, {});
+  EXPECT_THROW(check_model(t, wider), mpq::InputError);
   const ModelLatency m4 = model("a4.json", {{"c1", 4}, {"c2", 8}}, {60, 200}, 330);
   try {
     check_model(t, m4);
