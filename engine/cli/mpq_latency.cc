@@ -34,7 +34,7 @@ constexpr uintmax_t kMaxInputBytes = uintmax_t{256} << 20;
 constexpr char kHelp[] =
     "usage: dyad mpq latency MODEL.json [MODEL.json ...] [--candidates C.json]\n"
     "                        [--check MODEL.json ...] [--out OUT.json] [--threads N]\n"
-    "                        [--warmup W] [--runs R] [--max-error PCT]\n"
+    "                        [--warmup W] [--runs R] [--percentile P] [--max-error PCT]\n"
     "\n"
     "Measures how long every quantizable layer (conv2d, fully_connected with a\n"
     "constant weight) takes at every precision, inside the real graph. The MODELs\n"
@@ -56,8 +56,8 @@ constexpr char kHelp[] =
     "  --warmup W           untimed rounds (default 100)\n"
     "  --runs R             timed rounds (default 101)\n"
     "  --percentile P       take this percentile of the runs instead of the median\n"
-    "                     (P in [0, 100]; a low one, e.g. 10, resists other processes\n"
-    "                     preempting long runs on a busy machine)\n"
+    "                     (P in [0, 100]; docs/mpq.md: on a busy machine a low one\n"
+    "                     helped long 1-thread runs but broke 2-thread ones)\n"
     "  --max-error PCT      exit 1 when a checked model's |error| exceeds PCT percent\n"
     "Exit codes: 0 ok, 1 runtime error or check beyond --max-error, 2 bad input.\n";
 
