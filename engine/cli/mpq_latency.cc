@@ -57,7 +57,7 @@ constexpr char kHelp[] =
     "  --runs R             timed rounds (default 101)\n"
     "  --percentile P       take this percentile of the runs instead of the median\n"
     "                     (P in [0, 100]; docs/mpq.md: on a busy machine a low one\n"
-    "                     helped long 1-thread runs but broke 2-thread ones)\n"
+    "                     was no better at 1 thread and far worse at 2 threads)\n"
     "  --max-error PCT      exit 1 when a checked model's |error| exceeds PCT percent\n"
     "Exit codes: 0 ok, 1 runtime error or check beyond --max-error, 2 bad input.\n";
 
