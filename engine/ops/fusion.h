@@ -9,8 +9,11 @@
 
 namespace dyad {
 
-// int_gelu (vector variant) followed by a requantize of its int64 output to
-// int8/uint8 (kernels/int_gelu/int_gelu_requantize.h).
-bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused);
+// Tries every rule on `first` then `second`:
+//  - int_gelu (vector variant) + requantize of its int64 output to int8/uint8
+//    (kernels/int_gelu/int_gelu_requantize.h);
+//  - int_layernorm (AVX-512 variant) + requantize of its int64 output to
+//    int8/uint8 (kernels/int_layernorm/int_layernorm_requantize.h).
+bool fuse_steps_pair(const Step& first, const Step& second, Step* fused);
 
 }  // namespace dyad

@@ -174,7 +174,7 @@ void fuse_steps(const Graph& graph, std::vector<Step>* steps) {
     if (i + 1 < steps->size() && a.outputs.size() == 1 && readers[a.outputs[0]] == 1) {
       const Step& b = (*steps)[i + 1];
       Step fused;
-      if (b.inputs.size() == 1 && b.inputs[0] == a.outputs[0] && fuse_int_gelu_requantize(a, b, &fused)) {
+      if (b.inputs.size() == 1 && b.inputs[0] == a.outputs[0] && fuse_steps_pair(a, b, &fused)) {
         out.push_back(std::move(fused));
         ++i;
         continue;

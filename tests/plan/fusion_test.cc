@@ -1,6 +1,6 @@
 // Step fusion (engine/ops/fusion.h, engine/plan/planner.cc fuse_steps):
-// int_gelu followed by the requantize that alone reads its int64 output runs
-// as one step, with the same output bytes as the two steps (DYAD_FUSION=off)
+// int_gelu or int_layernorm followed by the requantize that alone reads its
+// int64 output runs as one step, with the same output bytes as the two steps (DYAD_FUSION=off)
 // and as the reference kernels (DYAD_KERNELS=ref), at 1-3 threads; a GELU
 // output that is also a graph output, or read twice, is not fused.
 #include <gtest/gtest.h>
@@ -94,6 +94,54 @@ TEST(StepFusion, VisibleOrSharedGeluOutputIsNotFused) {
   if (!avx2_kernels_allowed() && !avx512_kernels_allowed()) GTEST_SKIP() << "no vector int_gelu on this CPU";
   EXPECT_EQ(kernels_of(gelu_requantize_model(true, false)).size(), 2u);
   EXPECT_EQ(kernels_of(gelu_requantize_model(false, true)).size(), 3u);
+}
+
+// x int32 [37, 29] -> int_layernorm (int64) -> requantize (int8), per-channel
+// multipliers.
+json layernorm_requantize_model() {
+  json tensors = json::parse(R"([
+    {"name": "x", "dtype": "int32", "shape": [37, 29], "scale": 0.01},
+    {"name": "n", "dtype": "int64"},
+    {"name": "y", "dtype": "int8", "zero_point": 2}])");
+  std::vector<int64_t> bias;
+  std::vector<int64_t> mult, shift;
+  for (int c = 0; c < kChannels; ++c) {
+    bias.push_back(1000 * c - 14000);
+    mult.push_back(c % 2 ? 1105346965 : -1253487633);
+    shift.push_back(52 + c % 3);
+  }
+  json nodes = json::array();
+  nodes.push_back({{"name", "ln"}, {"op", "int_layernorm"}, {"inputs", {"x"}}, {"outputs", {"n"}},
+                   {"attrs", {{"shift", 3}, {"bias_int", bias}}}});
+  nodes.push_back({{"name", "q"}, {"op", "requantize"}, {"inputs", {"n"}}, {"outputs", {"y"}},
+                   {"attrs", {{"multiplier", mult}, {"shift", shift}}}});
+  return {{"format", "dyad"}, {"version", "1.0"}, {"inputs", {"x"}}, {"outputs", {"y"}},
+          {"tensors", tensors}, {"nodes", nodes}};
+}
+
+// LayerNorm rows of one spread (uniform in +-10^5), so the normalized values
+// use the whole int8 range.
+std::vector<uint8_t> layernorm_input() {
+  std::mt19937 rng(4);
+  std::vector<int32_t> x(kRows * kChannels);
+  for (int32_t& v : x) v = static_cast<int32_t>(rng() % 200001) - 100000;
+  return bytes_of(x);
+}
+
+TEST(StepFusion, IntLayerNormRequantizeIsOneStepWithTheSameBytes) {
+  const json m = layernorm_requantize_model();
+  if (kernels_of(m).size() != 1)
+    GTEST_SKIP() << "no AVX-512 int_layernorm + requantize on this CPU (or cap): nothing to fuse";
+  EXPECT_EQ(kernels_of(m), std::vector<std::string>{"int_layernorm_requantize__avx512"});
+  set_env("DYAD_KERNELS", "ref");
+  const std::vector<int8_t> want = run_model<int8_t>(m, {layernorm_input()});
+  set_env("DYAD_KERNELS", nullptr);
+  set_env("DYAD_FUSION", "off");
+  EXPECT_EQ(kernels_of(m).size(), 2u);
+  EXPECT_EQ(run_model<int8_t>(m, {layernorm_input()}), want);
+  set_env("DYAD_FUSION", nullptr);
+  for (int threads : {1, 2, 3}) EXPECT_EQ(run_model<int8_t>(m, {layernorm_input()}, threads), want) << threads;
+  EXPECT_GT(std::set<int8_t>(want.begin(), want.end()).size(), 20u);
 }
 
 }  // namespace
