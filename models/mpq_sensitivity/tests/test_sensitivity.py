@@ -91,7 +91,8 @@ class FoldTest(unittest.TestCase):
         bn.running_var.uniform_(0.5, 2.0)
         bn.weight.data.uniform_(0.5, 1.5)
         layers = S.weighted_layers(model)
-        w = S.folded_weights(model, layers)["0.conv"]
+        self.assertEqual([n for n, _ in layers], ["0"])   # the exporter's name
+        w = S.folded_weights(model, layers)["0"]
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         expect = model[0].conv.weight * scale.view(-1, 1, 1, 1)
         self.assertTrue(torch.allclose(w, expect))
