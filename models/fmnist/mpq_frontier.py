@@ -9,16 +9,18 @@ Run from the repository root after building (build/dyad):
 For the ResNet and the ViT (float checkpoints resnet_float.pt, vit_float.pt):
 1. the candidates file (python3 -m models.mpq_sensitivity: Hutchinson traces x
    ||Q_b(W) - W||^2; every conv / linear searched, w4 or w8 weights);
-2. `dyad mpq solve` for every budget: --frac-size and --frac-bops (and
-   --frac-latency when the candidates carry latencies) at each --fracs value,
-   and the hand-made mixed model's own size and BOPS (--max-size, --max-bops);
-3. each distinct configuration exported by post-training quantization from the
+2. the latency fields: `dyad mpq latency` on the all-INT8 and all-INT4 exports,
+   checked for additivity on the hand-made configuration (--no-latency: none);
+3. `dyad mpq solve` for every budget: --frac-size, --frac-bops and
+   --frac-latency at each --fracs value, and the hand-made mixed model's own
+   size, BOPS and latency (--max-size, --max-bops, --max-latency);
+4. each distinct configuration exported by post-training quantization from the
    float checkpoint (the calibration of train_and_export: 2048 training images),
    with `--bits mpq:RESULT.json`'s reader (models/dyad_export/mpq_result.py);
    the hand-made configuration is exported the same way ("hand-made, PTQ");
-4. top-1 on the 10,000 test images with `dyad classify`, and the median latency
+5. top-1 on the 10,000 test images with `dyad classify`, and the median latency
    (`dyad bench`, one thread, --rounds rounds alternating all models);
-5. the table (docs/mpq_frontier.json, .csv) and the plot (docs/mpq_frontier.png).
+6. the table (docs/mpq_frontier.json, .csv) and the plot (docs/mpq_frontier.png).
 
 The frontier compares configurations without fine-tuning (all PTQ). The shipped
 hand-made mixed models were QAT-finetuned (train_and_export: 3 epochs, SGD lr
@@ -128,6 +130,29 @@ def bench_all(dyad, paths, rounds, iters):
     return {p: statistics.median(v) for p, v in got.items()}
 
 
+def latency_table(arch, args, model, cands, hand, calib, work):
+    """`dyad mpq latency` on the all-INT8 and all-INT4 exports (PTQ) fills the
+    candidates' latency fields; the hand-made configuration is the additivity check."""
+    models = []
+    for tag, table in (("w8", {l["name"]: max(l["candidates"], key=lambda c: c["w_bits"])
+                               for l in cands["layers"]}),
+                       ("w4", {l["name"]: min(l["candidates"], key=lambda c: c["w_bits"])
+                               for l in cands["layers"]}),
+                       ("hand", None)):
+        bits = hand if table is None else {n: {"w": c["w_bits"], "a": c["a_bits"]}
+                                           for n, c in table.items()}
+        path = os.path.join(work, f"latency_{tag}.json")
+        export_ptq(model, bits, calib, path, f"{arch}_latency_{tag}",
+                   {"description": "precision model for dyad mpq latency (PTQ)"})
+        models.append(path)
+    out = os.path.join(work, "candidates_latency.json")
+    p = run([args.dyad, "mpq", "latency", models[0], models[1], "--candidates",
+             os.path.join(work, "candidates.json"), "--check", models[2], "--out", out,
+             "--runs", str(args.latency_runs)])
+    log(f"{arch}: dyad mpq latency\n{p.stdout}")
+    return out
+
+
 def frontier_for(arch, args, calib, rows, ship_jobs):
     spec = ARCHS[arch]
     work = os.path.join(args.work, arch)
@@ -140,13 +165,14 @@ def frontier_for(arch, args, calib, rows, ship_jobs):
         log(f"{arch}: sensitivities in {time.time() - t0:.0f} s")
     with open(cand_path) as f:
         cands = json.load(f)
-    if args.latency_candidates and arch in args.latency_candidates:
-        cand_path = args.latency_candidates[arch]
+    hand = {layer["name"]: dict(spec["hand_bits"](layer["name"])) for layer in cands["layers"]}
+    model, _ = pipeline.load_checkpoint(ckpt)
+    dims = ["size", "bops"]
+    if not args.no_latency:
+        cand_path = latency_table(arch, args, model, cands, hand, calib, work)
         with open(cand_path) as f:
             cands = json.load(f)
-    dims = ["size", "bops"] + (["latency"] if "latency" in cands["layers"][0]["candidates"][0]
-                               else [])
-    hand = {layer["name"]: dict(spec["hand_bits"](layer["name"])) for layer in cands["layers"]}
+        dims.append("latency")
     hand_totals = totals(cands, hand)
 
     budgets = [(f"{d} r={r:g}", [f"--frac-{d}", f"{r:g}"]) for d in dims for r in args.fracs]
@@ -168,7 +194,6 @@ def frontier_for(arch, args, calib, rows, ship_jobs):
     hand_entry["hand_made"] = True
     log(f"{arch}: {len(budgets)} solves, {len(configs)} distinct configurations")
 
-    model, _ = pipeline.load_checkpoint(ckpt)
     points = []
     for i, entry in enumerate(configs.values()):
         name = f"{arch}_mpq_{i}"
@@ -184,7 +209,7 @@ def frontier_for(arch, args, calib, rows, ship_jobs):
         points.append({"arch": arch, "model": name, "method": "PTQ", "kind": kind,
                        "hand_made": entry.get("hand_made", False),
                        "budgets": entry["budgets"], "w4_layers": w4, "layers": len(entry["table"]),
-                       "weight_bytes": t["size"], "bops": t["bops"],
+                       "weight_bytes": t["size"], "bops": t["bops"], "latency_table_ns": t.get("latency"),
                        "objective": sum(c["sensitivity"] for layer in cands["layers"]
                                         for c in layer["candidates"]
                                         if (c["w_bits"], c["a_bits"]) ==
@@ -205,7 +230,7 @@ def frontier_for(arch, args, calib, rows, ship_jobs):
         points.append({"arch": arch, "model": shipped, "method": acc["method"],
                        "kind": "shipped", "hand_made": shipped == spec["hand_made"],
                        "budgets": [], "w4_layers": None, "layers": len(hand),
-                       "weight_bytes": t["size"], "bops": t["bops"], "objective": None,
+                       "weight_bytes": t["size"], "bops": t["bops"], "latency_table_ns": t.get("latency"), "objective": None,
                        "vs_hand_made": "", "bin_bytes": os.path.getsize(path[:-5] + ".bin"),
                        "top1": classify(args.dyad, path), "path": path})
     for budget in args.ship:
@@ -215,6 +240,7 @@ def frontier_for(arch, args, calib, rows, ship_jobs):
             sys.exit(f"--ship {budget}: no optimal solve with budget '{label}' for {arch}")
         ship_jobs.append((arch, budget, match[0], cands, hand))
     rows.extend(points)
+    return cands.get("latency_check")
 
 
 def ship(arch, budget, entry, cands, args, calib, test_x, test_y, rows):
@@ -252,7 +278,7 @@ def ship(arch, budget, entry, cands, args, calib, test_x, test_y, rows):
     rows.append({"arch": arch, "model": name, "method": "QAT", "kind": "shipped",
                  "hand_made": False, "budgets": entry["budgets"],
                  "w4_layers": sum(b["w"] == 4 for b in entry["table"].values()),
-                 "layers": len(entry["table"]), "weight_bytes": t["size"], "bops": t["bops"],
+                 "layers": len(entry["table"]), "weight_bytes": t["size"], "bops": t["bops"], "latency_table_ns": t.get("latency"),
                  "objective": None, "vs_hand_made": "", "bin_bytes": os.path.getsize(
                      path[:-5] + ".bin"), "top1": classify(args.dyad, path), "path": path})
     if abs(rows[-1]["top1"] - acc["int_top1"]) > 1e-9:
@@ -316,8 +342,10 @@ def main(argv=None):
     p.add_argument("--work", default="/tmp/dyad_mpq_frontier", help="candidates, results, "
                                                                      "sweep models")
     p.add_argument("--reuse", action="store_true", help="reuse the work folder's candidates")
-    p.add_argument("--latency-candidates", default="",
-                   help="arch=FILE,...: candidates files with latency fields (dyad mpq latency)")
+    p.add_argument("--no-latency", action="store_true",
+                   help="no dyad mpq latency table (size and BOPS budgets only)")
+    p.add_argument("--latency-runs", type=int, default=301,
+                   help="dyad mpq latency --runs (default 301)")
     p.add_argument("--ship", nargs="?", const="bops=0.5,size=0.25", default="",
                    help="budgets to QAT and ship (default when given: bops=0.5,size=0.25)")
     p.add_argument("--qat-epochs", type=int, default=3)
@@ -330,16 +358,14 @@ def main(argv=None):
     args = p.parse_args(argv)
     args.fracs = [float(v) for v in args.fracs.split(",")]
     args.ship = [b for b in args.ship.split(",") if b]
-    args.latency_candidates = dict(kv.split("=", 1) for kv in args.latency_candidates.split(",")
-                                   if kv)
     if not os.access(args.dyad, os.X_OK):
         sys.exit(f"{args.dyad}: not found; build first (scripts/build.sh) or pass --dyad")
     torch.set_num_threads(1)
     t_start = time.time()
     calib = pipeline.calibration_batches()
-    rows, ship_jobs = [], []
+    rows, ship_jobs, checks = [], [], {}
     for arch in args.arch.split(","):
-        frontier_for(arch, args, calib, rows, ship_jobs)
+        checks[arch] = frontier_for(arch, args, calib, rows, ship_jobs)
     if ship_jobs:
         test_x, test_y = data.load("test")
         for arch, budget, entry, cands, hand in ship_jobs:
@@ -356,12 +382,14 @@ def main(argv=None):
            "cpu": "AMD EPYC (Zen 5 class), 2 vCPUs shared; dyad bench --threads 1",
            "load_average": [round(v, 2) for v in load],
            "latency": f"median of {args.rounds} rounds of dyad bench p50, {args.iters} iters",
+           "latency_additivity": checks,
            "rows": rows}
     with open(args.out + ".json", "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
     keys = ["arch", "model", "method", "kind", "hand_made", "w4_layers", "layers",
-            "weight_bytes", "bin_bytes", "bops", "objective", "top1", "latency_ms", "budgets",
+            "weight_bytes", "bin_bytes", "bops", "objective", "top1", "latency_ms",
+            "latency_table_ns", "budgets",
             "vs_hand_made"]
     with open(args.out + ".csv", "w", newline="") as f:
         w = csv.writer(f)
