@@ -171,5 +171,35 @@ class FashionMnistPipelineTest(unittest.TestCase):
         self.assertEqual(sum(b == 4 for b in bits.values()), 1)
 
 
+class ExportBitsTest(unittest.TestCase):
+    """python3 -m models.fmnist.export_bits resnet --bits mpq:RESULT.json (the shipped
+    float checkpoint)."""
+
+    def run_export(self, tmp, layers):
+        from models.fmnist import export_bits
+        res = os.path.join(tmp, "result.json")
+        with open(res, "w") as f:
+            json.dump(result_doc(layers), f)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = export_bits.main(["resnet", "--bits", f"mpq:{res}", "--calib", "16",
+                                   "--out", os.path.join(tmp, "m.json")])
+        return rc, err.getvalue()
+
+    def test_exports_and_refuses(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            rc, err = self.run_export(tmp, [("stem", 4, 8), ("blocks.2.conv2", 4, 4)])
+            self.assertEqual(rc, 0, err)
+            m = simulator.Model(os.path.join(tmp, "m.json"))
+            dtypes = {t["name"]: t["dtype"] for t in m.doc["tensors"]}
+            self.assertEqual((dtypes["stem.w"], dtypes["blocks.2.conv2.w"],
+                              dtypes["blocks.2.conv1.w"]), ("int4", "int4", "int8"))
+        with tempfile.TemporaryDirectory() as tmp:
+            rc, err = self.run_export(tmp, [("stem.conv", 4, 8)])
+            self.assertEqual(rc, 2)
+            self.assertIn("layers[0] 'stem.conv': field 'name'", err)
+            self.assertEqual(os.listdir(tmp), ["result.json"])
+
+
 if __name__ == "__main__":
     unittest.main()
