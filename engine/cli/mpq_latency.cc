@@ -34,7 +34,7 @@ constexpr uintmax_t kMaxInputBytes = uintmax_t{256} << 20;
 constexpr char kHelp[] =
     "usage: dyad mpq latency MODEL.json [MODEL.json ...] [--candidates C.json]\n"
     "                        [--check MODEL.json ...] [--out OUT.json] [--threads N]\n"
-    "                        [--warmup W] [--runs R] [--max-error PCT]\n"
+    "                        [--warmup W] [--runs R] [--percentile P] [--max-error PCT]\n"
     "\n"
     "Measures how long every quantizable layer (conv2d, fully_connected with a\n"
     "constant weight) takes at every precision, inside the real graph. The MODELs\n"
@@ -55,6 +55,9 @@ constexpr char kHelp[] =
     "  --threads N          session threads (default 1)\n"
     "  --warmup W           untimed rounds (default 100)\n"
     "  --runs R             timed rounds (default 101)\n"
+    "  --percentile P       take this percentile of the runs instead of the median\n"
+    "                     (P in [0, 100]; docs/mpq.md: on a busy machine a low one\n"
+    "                     was no better at 1 thread and far worse at 2 threads)\n"
     "  --max-error PCT      exit 1 when a checked model's |error| exceeds PCT percent\n"
     "Exit codes: 0 ok, 1 runtime error or check beyond --max-error, 2 bad input.\n";
 
@@ -72,13 +75,21 @@ void fill_input(const Model& model, size_t i, void* container) {
   fill_pseudo_random(model.input(i), 1 + i, container, embedding_id_limit(model, i));
 }
 
+std::string statistic_name(double pct) {
+  if (pct == 50) return "median";
+  if (pct == 0) return "minimum";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "percentile %g", pct);
+  return buf;
+}
+
 std::string provenance_text(const Model& first, const std::vector<std::string>& files,
-                            const mpq_latency::MeasureOptions& o) {
+                            const mpq_latency::MeasureOptions& o, double pct) {
   const Machine m = describe_machine();
   std::string batch = "?";
   if (first.num_inputs() > 0 && !first.input(0).shape.empty()) batch = std::to_string(first.input(0).shape[0]);
   std::string s = "dyad " + std::string(dyad_version()) + " mpq latency, " + m.cpu_model + " (" + m.isa +
-                  "), threads=" + std::to_string(o.threads) + ", batch=" + batch + ", median of " +
+                  "), threads=" + std::to_string(o.threads) + ", batch=" + batch + ", " + statistic_name(pct) + " of " +
                   std::to_string(o.runs) + " alternated runs after " + std::to_string(o.warmup) +
                   " warm-up runs; models:";
   for (const std::string& f : files) s += " " + f;
@@ -122,10 +133,10 @@ void print_summary(const mpq_latency::LatencyTable& t, const std::vector<mpq_lat
   std::printf("%-32s %10.2f\n", "fixed", 1e-3 * static_cast<double>(t.fixed_ns));
   if (checks.empty()) return;
   std::printf("\nadditivity (fixed + sum of the table against the measured run):\n");
-  std::printf("  %-48s %12s %12s %8s\n", "model", "measured us", "predicted us", "error");
+  std::printf("  %-40s %12s %10s %12s %8s\n", "model", "measured us", "IQR us", "predicted us", "error");
   for (const auto& c : checks)
-    std::printf("  %-48s %12.2f %12.2f %+7.2f%%\n", c.source.c_str(), 1e-3 * c.measured_ns,
-                1e-3 * static_cast<double>(c.predicted_ns), c.error_pct);
+    std::printf("  %-40s %12.2f %10.2f %12.2f %+7.2f%%\n", c.source.c_str(), 1e-3 * c.measured_ns,
+                1e-3 * c.iqr_ns, 1e-3 * static_cast<double>(c.predicted_ns), c.error_pct);
 }
 
 }  // namespace
@@ -134,7 +145,7 @@ int mpq_latency_command(const std::vector<std::string>& args) {
   ParsedArgs pa;
   std::string error;
   if (!parse_args(args,
-                  {"--candidates", "--check", "--out", "--threads", "--warmup", "--runs", "--max-error"},
+                  {"--candidates", "--check", "--out", "--threads", "--warmup", "--runs", "--max-error", "--percentile"},
                   {}, &pa, &error))
     return usage_error(kCommand, error);
   if (pa.help) {
@@ -146,6 +157,7 @@ int mpq_latency_command(const std::vector<std::string>& args) {
   std::string candidates_path, out_path;
   std::vector<std::string> check_paths;
   double max_error = -1;
+  double pct = 50;
   for (const auto& [flag, value] : pa.flags) {
     if (flag == "--candidates") {
       candidates_path = value;
@@ -159,6 +171,11 @@ int mpq_latency_command(const std::vector<std::string>& args) {
       if (!parse_int_flag(flag, value, 0, 1000000, &options.warmup, &error)) return usage_error(kCommand, error);
     } else if (flag == "--runs") {
       if (!parse_int_flag(flag, value, 1, 1000000, &options.runs, &error)) return usage_error(kCommand, error);
+    } else if (flag == "--percentile") {
+      char* end = nullptr;
+      pct = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(pct >= 0 && pct <= 100))
+        return usage_error(kCommand, "--percentile: expected a number in [0, 100], got '" + value + "'");
     } else if (flag == "--max-error") {
       char* end = nullptr;
       max_error = std::strtod(value.c_str(), &end);
@@ -193,7 +210,7 @@ int mpq_latency_command(const std::vector<std::string>& args) {
   try {
     for (size_t i = 0; i < files.size(); ++i) {
       const mpq_latency::Attribution a = mpq_latency::attribute_steps(models[i]->graph(), models[i]->plan());
-      measured.push_back(mpq_latency::summarize(files[i], a, samples[i]));
+      measured.push_back(mpq_latency::summarize(files[i], a, samples[i], pct));
     }
     const std::vector<mpq_latency::ModelLatency> table_models(measured.begin(),
                                                               measured.begin() + static_cast<long>(pa.positional.size()));
@@ -201,7 +218,7 @@ int mpq_latency_command(const std::vector<std::string>& args) {
     warn_unsearched(table_models, table);
     std::vector<mpq_latency::Check> checks;
     for (const auto& m : measured) checks.push_back(mpq_latency::check_model(table, m));
-    const std::string provenance = provenance_text(*models[0], files, options);
+    const std::string provenance = provenance_text(*models[0], files, options, pct);
     const nlohmann::ordered_json doc = candidates_path.empty()
                                            ? mpq_latency::table_json(table, checks, provenance)
                                            : mpq_latency::fill_candidates(candidates_text, table, checks, provenance);

@@ -18,6 +18,7 @@ ordered_json checks_json(const std::vector<Check>& checks) {
     j["measured"] = std::llround(c.measured_ns);
     j["predicted"] = c.predicted_ns;
     j["error_pct"] = std::round(c.error_pct * 100.0) / 100.0;
+    j["iqr"] = std::llround(c.iqr_ns);
     a.push_back(std::move(j));
   }
   return a;

@@ -18,13 +18,25 @@ const LayerPrecision* find_layer(const ModelLatency& m, const std::string& name,
   return nullptr;
 }
 
+// The same layer in two models of one network has the same shape.
+void check_same_layer(const LayerPrecision& l, const ModelLatency& m, const LayerPrecision& ref,
+                      const std::string& ref_source) {
+  if (l.macs != ref.macs)
+    throw mpq::InputError(m.source + ": layer '" + l.name + "' has " + std::to_string(l.macs) +
+                          " MACs, against " + std::to_string(ref.macs) + " in " + ref_source +
+                          ": not the same network (shapes differ)");
+}
+
 }  // namespace
 
-double median(std::vector<double> v) {
+double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  const double pos = std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  const double frac = pos - static_cast<double>(lo);
+  return frac == 0 ? v[lo] : v[lo] + frac * (v[hi] - v[lo]);
 }
 
 int LatencyTable::find(const std::string& layer) const {
@@ -33,7 +45,7 @@ int LatencyTable::find(const std::string& layer) const {
   return -1;
 }
 
-ModelLatency summarize(const std::string& source, const Attribution& a, const Samples& samples) {
+ModelLatency summarize(const std::string& source, const Attribution& a, const Samples& samples, double p) {
   if (samples.step_ns.size() != a.step_owners.size())
     throw mpq::InputError(source + ": " + std::to_string(samples.step_ns.size()) +
                           " step time series for " + std::to_string(a.step_owners.size()) + " steps");
@@ -45,10 +57,12 @@ ModelLatency summarize(const std::string& source, const Attribution& a, const Sa
     const std::vector<size_t>& owners = a.step_owners[k];
     if (owners.empty()) continue;
     std::vector<double> v(samples.step_ns[k].begin(), samples.step_ns[k].end());
-    const double share = median(std::move(v)) / static_cast<double>(owners.size());
+    const double share = percentile(std::move(v), p) / static_cast<double>(owners.size());
     for (size_t l : owners) m.layer_ns[l] += share;
   }
-  m.total_ns = median(std::vector<double>(samples.run_ns.begin(), samples.run_ns.end()));
+  const std::vector<double> runs(samples.run_ns.begin(), samples.run_ns.end());
+  m.total_ns = percentile(runs, p);
+  m.total_iqr_ns = percentile(runs, 75) - percentile(runs, 25);
   return m;
 }
 
@@ -64,6 +78,7 @@ LatencyTable build_table(const std::vector<ModelLatency>& models, const std::vec
   t.entries.resize(t.layers.size());
   std::vector<std::map<std::string, std::vector<double>>> values(t.layers.size());
   std::vector<double> fixed;
+  std::vector<const LayerPrecision*> first(t.layers.size(), nullptr);
   for (const ModelLatency& m : models) {
     double searched_ns = 0;
     for (size_t i = 0; i < t.layers.size(); ++i) {
@@ -72,6 +87,8 @@ LatencyTable build_table(const std::vector<ModelLatency>& models, const std::vec
       if (l == nullptr)
         throw mpq::InputError(m.source + ": layer '" + t.layers[i] +
                               "': no conv2d or fully_connected node of that name with a constant weight");
+      if (first[i] == nullptr) first[i] = l;
+      check_same_layer(*l, m, *first[i], models[0].source);
       const std::string id = choice_id(l->w_bits, l->a_bits);
       TableEntry& e = t.entries[i][id];
       e.w_bits = l->w_bits;
@@ -82,6 +99,7 @@ LatencyTable build_table(const std::vector<ModelLatency>& models, const std::vec
     }
     fixed.push_back(m.total_ns - searched_ns);
   }
+  for (const LayerPrecision* l : first) t.macs.push_back(l->macs);
   for (size_t i = 0; i < t.layers.size(); ++i)
     for (auto& [id, v] : values[i]) t.entries[i][id].latency_ns = std::llround(median(v));
   t.fixed_ns = std::llround(std::max(0.0, median(fixed)));
@@ -92,12 +110,17 @@ Check check_model(const LatencyTable& t, const ModelLatency& m) {
   Check c;
   c.source = m.source;
   c.measured_ns = m.total_ns;
+  c.iqr_ns = m.total_iqr_ns;
   int64_t sum = t.fixed_ns;
   for (size_t i = 0; i < t.layers.size(); ++i) {
     const LayerPrecision* l = find_layer(m, t.layers[i], nullptr);
     if (l == nullptr)
       throw mpq::InputError(m.source + ": layer '" + t.layers[i] +
                             "': no conv2d or fully_connected node of that name with a constant weight");
+    if (i < t.macs.size() && l->macs != t.macs[i])
+      throw mpq::InputError(m.source + ": layer '" + l->name + "' has " + std::to_string(l->macs) +
+                            " MACs, against " + std::to_string(t.macs[i]) +
+                            " in the table's models: not the same network (shapes differ)");
     const std::string id = choice_id(l->w_bits, l->a_bits);
     const auto it = t.entries[i].find(id);
     if (it == t.entries[i].end())

@@ -22,20 +22,26 @@ struct Samples {
   std::vector<int64_t> run_ns;                // [run]
 };
 
-// One model's medians, split by layer.
+// One model's figures (a percentile of its samples, the median by default), split by layer.
 struct ModelLatency {
   std::string source;                 // the model file, for messages
   std::vector<LayerPrecision> layers; // Attribution::layers
-  std::vector<double> layer_ns;       // median of each owned step, shared steps split evenly
-  double total_ns = 0;                // median run time
+  std::vector<double> layer_ns;       // of each owned step, shared steps split evenly
+  double total_ns = 0;                // of the whole runs
+  double total_iqr_ns = 0;            // interquartile range of the whole runs
 };
 
-// The median (the mean of the middle two for an even count); 0 for none.
-double median(std::vector<double> values);
+// The percentile p in [0, 100] of `values`, interpolated linearly between
+// the closest ranks (p 50: the median, the mean of the middle two for an even
+// count; p 0: the least); 0 for none.
+double percentile(std::vector<double> values, double p);
+inline double median(std::vector<double> values) { return percentile(std::move(values), 50); }
 
-// Medians of `samples`, attributed by `a`. Throws mpq::InputError when the
-// samples do not match the plan (a programming error in the caller).
-ModelLatency summarize(const std::string& source, const Attribution& a, const Samples& samples);
+// The percentile p (default the median) of `samples`, attributed by `a`.
+// Throws mpq::InputError when the samples do not match the plan (a programming
+// error in the caller).
+ModelLatency summarize(const std::string& source, const Attribution& a, const Samples& samples,
+                       double p = 50);
 
 struct TableEntry {
   int w_bits = 0, a_bits = 0;
@@ -47,6 +53,7 @@ struct LatencyTable {
   std::vector<std::string> layers;                       // searched layers, in step order
   std::vector<std::map<std::string, TableEntry>> entries;  // per layer, by choice id ("w4a8")
   int64_t fixed_ns = 0;  // median over the models of (run time - searched layers)
+  std::vector<int64_t> macs;                             // per layer, for the check
   int find(const std::string& layer) const;              // -1 if absent
 };
 
@@ -61,6 +68,7 @@ struct Check {
   double measured_ns = 0;
   int64_t predicted_ns = 0;  // fixed + sum of the model's layers' entries
   double error_pct = 0;      // 100 * (predicted - measured) / measured
+  double iqr_ns = 0;         // the measured runs' interquartile range (noise)
 };
 
 // The additivity check of one model against the table. Throws mpq::InputError

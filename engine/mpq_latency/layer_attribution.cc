@@ -54,6 +54,7 @@ Attribution attribute_steps(const Graph& graph, const Plan& plan) {
     l.w_bits = dtype_is_4bit(w.dtype) ? 4 : 8;
     l.a_bits = activation_bits(x.dtype);
     l.step = k;
+    l.macs = s.macs;
     readers[s.inputs[0]].push_back(a.layers.size());
     a.step_owners[k].push_back(a.layers.size());
     a.layers.push_back(std::move(l));

@@ -24,6 +24,7 @@ struct LayerPrecision {
   int w_bits = 0;
   int a_bits = 0;
   size_t step = 0;    // its own step in the plan
+  int64_t macs = 0;   // multiply-accumulates of one run (the same layer in another model has as many)
 };
 
 // "w4a8".

@@ -177,6 +177,11 @@ TEST_F(MpqCli, LatencyFillsCandidates) {
   EXPECT_GT(j["fixed"]["latency"].get<int64_t>(), 0);
   EXPECT_EQ(j["cost_units"]["latency"], "ns");
   EXPECT_NE(j["provenance"]["latency"].get<std::string>().find("threads=2"), std::string::npos);
+  // The layers left out of the file are INT4 in one model, INT8 in the other.
+  EXPECT_NE(err_.find("warning: layer 'blocks.0.conv2' is not searched but differs between the models"),
+            std::string::npos)
+      << err_;
+  EXPECT_EQ(err_.find("layer 'stem'"), std::string::npos) << err_;
   // The filled file solves with a latency limit.
   EXPECT_EQ(solve(out + " --frac-latency 0.5"), 0) << err_;
 }
@@ -199,6 +204,7 @@ TEST_F(MpqCli, LatencyBadInputExitsTwoNamingTheLayer) {
   EXPECT_EQ(latency(""), 2);
   EXPECT_EQ(latency(kResNets + " --runs 0"), 2);
   EXPECT_EQ(latency(kResNets + " --max-error x"), 2);
+  EXPECT_EQ(latency(kResNets + " --percentile 101"), 2);
   EXPECT_EQ(latency((dir_ / "missing.json").string()), 1);
 }
 

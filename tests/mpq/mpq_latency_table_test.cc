@@ -94,6 +94,7 @@ TEST(MpqLatencyAttribution, ShippedMixedResNet) {
   ASSERT_TRUE(s.is_ok()) << s.message();
   const Attribution a = attribute_steps(m->graph(), m->plan());
   ASSERT_EQ(a.layers.size(), 10u);  // stem, 8 block convs, fc
+  EXPECT_EQ(a.layers[static_cast<size_t>(a.find("blocks.0.conv1"))].macs, 14 * 14 * 16 * 9 * 16);
   const auto id = [&](const std::string& n) {
     const LayerPrecision& l = a.layers[static_cast<size_t>(a.find(n))];
     return choice_id(l.w_bits, l.a_bits);
@@ -105,6 +106,15 @@ TEST(MpqLatencyAttribution, ShippedMixedResNet) {
   const auto& owners = a.step_owners[step_of(*m, "pool.out.requant4")];
   ASSERT_EQ(owners.size(), 1u);
   EXPECT_EQ(a.layers[owners[0]].name, "blocks.0.conv1");
+}
+
+TEST(MpqLatencyTable, Percentiles) {
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+  EXPECT_DOUBLE_EQ(median({5, 1, 3}), 3.0);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 0), 1.0);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 100), 4.0);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 25), 1.75);
+  EXPECT_DOUBLE_EQ(median({}), 0.0);
 }
 
 TEST(MpqLatencyTable, MediansSplitSharedStepsAndTakeTheRunMedian) {
@@ -121,6 +131,9 @@ TEST(MpqLatencyTable, MediansSplitSharedStepsAndTakeTheRunMedian) {
   EXPECT_DOUBLE_EQ(ml.layer_ns[static_cast<size_t>(a.find("fc2"))], 60.0);
   EXPECT_DOUBLE_EQ(ml.layer_ns[static_cast<size_t>(a.find("fc5"))], 10.0);
   EXPECT_DOUBLE_EQ(ml.total_ns, 450.0);
+  EXPECT_DOUBLE_EQ(ml.total_iqr_ns, 2875.0 - 375.0);  // linear between ranks: p75 2875, p25 375
+  EXPECT_DOUBLE_EQ(summarize("m.json", a, s, 0).total_ns, 300.0);
+  EXPECT_DOUBLE_EQ(summarize("m.json", a, s, 100).layer_ns[static_cast<size_t>(a.find("fc1"))], 1000.0 + 450.0);
   s.step_ns.pop_back();
   EXPECT_THROW(summarize("m.json", a, s), mpq::InputError);
 }
@@ -171,7 +184,18 @@ TEST(MpqLatencyTable, MissingLayersAndPrecisionsNameTheLayer) {
   } catch (const mpq::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("layer 'c9'"), std::string::npos) << e.what();
   }
+  ModelLatency wider = m8;
+  wider.source = "wide.json";
+  wider.layers[1].macs = 7;
+  try {
+    build_table({m8, wider}, {});
+    FAIL() << "no error";
+  } catch (const mpq::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("wide.json: layer 'c2' has 7 MACs, against 0 in a8.json"), std::string::npos)
+        << e.what();
+  }
   const LatencyTable t = build_table({m8}, {});
+  EXPECT_THROW(check_model(t, wider), mpq::InputError);
   const ModelLatency m4 = model("a4.json", {{"c1", 4}, {"c2", 8}}, {60, 200}, 330);
   try {
     check_model(t, m4);
@@ -202,7 +226,7 @@ LatencyTable toy_table() {
 
 TEST(MpqLatencyJson, FillsCandidatesInPlaceInAFixedOrder) {
   const LatencyTable t = toy_table();
-  const std::vector<Check> checks = {{"a8.json", 400.4, 401, 0.1498}};
+  const std::vector<Check> checks = {{"a8.json", 400.4, 401, 0.1498, 12.6}};
   const nlohmann::ordered_json doc = fill_candidates(kCandidates, t, checks, "test");
   const auto& c1 = doc["layers"][0]["candidates"];
   EXPECT_EQ(c1[0]["latency"], 60);
@@ -212,7 +236,8 @@ TEST(MpqLatencyJson, FillsCandidatesInPlaceInAFixedOrder) {
   EXPECT_EQ(doc["fixed"]["latency"], 100);
   EXPECT_EQ(doc["cost_units"]["latency"], "ns");
   EXPECT_EQ(doc["provenance"]["latency"], "test");
-  EXPECT_EQ(doc["latency_check"][0]["error_pct"], 0.15);
+  EXPECT_EQ(doc["latency_check"][0].dump(),
+            R"({"model":"a8.json","measured":400,"predicted":401,"error_pct":0.15,"iqr":13})");
   // Order: the file's keys as they were (an existing key stays in place), new ones after them.
   EXPECT_EQ(c1[0].dump(), R"({"id":"w4a4","w_bits":4,"a_bits":4,"sensitivity":0.5,"latency":60,"size":2})");
   EXPECT_EQ(doc["fixed"].dump(), R"({"size":10,"latency":100})");
