@@ -10,7 +10,9 @@ measured here.
     /usr/bin/python3 -m models.fmnist.export_bits vit --bits 4 --out /tmp/vit_w4.json
 
 --bits: 8, 4, or a JSON object {module path or prefix ending in '.': 4 or 8 or
-{"w": b, "a": b}}; unlisted layers get 8 bits. The ResNet's stem always reads
+{"w": b, "a": b}}, or mpq:RESULT.json (a `dyad mpq solve` result, read and
+checked against the model's layers by models/dyad_export/mpq_result.py; exit 2
+and nothing written if it does not fit); unlisted layers get 8 bits. The ResNet's stem always reads
 the 8-bit image (its activation bits stay 8). The ViT takes weight bits only
 (its activations are 8-bit everywhere).
 """
@@ -19,7 +21,7 @@ import json
 import os
 import sys
 
-from ..dyad_export import qgraph, vit
+from ..dyad_export import mpq_result, qgraph, vit
 from . import pipeline
 
 CHECKPOINTS = {"resnet": "resnet_float.pt", "vit": "vit_float.pt"}
@@ -63,15 +65,25 @@ def main(argv=None):
     p.add_argument("--checkpoint", help="default: models/fmnist/<net>_float.pt")
     p.add_argument("--calib", type=int, default=512, help="calibration images (default 512)")
     args = p.parse_args(argv)
+    result = args.bits[len("mpq:"):] if args.bits.startswith("mpq:") else None
+    ckpt = args.checkpoint or os.path.join(pipeline.HERE, CHECKPOINTS[args.net])
     try:
-        default, layers = parse_bits(args.bits)
+        if result:
+            default, layers = 8, mpq_result.read(result)
+            model, _ = pipeline.load_checkpoint(ckpt)
+            mpq_result.check_layers(layers, result, *mpq_result.model_layers(
+                pipeline.build_graph(model, None, {})))
+        else:
+            default, layers = parse_bits(args.bits)
+            model, _ = pipeline.load_checkpoint(ckpt)
     except ValueError as e:
         print(f"export_bits: {e}", file=sys.stderr)
         return 2
-    ckpt = args.checkpoint or os.path.join(pipeline.HERE, CHECKPOINTS[args.net])
-    model, _ = pipeline.load_checkpoint(ckpt)
-    make = vit_graph if args.net == "vit" else resnet_graph
-    g = make(model, default, layers)
+    if result:
+        g = pipeline.build_graph(model, None, layers)
+    else:
+        make = vit_graph if args.net == "vit" else resnet_graph
+        g = make(model, default, layers)
     g.calibrate(pipeline.calibration_batches(count=args.calib))
     name = os.path.splitext(os.path.basename(args.out))[0]
     meta = {"generator": "/usr/bin/python3 -m models.fmnist.export_bits " + " ".join(
@@ -79,6 +91,8 @@ def main(argv=None):
             "float_checkpoint": os.path.basename(ckpt), "quantization": "PTQ only",
             "bit_config": g.describe_bits() if args.net == "vit" else {"default": default,
                                                                         "layers": layers}}
+    if result:
+        meta["mpq_result"] = mpq_result.describe(result)
     if args.net == "vit":
         from ..dyad_export import vit_export
         vit_export.export(g, args.out, name, meta)
