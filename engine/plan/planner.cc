@@ -167,20 +167,29 @@ void fuse_steps(const Graph& graph, std::vector<Step>* steps) {
     for (int t : s.inputs)
       if (t >= 0) ++readers[t];
   for (int t : graph.outputs) ++readers[t];
+  // `next` alone reads `prev`'s single output, which nobody else sees, as its input 0.
+  auto chained = [&](const Step& prev, const Step& next) {
+    return prev.outputs.size() == 1 && readers[prev.outputs[0]] == 1 && !next.inputs.empty() &&
+           next.inputs[0] == prev.outputs[0];
+  };
   std::vector<Step> out;
   out.reserve(steps->size());
   for (size_t i = 0; i < steps->size(); ++i) {
-    Step& a = (*steps)[i];
-    if (i + 1 < steps->size() && a.outputs.size() == 1 && readers[a.outputs[0]] == 1) {
-      const Step& b = (*steps)[i + 1];
-      Step fused;
-      if (b.inputs.size() == 1 && b.inputs[0] == a.outputs[0] && fuse_steps_pair(a, b, &fused)) {
-        out.push_back(std::move(fused));
-        ++i;
-        continue;
-      }
+    std::vector<Step>& s = *steps;
+    Step fused;
+    if (i + 2 < s.size() && chained(s[i], s[i + 1]) && chained(s[i + 1], s[i + 2]) &&
+        fuse_steps_triple(s[i], s[i + 1], s[i + 2], &fused)) {
+      out.push_back(std::move(fused));
+      i += 2;
+      continue;
     }
-    out.push_back(std::move(a));
+    if (i + 1 < s.size() && chained(s[i], s[i + 1]) && s[i + 1].inputs.size() == 1 &&
+        fuse_steps_pair(s[i], s[i + 1], &fused)) {
+      out.push_back(std::move(fused));
+      ++i;
+      continue;
+    }
+    out.push_back(std::move(s[i]));
   }
   *steps = std::move(out);
 }

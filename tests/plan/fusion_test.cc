@@ -144,5 +144,65 @@ TEST(StepFusion, IntLayerNormRequantizeIsOneStepWithTheSameBytes) {
   EXPECT_GT(std::set<int8_t>(want.begin(), want.end()).size(), 20u);
 }
 
+// Attention over batch 2 x 3 heads x 16 tokens x 8 features: scores =
+// q·kᵀ (int32), int_softmax with a [2, 1, 1, 16] mask, ctx = probs·v (int8).
+json attention_model(bool with_mask) {
+  json tensors = json::parse(R"([
+    {"name": "q", "dtype": "int8", "shape": [2, 3, 16, 8]},
+    {"name": "k", "dtype": "int8", "shape": [2, 3, 16, 8]},
+    {"name": "v", "dtype": "int8", "shape": [2, 3, 16, 8]},
+    {"name": "mask", "dtype": "int32", "shape": [2, 1, 1, 16]},
+    {"name": "s", "dtype": "int32"},
+    {"name": "p", "dtype": "int16"},
+    {"name": "c", "dtype": "int8", "zero_point": 1}])");
+  json softmax_inputs = with_mask ? json{"s", "mask"} : json{"s"};
+  json nodes = json::array();
+  nodes.push_back({{"name", "scores"}, {"op", "matmul"}, {"inputs", {"q", "k"}}, {"outputs", {"s"}},
+                   {"attrs", {{"transpose_b", true}}}});
+  nodes.push_back({{"name", "probs"}, {"op", "int_softmax"}, {"inputs", softmax_inputs}, {"outputs", {"p"}},
+                   {"attrs", {{"x0_int", -1390}, {"b_int", 5427}, {"c_int", 11220959},
+                              {"act_multiplier", 6895034047371857723}, {"act_shift", 71}}}});
+  nodes.push_back({{"name", "ctx"}, {"op", "matmul"}, {"inputs", {"p", "v"}}, {"outputs", {"c"}},
+                   {"attrs", {{"multiplier", 1073741824}, {"shift", 40}}}});
+  json inputs = with_mask ? json{"q", "k", "v", "mask"} : json{"q", "k", "v"};
+  return {{"format", "dyad"}, {"version", "1.0"}, {"inputs", inputs}, {"outputs", {"c"}},
+          {"tensors", tensors}, {"nodes", nodes}};
+}
+
+std::vector<std::vector<uint8_t>> attention_inputs(bool with_mask) {
+  std::mt19937 rng(5);
+  std::vector<std::vector<uint8_t>> in;
+  for (int t = 0; t < 3; ++t) {
+    std::vector<uint8_t> x(2 * 3 * 16 * 8);
+    for (uint8_t& v : x) v = static_cast<uint8_t>(rng());
+    in.push_back(x);
+  }
+  if (with_mask) {
+    std::vector<int32_t> mask(2 * 16, 1);
+    for (int j : {3, 7, 8, 15, 16 + 0, 16 + 9}) mask[static_cast<size_t>(j)] = 0;
+    in.push_back(bytes_of(mask));
+  }
+  return in;
+}
+
+TEST(StepFusion, AttentionIsOneStepWithTheSameBytes) {
+  for (bool with_mask : {true, false}) {
+    const json m = attention_model(with_mask);
+    const std::vector<std::string> kernels = kernels_of(m);
+    if (kernels.size() != 1) GTEST_SKIP() << "no vector matmul + int_softmax on this CPU (or cap): nothing to fuse";
+    EXPECT_EQ(kernels[0].rfind("attention_fused:", 0), 0u) << kernels[0];
+    const auto in = attention_inputs(with_mask);
+    set_env("DYAD_KERNELS", "ref");
+    const std::vector<int8_t> want = run_model<int8_t>(m, in);
+    set_env("DYAD_KERNELS", nullptr);
+    set_env("DYAD_FUSION", "off");
+    EXPECT_EQ(kernels_of(m).size(), 3u);
+    EXPECT_EQ(run_model<int8_t>(m, in), want) << "mask " << with_mask;
+    set_env("DYAD_FUSION", nullptr);
+    for (int threads : {1, 2, 4}) EXPECT_EQ(run_model<int8_t>(m, in, threads), want) << threads << " mask " << with_mask;
+    EXPECT_GT(std::set<int8_t>(want.begin(), want.end()).size(), 20u);
+  }
+}
+
 }  // namespace
 }  // namespace dyad::test
