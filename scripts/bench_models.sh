@@ -10,8 +10,9 @@
 # Models are generated once into DIR (default build/peer-models, about 1 GB);
 # measurements are appended to DIR/results.jsonl and summarized as a table,
 # DIR/summary.json and DIR/ratios.png. Besides dyad's W8A8 model, each model
-# also runs as a dyad variant (--no-variants: not): BERT-base V:N:M 64:2:8
-# sparse (`dyad prune`), the CNNs mixed INT4/INT8 (bench/peers/mixed_bits.py).
+# also runs as dyad variants (--no-variants: not): BERT-base V:N:M 64:2:8
+# sparse (`dyad prune`) and mixed (4-bit FFN weights, `models.ibert_gen --w4
+# ffn1,ffn2`), the CNNs mixed INT4/INT8 (bench/peers/mixed_bits.py).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODELS="resnet18,mobilenet_v2,bert-base"; THREADS="1,2"; ROUNDS=3; ITERS=20; VARIANTS=1
@@ -54,6 +55,9 @@ make_models() {
     if ((VARIANTS)) && [[ ! -f "$OUT/${m}_64_2_8.json" ]]; then
       "$DYAD" prune "$OUT/$m.json" --out "$OUT/${m}_64_2_8.json" --v 64 --m 8 > /dev/null
     fi
+    if ((VARIANTS)) && [[ ! -f "$OUT/${m}_mixed.json" ]]; then
+      $PY -m models.ibert_gen --preset bert-base --w4 ffn1,ffn2 --out "$OUT/${m}_mixed.json" --samples 0
+    fi
   else
     if ((VARIANTS)) && [[ ! -f "$OUT/${m}_mixed.json" ]]; then
       $PY -m bench.peers.mixed_bits "torchvision:$m" --out "$OUT/${m}_mixed_bits.json"
@@ -89,8 +93,8 @@ dyad_time() {  # model-file-stem threads -> p50 ms
     | sed -n 's/.* p50 \([0-9.e+-]*\) .*/\1/p'
 }
 
-variant_of() {  # model -> the dyad variant runtime name ("" when none)
-  if ((!VARIANTS)); then echo ""; elif [[ "$1" == bert-base ]]; then echo dyad-64:2:8; else echo dyad-mixed; fi
+variants_of() {  # model -> the dyad variant runtime names ("" when none)
+  if ((!VARIANTS)); then echo ""; elif [[ "$1" == bert-base ]]; then echo dyad-64:2:8 dyad-mixed; else echo dyad-mixed; fi
 }
 
 IFS=, read -ra model_list <<< "$MODELS"
@@ -103,7 +107,7 @@ for ((r = 1; r <= ROUNDS; ++r)); do
   for m in "${model_list[@]}"; do
     for t in "${thread_list[@]}"; do
       # dyad and its peers alternate inside a round: the same load for all.
-      for runtime in dyad $(variant_of "$m") ort-int8 ort-fp32; do
+      for runtime in dyad $(variants_of "$m") ort-int8 ort-fp32; do
         case "$runtime" in
           dyad) ms="$(dyad_time "$m" "$t")" ;;
           dyad-64:2:8) ms="$(dyad_time "${m}_64_2_8" "$t")" ;;
