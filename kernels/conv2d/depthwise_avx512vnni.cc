@@ -70,8 +70,9 @@ void build_pair_row(const DepthwisePlan& plan, const uint8_t* x_row, uint8_t* ou
 
 // One output row of a KxK window: rows[kh] is the pair row of input row
 // oh*sh - pad_top + kh, or null when that row is padding. The weights of the
-// block are loaded once per block (K * (K + 1) zmm: 12 for 3x3, all in
-// registers; 30 for 5x5, which the compiler partly keeps on the stack).
+// block (K * (K + 1) zmm: 12 for 3x3, 30 for 5x5) are gathered once per block
+// into a local array of the taps present (GCC keeps it on the stack and
+// vpdpwssd reads it as a memory operand, from L1).
 template <int K>
 void output_row(const DepthwisePlan& plan, const uint8_t* const* rows, uint8_t* y_row) {
   constexpr int kPairs = (K + 1) / 2;  // tap pairs per kernel row
