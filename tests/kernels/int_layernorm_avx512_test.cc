@@ -66,6 +66,19 @@ std::vector<int64_t> row_values(IntType t, int64_t n, int kind, std::mt19937& rn
   return v;
 }
 
+// p.rows rows of p.channels values of p.x_type, cycling through the kinds of
+// row_values, as bytes (8 spare at the end).
+std::vector<uint8_t> rows_of_every_kind(const IntLayerNormParams& p, std::mt19937& rng) {
+  std::vector<int64_t> values;
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const auto row = row_values(p.x_type, p.channels, int(r % 5), rng);
+    values.insert(values.end(), row.begin(), row.end());
+  }
+  std::vector<uint8_t> x(values.size() * int_type_bytes(p.x_type) + 8);
+  store_ints(values.data(), values.size(), p.x_type, x.data(), 0);
+  return x;
+}
+
 TEST_F(IntLayerNormAvx512, RandomRowsEveryTypeShiftAndLength) {
   std::mt19937 rng(21);
   const IntType types[] = {IntType::kS8, IntType::kU8, IntType::kS16, IntType::kS32};
@@ -78,13 +91,7 @@ TEST_F(IntLayerNormAvx512, RandomRowsEveryTypeShiftAndLength) {
         p.shift = shift;
         p.rows = 10;
         p.zero_point = t == IntType::kS32 ? 0 : int_type_min(t) + int64_t(rng() % 256);
-        std::vector<int64_t> values;
-        for (int64_t r = 0; r < p.rows; ++r) {
-          const auto row = row_values(t, n, int(r % 5), rng);
-          values.insert(values.end(), row.begin(), row.end());
-        }
-        std::vector<uint8_t> x(values.size() * int_type_bytes(t) + 8);
-        store_ints(values.data(), values.size(), t, x.data(), 0);
+        const std::vector<uint8_t> x = rows_of_every_kind(p, rng);
         std::vector<int64_t> bias(static_cast<size_t>(n));
         for (auto& b : bias) b = int64_t(rng() % 2000001) - 1000000;
         const std::string what = "type " + std::to_string(int(t)) + " n " + std::to_string(n) + " shift " +
@@ -117,13 +124,7 @@ TEST(IntLayerNormRequantizeAvx512, MatchesLayerNormThenRequantize) {
         p.shift = int(rng() % 20);
         p.rows = 13;
         p.zero_point = t == IntType::kS32 ? 0 : int_type_min(t) + int64_t(rng() % 256);
-        std::vector<int64_t> values;
-        for (int64_t r = 0; r < p.rows; ++r) {
-          const auto row = row_values(t, n, int(r % 5), rng);
-          values.insert(values.end(), row.begin(), row.end());
-        }
-        std::vector<uint8_t> x(values.size() * int_type_bytes(t) + 8);
-        store_ints(values.data(), values.size(), t, x.data(), 0);
+        const std::vector<uint8_t> x = rows_of_every_kind(p, rng);
         std::vector<int64_t> bias(static_cast<size_t>(n));
         for (auto& b : bias) b = int64_t(rng() % 2000001) - 1000000;
         if (index % 4 == 3) bias[0] = INT64_MAX;  // a row that must fall back
