@@ -109,6 +109,15 @@ void GemmKernel::run(const void* src, size_t rows, size_t src_stride, void* dst,
     kernels::gemm_run(*dense_, src, rows, src_stride, dst, dst_stride, pool, scratch);
 }
 
+size_t GemmKernel::row_source_scratch_bytes_per_thread() const {
+  return kernels::gemm_row_source_scratch_bytes_per_thread(*dense_);
+}
+
+void GemmKernel::run_rows(const kernels::GemmRowSource& source, size_t rows, void* dst,
+                          size_t dst_stride, kernels::ThreadPool* pool, uint8_t* scratch) const {
+  kernels::gemm_run_rows(*dense_, source, rows, dst, dst_stride, pool, scratch);
+}
+
 Status plan_gemm(const BuildContext& ctx, const GemmOperands& ops, GemmKernel* out) {
   out->dense_.reset();
   out->sparse_.reset();

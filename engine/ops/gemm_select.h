@@ -37,6 +37,13 @@ class GemmKernel {
   // dst = GEMM(src) for `rows` rows (kernels/gemm/gemm.h gemm_run).
   void run(const void* src, size_t rows, size_t src_stride, void* dst, size_t dst_stride,
            kernels::ThreadPool* pool, uint8_t* scratch) const;
+  // Implicit GEMM (kernels/gemm/gemm.h gemm_run_rows): only a dense plan
+  // takes its source rows from a row source; its scratch per thread is
+  // row_source_scratch_bytes_per_thread().
+  bool takes_row_source() const { return dense_ != nullptr; }
+  size_t row_source_scratch_bytes_per_thread() const;
+  void run_rows(const kernels::GemmRowSource& source, size_t rows, void* dst, size_t dst_stride,
+                kernels::ThreadPool* pool, uint8_t* scratch) const;
 
  private:
   friend Status plan_gemm(const BuildContext&, const GemmOperands&, GemmKernel*);

@@ -30,6 +30,8 @@ static_assert(kVariants[std::size(kVariants) - 1].family == GemmFamily::kRef,
               "gemm.inc must end with the reference variant");
 
 constexpr int32_t kMaxDim = 1 << 24;
+// The narrowest zmm VNNI tile in gemm.inc: it takes any N the wider ones refuse.
+constexpr int32_t kNarrowestDpTile = 16;
 constexpr size_t kActivationBlockBytes = 192 * 1024;  // packed activation rows per block (L2)
 
 struct DescFacts {
@@ -150,6 +152,12 @@ std::string gemm_variant_refusal(const GemmVariant& v, const GemmDesc& d, const 
     return strfmt("4-bit weights at M_hint = %d <= %d rows: a nibble variant streams half the bytes",
                   d.M_hint, v.mr);
   }
+  if (!named && v.family == GemmFamily::kDp && v.isa == GemmIsa::kAvx512Vnni &&
+      v.nr > kNarrowestDpTile && d.N <= v.nr / 2) {
+    // A preference, not a correctness limit (so a named variant skips it):
+    // most of the tile's columns would be padding.
+    return strfmt("N = %d fills at most half of its %d columns; a narrower tile wastes less", d.N, v.nr);
+  }
   if (v.family == GemmFamily::kUbs && f.chunk_quads < v.min_chunk_quads) {
     return strfmt("int16 pair sums of src range [%d, %d] x |w| <= %d allow chunks of %" PRId64
                " quads, this variant needs >= %d",
@@ -204,6 +212,7 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   plan.scratch_w_bytes = plan.panel_scratch ? round_up(size_t(plan.kp) * v->nr * w_elem, 64) : 0;
   plan.scratch_acc_bytes = round_up(size_t(plan.mc) * v->nr * sizeof(int32_t), 64);
   plan.scratch_bytes_per_thread = plan.scratch_a_bytes + plan.scratch_w_bytes + plan.scratch_acc_bytes;
+  plan.scratch_rows_bytes = round_up(size_t(plan.mc) * d.K, 64);
   return gemm_pack(plan, w, error);
 }
 
@@ -260,7 +269,36 @@ bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride
     if (!owned.allocate(threads * plan.scratch_bytes_per_thread)) return false;
     scratch = owned.data();
   }
-  const GemmArgs args{src, M, src_stride, dst, dst_stride, pool, scratch};
+  GemmArgs args{src, M, src_stride, dst, dst_stride, pool, scratch};
+  args.slice_bytes = plan.scratch_bytes_per_thread;
+  plan.variant->run(plan, args);
+  return true;
+}
+
+size_t gemm_row_source_scratch_bytes_per_thread(const GemmPlan& plan) {
+  return plan.scratch_bytes_per_thread + plan.scratch_rows_bytes;
+}
+
+bool gemm_run_rows(const GemmPlan& plan, const GemmRowSource& source, size_t M, void* dst,
+                   size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
+  if (M == 0) return true;
+  const size_t K = static_cast<size_t>(plan.desc.K);
+  AlignedBytes owned;
+  if (plan.variant->family == GemmFamily::kRef) {
+    // The oracle reads a plain matrix: gather all of it.
+    if (!owned.allocate(M * K)) return false;
+    source.fill(source.ctx, 0, M, owned.data(), K);
+    return gemm_run(plan, owned.data(), M, K, dst, dst_stride, pool, scratch);
+  }
+  const size_t threads = pool ? static_cast<size_t>(pool->num_threads()) : 1;
+  const size_t slice = gemm_row_source_scratch_bytes_per_thread(plan);
+  if (scratch == nullptr) {
+    if (!owned.allocate(threads * slice)) return false;
+    scratch = owned.data();
+  }
+  GemmArgs args{nullptr, M, K, dst, dst_stride, pool, scratch};
+  args.rows = &source;
+  args.slice_bytes = slice;
   plan.variant->run(plan, args);
   return true;
 }

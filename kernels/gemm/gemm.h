@@ -97,6 +97,24 @@ size_t gemm_scratch_bytes_per_thread(const GemmPlan& plan);
 bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride, void* dst,
               size_t dst_stride, ThreadPool* pool, uint8_t* scratch = nullptr);
 
+// Source rows made on demand (implicit GEMM): fill(ctx, m0, rows, out,
+// out_stride) writes rows [m0, m0 + rows) of the M x K source, K bytes each,
+// at out + r * out_stride. The GEMM asks for one activation block at a time
+// from its worker threads, so a convolution gathers its windows straight
+// into the cache-sized block it is about to pack instead of writing a whole
+// M x K im2col matrix first. fill must be safe to call from several threads
+// at once (on different or equal row ranges) and must not use the pool.
+struct GemmRowSource {
+  void (*fill)(const void* ctx, size_t m0, size_t rows, uint8_t* out, size_t out_stride) = nullptr;
+  const void* ctx = nullptr;
+};
+
+// gemm_run with rows from `source`; scratch: num_threads slices of
+// gemm_row_source_scratch_bytes_per_thread(plan) bytes (nullptr: allocated).
+bool gemm_run_rows(const GemmPlan& plan, const GemmRowSource& source, size_t M, void* dst,
+                   size_t dst_stride, ThreadPool* pool, uint8_t* scratch = nullptr);
+size_t gemm_row_source_scratch_bytes_per_thread(const GemmPlan& plan);
+
 // The variant list of gemm.inc, best first, reference last (tests, benches).
 struct GemmVariantInfo {
   const char* name;

@@ -231,25 +231,40 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const size_t max_block = std::max(unit, Kernel::kBlockSteps / unit * unit);
   const size_t k_blocks = few_rows ? 1 : (steps + max_block - 1) / max_block;
   const size_t k_block = ((steps + k_blocks - 1) / k_blocks + unit - 1) / unit * unit;
-  const size_t mc = plan.mc;
-  const size_t m_blocks = (M + mc - 1) / mc;
   const size_t panels = plan.n_panels;
   const size_t group = threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads));
   const size_t groups = (panels + group - 1) / group;
+  // With several threads and too few panel groups for about 4 items per
+  // thread, shorter M blocks make up the difference (whole row tiles): a
+  // 14x14 conv with 64 outputs is otherwise one block of one panel, all of it
+  // on one thread.
+  size_t mc = plan.mc;
+  if (threads > 1 && groups < 4 * threads) {
+    const size_t want_blocks = (4 * threads + groups - 1) / groups;
+    const size_t rows = ((M + want_blocks - 1) / want_blocks + MR - 1) / MR * MR;
+    mc = std::clamp<size_t>(rows, MR, mc);
+  }
+  const size_t m_blocks = (M + mc - 1) / mc;
   const size_t items = m_blocks * groups;
   std::atomic<size_t> next{0};
   auto task = [&](size_t t) {
-    uint8_t* slot = args.scratch + t * plan.scratch_bytes_per_thread;
+    uint8_t* slot = args.scratch + t * args.slice_bytes;
     uint8_t* a_buf = slot;
     uint8_t* w_buf = direct ? nullptr : slot + plan.scratch_a_bytes;
     auto* acc = reinterpret_cast<int32_t*>(slot + plan.scratch_a_bytes + plan.scratch_w_bytes);
+    uint8_t* rows_buf = slot + plan.scratch_bytes_per_thread;  // with a row source
     size_t packed_block = SIZE_MAX;
     for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t mb = item / groups, g = item % groups;
       const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
       if (packed_block != mb) {
-        Kernel::pack_a(plan, static_cast<const uint8_t*>(args.src) + m0 * args.src_stride, rows,
-                       args.src_stride, a_buf);
+        if (args.rows != nullptr) {
+          args.rows->fill(args.rows->ctx, m0, rows, rows_buf, args.src_stride);
+          Kernel::pack_a(plan, rows_buf, rows, args.src_stride, a_buf);
+        } else {
+          Kernel::pack_a(plan, static_cast<const uint8_t*>(args.src) + m0 * args.src_stride, rows,
+                         args.src_stride, a_buf);
+        }
         packed_block = mb;
       }
       for (size_t p = g * group; p < std::min(panels, (g + 1) * group); ++p) {

@@ -48,9 +48,16 @@ struct DpKernel {
   // Nibble panels hold k quads in pairs: K blocks start at even steps.
   static size_t step_unit(const GemmPlan& plan) { return plan.variant->packed_weight_bits == 4 ? 2 : 1; }
 
+  // The rows of pack_rows_u8; the Vec's own where it has one (zmm: masked
+  // 64-byte chunks, no scalar tail per row, which short rows (K of 16-64 in
+  // MobileNet's 1x1 convs and stems) spent most of their time in).
   static void pack_a(const GemmPlan& plan, const uint8_t* src, size_t rows, size_t src_stride,
                      uint8_t* out) {
-    pack_rows_u8(plan, src, rows, src_stride, out);
+    if constexpr (requires { &Vec::pack_rows; }) {
+      Vec::pack_rows(plan, src, rows, src_stride, out);
+    } else {
+      pack_rows_u8(plan, src, rows, src_stride, out);
+    }
   }
 
   // The epilogue: the Vec's own where it has one (zmm: 16 columns at a

@@ -33,6 +33,30 @@ struct Zmm {
   static void store(void* p, V v) { _mm512_storeu_si512(p, v); }
   static V dp(V acc, V u8s, V s8s) { return _mm512_dpbusd_epi32(acc, u8s, s8s); }
 
+  // pack_rows_u8 (gemm_avx2.h) on zmm: u = src - src_offset for k < K,
+  // zeros up to the next 64-byte boundary (which a_stride >= kp + 4 covers),
+  // then the row sum of u as an int32 at byte kp.
+  static void pack_rows(const GemmPlan& plan, const uint8_t* src, size_t rows, size_t src_stride,
+                        uint8_t* out) {
+    const size_t K = plan.desc.K;
+    const __m512i off = _mm512_set1_epi8(static_cast<char>(plan.src_offset));
+    for (size_t r = 0; r < rows; ++r) {
+      const uint8_t* s = src + r * src_stride;
+      uint8_t* a = out + r * plan.a_stride;
+      __m512i sums = _mm512_setzero_si512();
+      for (size_t k = 0; k < K; k += 64) {
+        const size_t n = std::min<size_t>(64, K - k);
+        const __mmask64 mask = n == 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+        const __m512i u = _mm512_maskz_sub_epi8(mask, _mm512_maskz_loadu_epi8(mask, s + k), off);
+        _mm512_storeu_si512(a + k, u);
+        sums = _mm512_add_epi64(sums, _mm512_sad_epu8(u, _mm512_setzero_si512()));
+      }
+      // Kept mod 2^32, as in pack_rows_u8.
+      const uint32_t row_sum = static_cast<uint32_t>(_mm512_reduce_add_epi64(sums));
+      std::memcpy(a + plan.kp, &row_sum, sizeof(row_sum));
+    }
+  }
+
   // The epilogue 16 columns at a time (Requant16: the shared requant on
   // zmm): an mr x NR int32 tile (row stride NR) plus the column constants,
   // to dst rows m0.., columns n0..; columns past N are masked off. A
@@ -75,6 +99,18 @@ void gemm_x8_qc4w_6x64__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
 
 void gemm_x8_qc8w_6x64__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
   gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 6, 4>>(plan, args);
+}
+
+// Narrow outputs (MobileNet's 16-32 channel projections, small stems): a
+// 64-column tile would compute mostly padding. More rows per tile keep the
+// register count: 12 x 32 is 24 sums + 2 weight vectors; 12 x 16 is 12 sums,
+// one weight vector per 12 broadcasts.
+void gemm_x8_qc8w_12x32__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
+  gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 12, 2>>(plan, args);
+}
+
+void gemm_x8_qc8w_12x16__avx512vnni(const GemmPlan& plan, const GemmArgs& args) {
+  gemm_avx2::drive<gemm_avx2::DpKernel<Zmm, 12, 1>>(plan, args);
 }
 
 }  // namespace dyad::kernels

@@ -46,7 +46,10 @@ struct GemmArgs {
   void* dst;
   size_t dst_stride;
   ThreadPool* pool;
-  uint8_t* scratch;  // num_threads slices of plan.scratch_bytes_per_thread
+  uint8_t* scratch;  // num_threads slices of slice_bytes (plan.scratch_bytes_per_thread, plus
+                     // plan.scratch_rows_bytes with a row source)
+  const GemmRowSource* rows = nullptr;  // set: source rows come from rows->fill, not src
+  size_t slice_bytes = 0;
 };
 
 using GemmRunFn = void (*)(const GemmPlan& plan, const GemmArgs& args);
@@ -95,6 +98,7 @@ struct GemmPlan {
   size_t scratch_w_bytes = 0;      // per thread: one unpacked weight panel
   size_t scratch_acc_bytes = 0;    // per thread: int32 sums of mc rows x nr columns
   size_t scratch_bytes_per_thread = 0;
+  size_t scratch_rows_bytes = 0;   // with a row source, per thread: mc source rows of K bytes
   AlignedBytes packed_wei;         // n_panels panels, layout by family (gemm_pack.cc)
   size_t panel_bytes = 0;
   std::vector<int32_t> col_const;  // n_panels * nr: bias + (src_offset - src_zp) * sum_k w, mod 2^32

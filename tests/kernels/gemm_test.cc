@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -426,6 +427,45 @@ TEST_P(GemmVariantTest, StridesAndThreadCounts) {
   }
 }
 
+// gemm_run_rows: the same bits as gemm_run on the matrix the row source
+// describes, at 1-4 threads, with M across several activation blocks; every
+// row the GEMM asks for is one the source has.
+TEST_P(GemmVariantTest, RowSourceMatchesMatrix) {
+  std::mt19937 rng(77);
+  struct Rows {
+    const std::vector<uint8_t>* matrix;
+    size_t K, M;
+    std::atomic<bool> out_of_range{false};
+  };
+  auto fill = [](const void* ctx, size_t m0, size_t rows, uint8_t* out, size_t out_stride) {
+    auto* r = static_cast<Rows*>(const_cast<void*>(ctx));
+    if (m0 + rows > r->M) r->out_of_range = true;
+    for (size_t i = 0; i < rows && m0 + i < r->M; ++i)
+      std::memcpy(out + i * out_stride, r->matrix->data() + (m0 + i) * r->K, r->K);
+  };
+  for (const SrcFormat& f : kSrcFormats) {
+    for (int wbits : {4, 8}) {
+      for (size_t M : {1, 5, 77, 1500}) {
+        const int32_t N = M == 1500 ? 40 : 70, K = M == 1500 ? 250 : 37;
+        const Problem p = make_problem(rng, N, K, f, wbits, GemmDstType::kInt8);
+        GemmPlanPtr plan = plan_for(p, GetParam());
+        if (!plan) continue;
+        const std::vector<uint8_t> src = make_src(rng, p.desc, M, K);
+        const std::vector<uint8_t> want = reference(p, src, M, K, N);
+        Rows rows{&src, size_t(K), M};
+        for (int threads : {1, 2, 3, 4}) {
+          std::unique_ptr<ThreadPool> pool;
+          if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
+          std::vector<uint8_t> got(M * N, 0xA5);
+          ASSERT_TRUE(gemm_run_rows(*plan, {fill, &rows}, M, got.data(), N, pool.get()));
+          EXPECT_EQ(got, want) << GetParam() << " M=" << M << " threads=" << threads;
+        }
+        EXPECT_FALSE(rows.out_of_range) << GetParam() << " asked for rows past M";
+      }
+    }
+  }
+}
+
 TEST_P(GemmVariantTest, LongKManyBlocks) {
   // K beyond the activation block size: several m blocks per run.
   std::mt19937 rng(5);
@@ -547,7 +587,7 @@ TEST(GemmDispatch, ForcedReference) {
 TEST(GemmDispatch, VerboseLogsChoiceAndReasons) {
   if (!cpu_features().avx2 || force_reference_kernels()) GTEST_SKIP() << "needs AVX2 dispatch";
   std::mt19937 rng(8);
-  const Problem p = make_problem(rng, 16, 16, kU8, 8, GemmDstType::kInt8);
+  const Problem p = make_problem(rng, 64, 16, kU8, 8, GemmDstType::kInt8);
   const char* old = std::getenv("DYAD_VERBOSE");
   const std::string saved = old ? old : "";
   setenv("DYAD_VERBOSE", "dispatch", 1);
@@ -566,6 +606,25 @@ TEST(GemmDispatch, VerboseLogsChoiceAndReasons) {
   } else {
     EXPECT_NE(log.find("chose " + vnni_w8a8()), std::string::npos) << log;
   }
+}
+
+// AVX-512 VNNI: the widest tile whose columns are more than half used, so
+// MobileNet's 16-32 channel outputs do not run a 64-column tile of padding.
+TEST(GemmDispatch, NarrowOutputsTakeNarrowerZmmTiles) {
+  if (!kernel_isa_usable(KernelIsa::kAvx512Vnni)) GTEST_SKIP() << "needs AVX-512 VNNI dispatch";
+  std::mt19937 rng(5);
+  auto pick = [&](int32_t N) { return chosen(make_problem(rng, N, 64, kU8, 8, GemmDstType::kInt8)); };
+  EXPECT_EQ(pick(1), "gemm_x8_qc8w_12x16__avx512vnni");
+  EXPECT_EQ(pick(16), "gemm_x8_qc8w_12x16__avx512vnni");
+  EXPECT_EQ(pick(17), "gemm_x8_qc8w_12x32__avx512vnni");
+  EXPECT_EQ(pick(32), "gemm_x8_qc8w_12x32__avx512vnni");
+  EXPECT_EQ(pick(33), "gemm_x8_qc8w_6x64__avx512vnni");
+  EXPECT_EQ(pick(24 * 64), "gemm_x8_qc8w_6x64__avx512vnni");
+  // A named variant is a request, not a preference: the 6x64 tile still runs N = 16.
+  const Problem narrow = make_problem(rng, 16, 64, kU8, 8, GemmDstType::kInt8);
+  std::string error;
+  EXPECT_NE(gemm_plan_variant(narrow.desc, narrow.weights(), "gemm_x8_qc8w_6x64__avx512vnni", &error),
+            nullptr) << error;
 }
 
 TEST(GemmDispatch, AccumulatorBoundFallsBackToReference) {
