@@ -11,10 +11,11 @@
 // every lane at once, and one vpdpbusd with the quad's values (also in every
 // lane) adds the 4 products per row: 2 instructions per 64 useful products,
 // and the windows load 4 tokens at a time as they lie in scratch, no
-// broadcast. The controls and values of a panel's K chunk are decoded once
-// (the ymm decoder of vnm_gemm_avx2.h) and stored once per lane, then reused
-// by every token tile. Register tile: 4 row quads (16 rows) x 5 token quads
-// (20 tokens): 20 sums, 4 controls, 4 values, a window and a temporary.
+// broadcast. The controls and values of a panel's K chunk are decoded once,
+// two octets per zmm (pair_controls, the zmm form of the ymm decoder in
+// vnm_gemm_avx2.h), and stored once per lane, then reused by every token
+// tile. Register tile: 4 row quads (16 rows) x 4 token quads (16 tokens):
+// 16 sums, 4 controls, 4 values, a window and a temporary.
 // The sums of a tile stay in that zmm layout in scratch across K chunks; the
 // epilogue transposes 4 quads x 4 tokens into 16-channel rows and
 // requantizes them 16 channels at a time (Requant16, the shared epilogue).
@@ -43,7 +44,7 @@ static_assert(kVnmZmmTileTokens % 4 == 0, "token quads");
 
 // Sums of one token block x one panel, kept in the tiles' zmm layout:
 // [token tile][row quad of the panel][token quad], 16 int32 each.
-constexpr size_t kPanelQuads = 8;  // >= 2 * the planner's zmm panel octets
+constexpr size_t kPanelQuads = 2 * kVnmZmmPanelOctets;
 inline int32_t* tile_sums(int32_t* acc, size_t tile, size_t quad) {
   return acc + (tile * kPanelQuads + quad) * kTokenQuads * 16;
 }

@@ -82,10 +82,11 @@ constexpr int32_t kVnmDirectMaxTokens = 4;
 // path stores its activations as windows: per tile of 12 tokens and group
 // pair, the 12 tokens' 16-byte windows side by side (a tile reads them from
 // one pointer). The zmm driver (vnm_gemm_avx512vnni.cc) uses tiles of
-// kVnmZmmTileTokens tokens, 4 per zmm.
+// kVnmZmmTileTokens tokens, 4 per zmm, and panels of kVnmZmmPanelOctets.
 constexpr int32_t kVnmTileTokens = 12;
 constexpr size_t kVnmWindowRow = 16 * kVnmTileTokens;
 constexpr int32_t kVnmZmmTileTokens = 16;
+constexpr int32_t kVnmZmmPanelOctets = 4;
 
 struct VnmGemmPlan {
   VnmGemmDesc desc;
