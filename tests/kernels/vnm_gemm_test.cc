@@ -720,8 +720,9 @@ class VnmVnniTest : public ::testing::TestWithParam<std::string> {
   }
 };
 
-// Every pattern the format allows (plain 2:4, V:2:M with M 5..32, V from 8
-// to 128, M > 8 through the gathered windows), odd shapes, int8 and int4
+// Every kind of pattern the format allows (plain 2:4, V:2:M with M 5..128,
+// V from 8 to 128, M > 8 through the gathered windows, M > 16 gathered by
+// scalar code), odd shapes, int8 and int4
 // values over their full range (-128 and -8 included), every source format
 // with zero points anywhere in the container, every output type, token
 // counts on both drivers and around the zmm tile (16 tokens, 4 per zmm), and
@@ -731,7 +732,8 @@ TEST_P(VnmVnniTest, MatchesReferenceOverPatternsTokensAndThreads) {
   struct Pattern {
     int32_t v, m;
   };
-  const Pattern patterns[] = {{8, 4}, {64, 4}, {64, 5}, {64, 8}, {16, 6}, {24, 7}, {8, 16}, {32, 12}, {16, 32}};
+  const Pattern patterns[] = {{8, 4},  {64, 4},  {64, 5},  {64, 8},  {16, 6},  {24, 7},
+                              {8, 16}, {32, 12}, {16, 32}, {128, 5}, {8, 128}};
   constexpr VnmDstType kDsts[] = {VnmDstType::kInt8, VnmDstType::kUint8, VnmDstType::kInt32};
   int runs = 0;
   for (const Pattern& pat : patterns) {
@@ -752,7 +754,7 @@ TEST_P(VnmVnniTest, MatchesReferenceOverPatternsTokensAndThreads) {
       }
     }
   }
-  EXPECT_EQ(runs, 9 * 2 * 4 * 8);
+  EXPECT_EQ(runs, 11 * 2 * 4 * 8);
 }
 
 // Each thread count on one problem, tokens on both sides of the tile.
