@@ -18,6 +18,7 @@
 #include "engine/exec/session.h"
 #include "engine/format/loader.h"
 #include "engine/format/weights.h"
+#include "kernels/common/cpu.h"
 #include "kernels/vnm_gemm/vnm_format.h"
 #include "kernels/vnm_gemm/vnm_prune.h"
 
@@ -192,7 +193,11 @@ TEST(VnmModel, FullyConnectedInt4Weights) {
   LayerSpec s;
   s.w_dtype = "int4";
   s.m = 4;
-  expect_same_as_dense(s, "vnm_ubs_qc4w");
+  // The VNNI variants read int4 values too and come first where usable.
+  const char* kernel = kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni) ? "vnm_dp__avx512vnni"
+                       : kernels::kernel_isa_usable(kernels::KernelIsa::kAvxVnni) ? "vnm_dp__avxvnni"
+                                                                                  : "vnm_ubs_qc4w";
+  expect_same_as_dense(s, kernel);
 }
 
 TEST(VnmModel, FourBitOutput) {

@@ -17,6 +17,7 @@
 
 #include "kernels/common/cpu.h"
 #include "kernels/common/thread_pool.h"
+#include "tests/kernels/scoped_env.h"
 
 namespace dyad::kernels {
 namespace {
@@ -502,29 +503,6 @@ std::string chosen(const Problem& p) {
   EXPECT_NE(plan, nullptr) << error;
   return plan ? gemm_plan_variant_name(*plan) : "";
 }
-
-// Sets an environment variable for the scope, restoring the old value after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    const char* old = std::getenv(name);
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (had_) {
-      setenv(name_, old_.c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  bool had_ = false;
-  std::string old_;
-};
 
 // The best usable VNNI variant for 8-bit (or 4-bit) weights, or "" on a CPU
 // (or cap) without VNNI.
