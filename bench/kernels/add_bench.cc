@@ -1,5 +1,5 @@
-// Residual add throughput, dyad's reference and AVX2 kernels in the same
-// binary, on ResNet-like activations (C x H x W = 64 x 56 x 56, NHWC):
+// Residual add throughput, dyad's reference, AVX2 and AVX-512 kernels in the
+// same binary, on ResNet-like activations (C x H x W = 64 x 56 x 56, NHWC):
 // int32 accumulator + int8 identity -> int8 (the HAWQ residual of the shipped
 // models) and int8 + int8 -> int8. GB/s counts bytes read and written;
 // Gelem/s output elements. Single thread (the kernel is not threaded), CPU
@@ -10,6 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/add/add.h"
@@ -23,7 +24,7 @@ struct AddCase {
   IntType a_type;
 };
 
-void bench_add(benchmark::State& state, AddCase k, bool avx2) {
+void bench_add(benchmark::State& state, AddCase k, std::string variant) {
   constexpr size_t kC = 64, kCount = 56 * 56 * kC;
   AddParams p;
   p.count = kCount;
@@ -42,14 +43,17 @@ void bench_add(benchmark::State& state, AddCase k, bool avx2) {
   std::vector<uint8_t> a(kCount * a_bytes), b(kCount), y(kCount);
   for (uint8_t& v : a) v = static_cast<uint8_t>(rng());
   for (uint8_t& v : b) v = static_cast<uint8_t>(rng());
-  AddAvx2Plan plan;
+  AddVecPlan plan;
   std::string why;
-  if (avx2 && (!cpu_features().avx2 || !add_avx2_plan(p, qa.data(), qb.data(), &plan, &why))) {
-    state.SkipWithError(("no AVX2 variant: " + why).c_str());
+  const bool present = variant == "ref" || (variant == "avx2" && kernel_isa_present(KernelIsa::kAvx2)) ||
+                       (variant == "avx512" && avx512_elementwise_present());
+  if (!present || (variant != "ref" && !add_vec_plan(p, qa.data(), qb.data(), &plan, &why))) {
+    state.SkipWithError(("no " + variant + " variant on this CPU or for these operands " + why).c_str());
     return;
   }
   for (auto _ : state) {
-    if (avx2) add__avx2(plan, a.data(), b.data(), y.data(), nullptr);
+    if (variant == "avx2") add__avx2(plan, a.data(), b.data(), y.data(), nullptr);
+    else if (variant == "avx512") add__avx512(plan, a.data(), b.data(), y.data(), nullptr);
     else add__ref(p, qa.data(), qb.data(), a.data(), b.data(), y.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
@@ -62,10 +66,9 @@ void bench_add(benchmark::State& state, AddCase k, bool avx2) {
 
 const bool kRegistered = [] {
   for (const AddCase k : {AddCase{"s32+s8", IntType::kS32}, AddCase{"s8+s8", IntType::kS8}})
-    for (bool avx2 : {false, true}) {
-      const std::string name = std::string("add/") + (avx2 ? "dyad_avx2/" : "dyad_ref/") + k.name +
-                               "/64x56x56";
-      benchmark::RegisterBenchmark(name.c_str(), bench_add, k, avx2)->Unit(benchmark::kMicrosecond);
+    for (const char* variant : {"ref", "avx2", "avx512"}) {
+      const std::string name = std::string("add/dyad_") + variant + "/" + k.name + "/64x56x56";
+      benchmark::RegisterBenchmark(name.c_str(), bench_add, k, std::string(variant))->Unit(benchmark::kMicrosecond);
     }
   return true;
 }();

@@ -1,6 +1,8 @@
-// V:N:M sparse GEMM next to dyad's dense GEMM (kernels/gemm, its planner's
-// AVX2 choice) on the same shapes, activations and requantized int8 output,
-// one thread. GOP/s counts the DENSE work (2 * T * N * K per second) for both,
+// V:N:M sparse GEMM next to dyad's dense GEMM (kernels/gemm) on the same
+// shapes, activations and requantized int8 output, one thread. Both come from
+// their planner's choice, so DYAD_ISA caps both alike (avx512vnni by default
+// on a VNNI CPU, DYAD_ISA=avxvnni or avx2 for the lower ISAs); the label names
+// the variant each ran. GOP/s counts the DENSE work (2 * T * N * K per second) for both,
 // so the sparse/dense speedup is the ratio of the two GOP/s columns.
 //
 //   build-*/bench/dyad_bench --benchmark_filter='^vnm/' --benchmark_repetitions=5

@@ -160,35 +160,6 @@ void print_text(const Model& model, const std::string& path, int warmup, int ite
   std::printf("  %-4s %-24s %-20s %-32s %12.2f\n", "", "total", "", "", 1e3 * r.step_total_ms);
 }
 
-// The machine the figures come from.
-struct Machine {
-  std::string cpu_model;  // /proc/cpuinfo "model name"
-  std::string isa;        // the highest kernel ISA dispatch may use (DYAD_ISA caps it)
-  std::string features;   // kernels::cpu_summary()
-  unsigned hardware_threads = 0;
-};
-
-Machine describe_machine() {
-  Machine m;
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) != 0) continue;
-    const size_t colon = line.find(':');
-    if (colon != std::string::npos) m.cpu_model = line.substr(colon + 1 + (colon + 1 < line.size()));
-    break;
-  }
-  using kernels::KernelIsa;
-  m.isa = kernels::force_reference_kernels() ? "ref" : kernels::kernel_isa_name(KernelIsa::kRef);
-  if (!kernels::force_reference_kernels()) {
-    for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kAvxVnni, KernelIsa::kAvx512Vnni, KernelIsa::kAmx,
-                          KernelIsa::kNeon, KernelIsa::kDotprod, KernelIsa::kI8mm})
-      if (kernels::kernel_isa_usable(isa)) m.isa = kernels::kernel_isa_name(isa);
-  }
-  m.features = kernels::cpu_summary();
-  m.hardware_threads = std::thread::hardware_concurrency();
-  return m;
-}
-
 // The process's peak resident set so far, in bytes (getrusage; 0 if unknown).
 uint64_t peak_rss_bytes() {
   struct rusage usage {};

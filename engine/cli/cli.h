@@ -32,6 +32,7 @@ int bench_command(const std::vector<std::string>& args);
 int classify_command(const std::vector<std::string>& args);
 int prune_command(const std::vector<std::string>& args);
 int mpq_command(const std::vector<std::string>& args);
+int mpq_latency_command(const std::vector<std::string>& args);  // `dyad mpq latency`
 int serve_command(const std::vector<std::string>& args);
 
 // Prints "dyad <command>: <message>" and a pointer to the help; returns kExitUsage.
@@ -91,6 +92,15 @@ void fill_pseudo_random(const TensorDesc& desc, uint64_t seed, void* container,
 // For a graph input that an `embedding` node reads as ids, the smallest table
 // size (vocab) among those nodes, so pseudo-random ids stay valid; else 0.
 int64_t embedding_id_limit(const Model& model, size_t input);
+
+// The machine the figures come from (machine.cc).
+struct Machine {
+  std::string cpu_model;  // /proc/cpuinfo "model name"
+  std::string isa;        // the highest kernel ISA dispatch may use (DYAD_ISA caps it)
+  std::string features;   // kernels::cpu_summary()
+  unsigned hardware_threads = 0;
+};
+Machine describe_machine();
 
 // "1,234,567".
 std::string group_thousands(int64_t v);

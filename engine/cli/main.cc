@@ -25,6 +25,8 @@ constexpr char kUsage[] =
     "  mpq solve CANDIDATES.json [--max-bops N | --frac-size R | --frontier DIM ...]\n"
     "                [--out RESULT.json]\n"
     "                                  choose each layer's precision (mixed INT4/INT8)\n"
+    "  mpq latency MODEL... [--candidates C.json] [--check MODEL ...] [--out OUT.json]\n"
+    "                                  each layer's latency at each precision, in the graph\n"
     "  serve --model NAME=MODEL [--model ...] [--host H] [--port P] [--sessions S]\n"
     "        [--threads T] [--max-queue Q] [--max-body-bytes B] [--log]\n"
     "                                  HTTP inference server (KServe v2 protocol)\n"

@@ -46,7 +46,10 @@ constexpr char kHelp[] =
     "  --cbc PROGRAM      the MIP program (default cbc, from Debian's coinor-cbc);\n"
     "                     --cbc none disables the fallback\n"
     "  --mip-seconds S    time limit of the MIP program (default 600)\n"
-    "Exit codes: 0 optimal, 1 infeasible / not proven / unreadable file, 2 bad input.\n";
+    "Exit codes: 0 optimal, 1 infeasible / not proven / unreadable file, 2 bad input.\n"
+    "\n"
+    "dyad mpq latency MODEL.json ... measures the latency of each layer at each\n"
+    "precision ('dyad mpq latency --help').\n";
 
 bool parse_u64(const std::string& text, uint64_t* out) {
   if (text.empty() || text.size() > 20) return false;
@@ -203,6 +206,8 @@ int mpq_command(const std::vector<std::string>& args) {
     std::fputs(kHelp, args.empty() ? stderr : stdout);
     return args.empty() ? kExitUsage : kExitOk;
   }
+  if (args[0] == "latency")
+    return mpq_latency_command(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] != "solve") return usage_error(kCommand, "unknown subcommand '" + args[0] + "'");
   return solve_command(std::vector<std::string>(args.begin() + 1, args.end()));
 }

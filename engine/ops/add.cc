@@ -24,8 +24,13 @@ void run(const void* op_data, const StepIO& io) {
 }
 
 void run_avx2(const void* op_data, const StepIO& io) {
-  kernels::add__avx2(*static_cast<const kernels::AddAvx2Plan*>(op_data), io.inputs[0],
-                     io.inputs[1], io.outputs[0], io.pool);
+  kernels::add__avx2(*static_cast<const kernels::AddVecPlan*>(op_data), io.inputs[0], io.inputs[1],
+                     io.outputs[0], io.pool);
+}
+
+void run_avx512(const void* op_data, const StepIO& io) {
+  kernels::add__avx512(*static_cast<const kernels::AddVecPlan*>(op_data), io.inputs[0], io.inputs[1],
+                       io.outputs[0], io.pool);
 }
 
 // The kernel sums the two rounded branches in 128 bits; this proves neither
@@ -75,11 +80,15 @@ Status build_add(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(check_branch_range(ctx, "a_", a, p.a_zero_point, data->a_requant));
   DYAD_RETURN_IF_ERROR(check_branch_range(ctx, "b_", b, p.b_zero_point, data->b_requant));
   DYAD_RETURN_IF_ERROR(read_activation(ctx, y, p.dst_zero_point, &p.dst_min, &p.dst_max));
-  if (avx2_kernels_allowed()) {
-    auto plan = std::make_shared<kernels::AddAvx2Plan>();
+  // Variants, best first: AVX-512, AVX2 (one plan for both), reference.
+  if (avx2_kernels_allowed() || avx512_kernels_allowed()) {
+    auto plan = std::make_shared<kernels::AddVecPlan>();
     std::string why;
-    if (kernels::add_avx2_plan(p, data->a_requant.data(), data->b_requant.data(), plan.get(), &why)) {
-      ctx.set_kernel("add__avx2", run_avx2, std::move(plan));
+    if (kernels::add_vec_plan(p, data->a_requant.data(), data->b_requant.data(), plan.get(), &why)) {
+      if (avx512_kernels_allowed())
+        ctx.set_kernel("add__avx512", run_avx512, std::move(plan));
+      else
+        ctx.set_kernel("add__avx2", run_avx2, std::move(plan));
       return Status::ok();
     }
     log_reference_reason(ctx, why);

@@ -1,5 +1,6 @@
 // conv2d (docs/format.md "conv2d"): checks, shape inference, constants, and
 // kernel selection.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -83,6 +84,86 @@ void run_gemm(const void* op_data, const StepIO& io) {
   }
 }
 
+// conv2d with groups > 1 that the depthwise kernel does not take: one
+// implicit GEMM per group, over the group's input channels
+// (im2col_group_rows_x8), writing the group's output channels (dst stride
+// out_c). Groups of fewer than kMinGroupOutputs outputs keep the reference
+// (a GEMM tile of 16 columns would be mostly padding).
+constexpr int64_t kMinGroupOutputs = 8;
+
+struct Conv2dGroupedData {
+  kernels::Conv2dParams params;
+  std::vector<GemmKernel> gemms;  // one per group
+};
+
+struct GroupWindowSource {
+  const kernels::Conv2dParams* params;
+  const uint8_t* src;
+  int64_t group;
+};
+
+void fill_group_windows(const void* ctx, size_t m0, size_t rows, uint8_t* out, size_t out_stride) {
+  const auto* w = static_cast<const GroupWindowSource*>(ctx);
+  kernels::im2col_group_rows_x8(*w->params, w->src, static_cast<uint8_t>(w->params->src_zero_point), w->group,
+                                m0, rows, out, out_stride);
+}
+
+void run_grouped(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const Conv2dGroupedData*>(op_data);
+  const kernels::Conv2dParams& p = d->params;
+  const size_t rows = static_cast<size_t>(p.batch * p.out_h * p.out_w);
+  const size_t group_outputs = static_cast<size_t>(p.out_c / p.groups);
+  const size_t out_bytes = p.out.type == kernels::IntType::kS32 ? 4 : 1;
+  auto* y = static_cast<uint8_t*>(io.outputs[0]);
+  for (int64_t g = 0; g < p.groups; ++g) {
+    const GroupWindowSource windows{&p, static_cast<const uint8_t*>(io.inputs[0]), g};
+    d->gemms[static_cast<size_t>(g)].run_rows({fill_group_windows, &windows}, rows,
+                                              y + static_cast<size_t>(g) * group_outputs * out_bytes,
+                                              static_cast<size_t>(p.out_c), io.pool, io.scratch);
+  }
+}
+
+Status select_grouped_gemm(BuildContext& ctx, const Conv2dData& data, bool* chosen) {
+  const kernels::Conv2dParams& p = data.params;
+  const int64_t og = p.out_c / p.groups, cg = p.in_c / p.groups;
+  if (og < kMinGroupOutputs) return Status::ok();
+  const size_t k = static_cast<size_t>(p.kernel_h * p.kernel_w * cg);
+  auto grouped = std::make_shared<Conv2dGroupedData>();
+  grouped->params = p;
+  grouped->gemms.resize(static_cast<size_t>(p.groups));
+  size_t scratch = 0;
+  for (int64_t g = 0; g < p.groups; ++g) {
+    const size_t first = static_cast<size_t>(g * og), last = first + static_cast<size_t>(og);
+    // The group's rows of the OHWI weights are [og, KH*KW*cg], contiguous.
+    const std::vector<int8_t> weights(data.weights.begin() + static_cast<ptrdiff_t>(first * k),
+                                      data.weights.begin() + static_cast<ptrdiff_t>(last * k));
+    std::vector<int32_t> bias;
+    if (!data.bias.empty()) bias.assign(data.bias.begin() + first, data.bias.begin() + last);
+    std::vector<kernels::Dyadic> requant;
+    if (!data.requant.empty()) requant.assign(data.requant.begin() + first, data.requant.begin() + last);
+    GemmOperands ops;
+    ops.src_dtype = ctx.input(0).dtype;
+    ops.src_zero_point = p.src_zero_point;
+    ops.weight = &ctx.input(1);
+    ops.M = p.batch * p.out_h * p.out_w;
+    ops.N = og;
+    ops.K = static_cast<int64_t>(k);
+    ops.weights = &weights;
+    ops.bias = &bias;
+    ops.requant = &requant;
+    ops.out = p.out;
+    GemmKernel& gemm = grouped->gemms[static_cast<size_t>(g)];
+    DYAD_RETURN_IF_ERROR(plan_gemm(ctx, ops, &gemm));
+    if (gemm.empty() || !gemm.takes_row_source()) return Status::ok();  // the reference, then
+    scratch = std::max(scratch, gemm.row_source_scratch_bytes_per_thread());
+  }
+  DYAD_RETURN_IF_ERROR(ctx.set_scratch_bytes_per_thread("inputs[1]", scratch));
+  const std::string name = "conv2d_grouped:" + grouped->gemms[0].name();
+  ctx.set_kernel(name, run_grouped, std::move(grouped));
+  *chosen = true;
+  return Status::ok();
+}
+
 // The one place a conv2d kernel is chosen: for groups == 1 the V:N:M sparse
 // GEMM for a sparse weight, the exact AVX2 GEMM when it supports the operands
 // (kernels/gemm/gemm.inc), else the reference (on the dense, pruned weights).
@@ -136,6 +217,8 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
     bool chosen = false;
     DYAD_RETURN_IF_ERROR(select_depthwise(ctx, unsigned_input, p, data->weights, data->bias,
                                           data->requant, &chosen));
+    if (chosen) return Status::ok();
+    DYAD_RETURN_IF_ERROR(select_grouped_gemm(ctx, *data, &chosen));
     if (chosen) return Status::ok();
   }
   if (unsigned_input)

@@ -24,17 +24,18 @@ bool neon_allowed() { return kernels::kernel_isa_usable(kernels::KernelIsa::kNeo
 #endif
 
 // The vector variants, best first (the reference follows when none applies).
+// The step's kernel is named depthwise_conv2d_KxK__<isa>.
 struct DepthwiseVariant {
-  const char* name;
+  const char* isa;
   bool (*allowed)();
   int width;  // channels per block of its plan
   void (*run)(const void*, const StepIO&);
 };
 constexpr DepthwiseVariant kVariants[] = {
-    {"depthwise_conv2d_3x3__avx512vnni", avx512vnni_allowed, 32, run<kernels::depthwise_conv2d__avx512vnni>},
-    {"depthwise_conv2d_3x3__avx2", avx2_kernels_allowed, 16, run<kernels::depthwise_conv2d__avx2>},
+    {"avx512vnni", avx512vnni_allowed, 32, run<kernels::depthwise_conv2d__avx512vnni>},
+    {"avx2", avx2_kernels_allowed, 16, run<kernels::depthwise_conv2d__avx2>},
 #if defined(__aarch64__)
-    {"depthwise_conv2d_3x3__neon", neon_allowed, 16, run<kernels::depthwise_conv2d__neon>},
+    {"neon", neon_allowed, 16, run<kernels::depthwise_conv2d__neon>},
 #endif
 };
 
@@ -56,7 +57,8 @@ Status select_depthwise(BuildContext& ctx, bool unsigned_input, const kernels::C
     }
     DYAD_RETURN_IF_ERROR(ctx.set_scratch_bytes_per_thread("inputs[0]", plan->scratch_bytes_per_thread));
     ctx.set_op_data_bytes(owned_bytes(plan->weights, plan->bias, plan->requant));
-    ctx.set_kernel(v.name, v.run, std::move(plan));
+    const std::string k = std::to_string(plan->kernel);
+    ctx.set_kernel("depthwise_conv2d_" + k + "x" + k + "__" + v.isa, v.run, std::move(plan));
     *chosen = true;
     return Status::ok();
   }

@@ -1,4 +1,4 @@
-// conv2d with groups > 1: a vector depthwise 3x3 kernel
+// conv2d with groups > 1: a vector depthwise 3x3 or 5x5 kernel
 // (kernels/conv2d/depthwise.h; AVX-512 VNNI first, then AVX2) when it
 // applies, else the caller keeps the reference.
 #pragma once

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/ops/ibert_constants.h"
+#include "engine/ops/int_gelu_data.h"
 #include "engine/ops/kernel_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
@@ -14,20 +15,6 @@
 namespace dyad {
 
 namespace {
-
-struct IntGeluData {
-  kernels::IntGeluParams params;  // pointers set at run time
-  std::vector<int64_t> b_int, c_int, shift_int;
-  kernels::IntGeluVecPlan vec;  // for the vector variants
-
-  kernels::IntGeluParams with_constants() const {
-    kernels::IntGeluParams p = params;
-    p.b_int = b_int.data();
-    p.c_int = c_int.data();
-    p.shift_int = shift_int.data();
-    return p;
-  }
-};
 
 void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const IntGeluData*>(op_data);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/int_layernorm_data.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 #include "kernels/common/cpu.h"
@@ -16,11 +17,6 @@ namespace {
 // |bias_int| <= 2^62 keeps `(y * factor >> 1) + bias_int` inside int64
 // (|y * factor >> 1| < 2^62), so the kernel's saturation never acts.
 constexpr int64_t kMaxAbsBias = int64_t{1} << 62;
-
-struct IntLayerNormData {
-  kernels::IntLayerNormParams params;  // params.bias_int is set at run time
-  std::vector<int64_t> bias_int;
-};
 
 void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const IntLayerNormData*>(op_data);

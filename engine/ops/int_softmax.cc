@@ -9,6 +9,7 @@
 
 #include "engine/ops/ibert_constants.h"
 #include "engine/ops/kernel_select.h"
+#include "engine/ops/int_softmax_data.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 
@@ -19,11 +20,6 @@ namespace {
 constexpr const char* kConstantAttrs[] = {"x0_int", "b_int", "c_int", "act_multiplier",
                                           "act_shift"};
 
-struct IntSoftmaxData {
-  kernels::IntSoftmaxParams params;  // params.mask.data is set at run time
-  bool has_mask = false;
-  kernels::IntSoftmaxVecPlan vec;    // for the vector variants
-};
 
 kernels::IntSoftmaxParams run_params(const IntSoftmaxData& d, const StepIO& io) {
   kernels::IntSoftmaxParams p = d.params;

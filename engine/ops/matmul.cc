@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/ops/kernel_select.h"
+#include "engine/ops/matmul_data.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
 #include "kernels/common/cpu.h"
@@ -17,9 +18,6 @@ namespace dyad {
 
 namespace {
 
-struct MatmulData {
-  kernels::MatmulParams params;
-};
 
 void run_ref(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const MatmulData*>(op_data);

@@ -1,12 +1,14 @@
 #include "engine/plan/planner.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <queue>
 #include <string>
 
 #include "engine/core/checked_math.h"
 #include "engine/core/limits.h"
 #include "engine/format/resident_pages.h"
+#include "engine/ops/fusion.h"
 #include "engine/ops/op.h"
 #include "engine/plan/arena_planner.h"
 
@@ -153,6 +155,45 @@ Status build_steps(Graph& graph, const std::vector<int>& order, std::vector<Step
   return Status::ok();
 }
 
+// Pairs of adjacent steps that a fusion rule (engine/ops/fusion.h) runs as
+// one: the second step is the only reader of the first's single output, which
+// is not a graph output (so no one can see the tensor the fusion skips).
+// DYAD_FUSION=off keeps every step (comparisons, debugging).
+void fuse_steps(const Graph& graph, std::vector<Step>* steps) {
+  const char* env = std::getenv("DYAD_FUSION");
+  if (env != nullptr && std::string(env) == "off") return;
+  std::vector<int> readers(graph.tensors.size(), 0);
+  for (const Step& s : *steps)
+    for (int t : s.inputs)
+      if (t >= 0) ++readers[t];
+  for (int t : graph.outputs) ++readers[t];
+  // `next` alone reads `prev`'s single output, which nobody else sees, as its input 0.
+  auto chained = [&](const Step& prev, const Step& next) {
+    return prev.outputs.size() == 1 && readers[prev.outputs[0]] == 1 && !next.inputs.empty() &&
+           next.inputs[0] == prev.outputs[0];
+  };
+  std::vector<Step> out;
+  out.reserve(steps->size());
+  for (size_t i = 0; i < steps->size(); ++i) {
+    std::vector<Step>& s = *steps;
+    Step fused;
+    if (i + 2 < s.size() && chained(s[i], s[i + 1]) && chained(s[i + 1], s[i + 2]) &&
+        fuse_steps_triple(s[i], s[i + 1], s[i + 2], &fused)) {
+      out.push_back(std::move(fused));
+      i += 2;
+      continue;
+    }
+    if (i + 1 < s.size() && chained(s[i], s[i + 1]) && s[i + 1].inputs.size() == 1 &&
+        fuse_steps_pair(s[i], s[i + 1], &fused)) {
+      out.push_back(std::move(fused));
+      ++i;
+      continue;
+    }
+    out.push_back(std::move(s[i]));
+  }
+  *steps = std::move(out);
+}
+
 // Lifetimes: a graph input lives through the whole run (so a second run() sees
 // the same inputs), a graph output until after the last step; any other tensor
 // from its producer to its last reader.
@@ -232,6 +273,7 @@ Status build_plan(Graph& graph, Plan* out) {
   DYAD_RETURN_IF_ERROR(topological_order(graph, &order));
   Plan plan;
   DYAD_RETURN_IF_ERROR(build_steps(graph, order, &plan.steps));
+  fuse_steps(graph, &plan.steps);
   for (const Step& s : plan.steps)
     plan.scratch_bytes_per_thread = std::max(plan.scratch_bytes_per_thread, s.scratch_bytes_per_thread);
   DYAD_RETURN_IF_ERROR(layout_arena(graph, &plan));

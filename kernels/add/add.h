@@ -32,13 +32,18 @@ struct AddParams {
 void add__ref(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant,
               const void* a, const void* b, void* dst);
 
-// ---- AVX2 variant (add_avx2.cc; plan in add_plan.cc) ----------------------
+// One output of the definition above (values a and b of their dtypes).
+int64_t add_value(const AddParams& p, int64_t a, int64_t b, Dyadic a_requant, Dyadic b_requant);
+
+// ---- Vector variants (add_simd.h, add_avx2.cc, add_avx512.cc; plan in
+// add_plan.cc) ----
 // Each branch is computed exactly in 64-bit lanes: d = x - z in int32, then
 // t = (d * m) << ls and rne(t / 2^rs) with rs in [1, 63], |t| <= 2^62.
 // docs/kernels.md ("add") has the argument.
 
 // Constants of 8 consecutive elements; index [0] holds the even elements
-// (0, 2, 4, 6), [1] the odd ones, as 64-bit lanes.
+// (0, 2, 4, 6), [1] the odd ones, as 64-bit lanes (vpmuldq reads the even
+// 32-bit lanes of d directly, and the odd ones after a 32-bit shift).
 struct alignas(32) AddBlock8 {
   struct Branch {
     int64_t mult[2][4];    // m (vpmuldq reads the low 32 bits, signed)
@@ -49,20 +54,28 @@ struct alignas(32) AddBlock8 {
   int64_t offset[2][4];    // dst_zp - 2^(63 - rs_a) - 2^(63 - rs_b) (mod 2^64)
 };
 
-struct AddAvx2Plan {
+struct AddVecPlan {
   AddParams params;
   size_t period = 8;               // lcm(channels, 8): constants repeat every period elements
   std::vector<AddBlock8> blocks;   // period / 8
+  std::vector<Dyadic> a_requant, b_requant;  // the original pairs, for the scalar tails
 };
 
-// Fills `plan` when the AVX2 variant is exact for every input of the
+// Fills `plan` when the vector variants are exact for every input of the
 // containers: a, b and dst of types s8, u8, s16, s32; x - z fits int32 for
 // every value of each input container; each branch's |d| * |m| * 2^ls
 // stays within 2^62. Otherwise returns false and says why.
-bool add_avx2_plan(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant,
-                   AddAvx2Plan* plan, std::string* why);
+bool add_vec_plan(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant, AddVecPlan* plan,
+                  std::string* why);
 
-// Split over `pool` (may be null) in blocks of whole constant periods.
-void add__avx2(const AddAvx2Plan& plan, const void* a, const void* b, void* dst, ThreadPool* pool);
+// Elements [begin, end) by the reference formula (out of line, generic build:
+// the vector loops' tails).
+void add_scalar_range(const AddVecPlan& plan, const void* a, const void* b, void* dst, size_t begin,
+                      size_t end);
+
+// Split over `pool` (may be null) in chunks of whole constant periods. AVX2:
+// 8 elements (one block) per step; AVX-512 (F/BW/VL/DQ): 16 (two blocks).
+void add__avx2(const AddVecPlan& plan, const void* a, const void* b, void* dst, ThreadPool* pool);
+void add__avx512(const AddVecPlan& plan, const void* a, const void* b, void* dst, ThreadPool* pool);
 
 }  // namespace dyad::kernels

@@ -1,5 +1,6 @@
-// Plan-time constants of the AVX2 add (portable code: it runs before the
-// CPU's AVX2 support decides which kernel the step uses).
+// Plan-time constants of the vector adds (portable code: it runs before the
+// CPU's features decide which kernel the step uses), and their scalar tails.
+#include <algorithm>
 #include <numeric>
 
 #include "kernels/add/add.h"
@@ -61,8 +62,8 @@ bool branch_lane(int64_t max_d, Dyadic d, AddBlock8::Branch& b, int half, int la
 
 }  // namespace
 
-bool add_avx2_plan(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant,
-                   AddAvx2Plan* plan, std::string* why) {
+bool add_vec_plan(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant, AddVecPlan* plan,
+                  std::string* why) {
   if (p.a_type == IntType::kS64 || p.b_type == IntType::kS64 || p.dst_type == IntType::kS64) {
     *why = "int64 tensors";
     return false;
@@ -103,7 +104,23 @@ bool add_avx2_plan(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_
         static_cast<uint64_t>(p.dst_zero_point) - (uint64_t{1} << (63 - blk.a.rshift[half][lane])) -
         (uint64_t{1} << (63 - blk.b.rshift[half][lane])));
   }
+  plan->a_requant.assign(a_requant, a_requant + p.channels);
+  plan->b_requant.assign(b_requant, b_requant + p.channels);
   return true;
+}
+
+void add_scalar_range(const AddVecPlan& plan, const void* a, const void* b, void* dst, size_t begin,
+                      size_t end) {
+  const AddParams& p = plan.params;
+  size_t c = begin % p.channels;
+  for (size_t i = begin; i < end; ++i) {
+    int64_t xa, xb;
+    load_ints(a, p.a_type, i, 1, &xa);
+    load_ints(b, p.b_type, i, 1, &xb);
+    const int64_t y = add_value(p, xa, xb, plan.a_requant[c], plan.b_requant[c]);
+    store_ints(&y, 1, p.dst_type, dst, i);
+    if (++c == p.channels) c = 0;
+  }
 }
 
 }  // namespace dyad::kernels

@@ -90,6 +90,12 @@ struct Simd {
 
   // int32 lanes <-> int64 lanes. widen_lo/hi: lanes [0, 4) / [4, 8) sign
   // extended; narrow: the low 32 bits of a's lanes, then of b's.
+  // The even 32-bit lanes from `even` (the low halves of its 64-bit lanes)
+  // and the odd ones from the low halves of `odd`'s 64-bit lanes.
+  static V interleave32(V even, V odd) { return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA); }
+  // kLanes64 64-bit values from 32 bytes at `lo` (`hi` is for the wider ISAs).
+  static V load_64x4s(const void* lo, const void* /*hi*/) { return load(lo); }
+
   static V widen_lo(V a) { return _mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)); }
   static V widen_hi(V a) { return _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1)); }
   static V narrow(V a, V b) {

@@ -62,6 +62,15 @@ struct Simd {
   static V mul_s32(V a, V b) { return _mm512_mul_epi32(a, b); }
   static V mullo64(V a, V b) { return _mm512_mullo_epi64(a, b); }  // AVX-512 DQ
 
+  // The even 32-bit lanes from `even` (the low halves of its 64-bit lanes)
+  // and the odd ones from the low halves of `odd`'s 64-bit lanes.
+  static V interleave32(V even, V odd) { return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)); }
+  // 8 64-bit values: 32 bytes at `lo`, then 32 bytes at `hi`.
+  static V load_64x4s(const void* lo, const void* hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(static_cast<const __m256i*>(lo))),
+                              _mm256_loadu_si256(static_cast<const __m256i*>(hi)), 1);
+  }
+
   static V widen_lo(V a) { return _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)); }
   static V widen_hi(V a) { return _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(a, 1)); }
   static V narrow(V a, V b) {

@@ -16,8 +16,10 @@
 #include "kernels/average_pool/average_pool.h"
 #include "kernels/conv2d/depthwise.h"
 #include "kernels/global_average_pool/global_average_pool.h"
+#include "kernels/int_gelu/int_gelu_requantize.h"
 #include "kernels/int_gelu/int_gelu_vec.h"
 #include "kernels/int_layernorm/int_layernorm.h"
+#include "kernels/int_layernorm/int_layernorm_requantize.h"
 #include "kernels/int_softmax/int_softmax_vec.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/max_pool/max_pool.h"
@@ -52,7 +54,8 @@ void requantize__avx512(const RequantizeParams&, const RequantizeAvx512Plan&, co
   DYAD_ABSENT(requantize__avx512);
 }
 
-void add__avx2(const AddAvx2Plan&, const void*, const void*, void*, ThreadPool*) { DYAD_ABSENT(add__avx2); }
+void add__avx2(const AddVecPlan&, const void*, const void*, void*, ThreadPool*) { DYAD_ABSENT(add__avx2); }
+void add__avx512(const AddVecPlan&, const void*, const void*, void*, ThreadPool*) { DYAD_ABSENT(add__avx512); }
 void average_pool__avx2(const Pool2dParams&, const void*, void*, ThreadPool*) { DYAD_ABSENT(average_pool__avx2); }
 void max_pool__avx2(const Pool2dParams&, const void*, void*, ThreadPool*) { DYAD_ABSENT(max_pool__avx2); }
 void global_average_pool__avx2(const GlobalAveragePoolParams&, const void*, void*) {
@@ -83,6 +86,18 @@ void int_softmax_s32__avx512(const IntSoftmaxParams&, const IntSoftmaxVecPlan&, 
 void int_layernorm__avx512vnni(const IntLayerNormParams&, const void*, int64_t*, ThreadPool*) {
   DYAD_ABSENT(int_layernorm__avx512vnni);
 }
+void int_gelu_requantize__avx2(const IntGeluParams&, const IntGeluVecPlan&, const RequantizeParams&,
+                               const RequantizeWidePlan&, const void*, void*, ThreadPool*) {
+  DYAD_ABSENT(int_gelu_requantize__avx2);
+}
+void int_gelu_requantize__avx512(const IntGeluParams&, const IntGeluVecPlan&, const RequantizeParams&,
+                                 const RequantizeWidePlan&, const void*, void*, ThreadPool*) {
+  DYAD_ABSENT(int_gelu_requantize__avx512);
+}
+void int_layernorm_requantize__avx512(const IntLayerNormParams&, const RequantizeParams&, const RequantizeWidePlan&,
+                                      const void*, void*, ThreadPool*) {
+  DYAD_ABSENT(int_layernorm_requantize__avx512);
+}
 
 bool matmul_avx2_applies(const MatmulParams&) { return false; }
 bool matmul_avx512vnni_applies(const MatmulParams&) { return false; }
@@ -99,5 +114,7 @@ void vnm_gemm_ubs_qc8w_avx2(const VnmGemmPlan&, const VnmArgs&) { DYAD_ABSENT(vn
 void vnm_gemm_ubs_qc4w_avx2(const VnmGemmPlan&, const VnmArgs&) { DYAD_ABSENT(vnm_gemm_ubs_qc4w_avx2); }
 void vnm_gemm_signw_qc8w_avx2(const VnmGemmPlan&, const VnmArgs&) { DYAD_ABSENT(vnm_gemm_signw_qc8w_avx2); }
 void vnm_gemm_signa_qc8w_avx2(const VnmGemmPlan&, const VnmArgs&) { DYAD_ABSENT(vnm_gemm_signa_qc8w_avx2); }
+void vnm_gemm_dp_avx512vnni(const VnmGemmPlan&, const VnmArgs&) { DYAD_ABSENT(vnm_gemm_dp_avx512vnni); }
+void vnm_gemm_dp_avxvnni(const VnmGemmPlan&, const VnmArgs&) { DYAD_ABSENT(vnm_gemm_dp_avxvnni); }
 
 }  // namespace dyad::kernels

@@ -1,5 +1,6 @@
-// Depthwise 3x3 conv2d (groups == in_c == out_c), AVX2, AVX-512 VNNI and NEON: the
-// MobileNetV2 layers, stride 1 or 2, with the fused dyadic epilogue of the
+// Depthwise KxK conv2d (groups == in_c == out_c, K = 3 or 5), AVX2,
+// AVX-512 VNNI and NEON: the MobileNetV2 (3x3) and MobileNetV3 / EfficientNet (5x5)
+// layers, stride 1 or 2, with the fused dyadic epilogue of the
 // GEMM (kernels/common/requant_block8.h). Same results as conv2d_*__ref, bit
 // for bit; docs/kernels.md ("Depthwise conv2d") has the argument.
 //
@@ -9,7 +10,9 @@
 // once into a "pair row" of int16 values d = x - z_x (0 in the padding),
 // entry j holding d at padded columns p = j * stride_w and p + 1 interleaved
 // (vpunpcklwd / vpunpckhwd), so one vpmaddwd against interleaved weights
-// (w[kw=0], w[kw=1]) or (w[kw=2], 0) gives two taps of 8 channels in int32.
+// (w[kw=2q], w[kw=2q+1]) (w[kw=K] being 0) gives two taps of 8 channels in
+// int32: tap pair q of output column ow is entry ow + q * (2 / stride_w), and
+// a kernel row takes (K + 1) / 2 pairs.
 #pragma once
 
 #include <cstddef>
@@ -29,22 +32,24 @@ struct DepthwisePlan {
   bool src_signed = true;
   int width = 16;       // channels per block: 16 (AVX2) or 32 (AVX-512)
   int64_t blocks = 0;   // ceil(channels / width)
-  int64_t entries = 0;  // pair-row entries: out_w + 2 / stride_w
-  // [kh][block][pair: (kw0, kw1), (kw2, 0)][lo, hi] as W int16 each, in the
-  // vpunpck{l,h}wd order of the activations; channels past in_c are 0.
+  int kernel = 3;       // K: the window is K x K
+  int64_t entries = 0;  // pair-row entries: out_w + ((K + 1) / 2 - 1) * (2 / stride_w)
+  // [kh][block][pair q: (kw 2q, kw 2q+1), the last (kw K-1, 0)][lo, hi] as W
+  // int16 each, in the vpunpck{l,h}wd order of the activations; channels
+  // past in_c are 0.
   std::vector<int16_t> weights;
   // Per block, W int32 in accumulator lane order: the "lo" half (lanes
   // [0, W/2)) holds, per 128-bit lane k, channels 8k..8k+3; the "hi" half
   // channels 8k+4..8k+7 (W = 16: lo = 0-3, 8-11, hi = 4-7, 12-15).
   std::vector<int32_t> bias;
   std::vector<RequantBlock8> requant;  // W/8 per block, same lane order; empty: int32 output
-  size_t scratch_bytes_per_thread = 0;  // 3 pair rows, 64-byte multiple
+  size_t scratch_bytes_per_thread = 0;  // K pair rows, 64-byte multiple
 };
 
 // Fills `plan` if the vector depthwise kernels apply: groups == in_c ==
-// out_c, 3x3, dilation 1, strides 1 or 2, int8 or uint8 containers in, int8,
-// uint8 (requantized) or int32 (raw) out. Else false and why. `wei` is
-// [C, 3, 3, 1], bias C entries or null, requant C entries (ignored for an
+// out_c, 3x3 or 5x5, dilation 1, strides 1 or 2, int8 or uint8 containers
+// in, int8, uint8 (requantized) or int32 (raw) out. Else false and why. `wei`
+// is [C, K, K, 1], bias C entries or null, requant C entries (ignored for an
 // int32 output).
 // `width`: 16 or 32 channels per block.
 bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, const int32_t* bias,

@@ -1,4 +1,4 @@
-// AVX2 depthwise 3x3 conv2d (kernels/conv2d/depthwise.h has the layout).
+// AVX2 depthwise 3x3 / 5x5 conv2d (kernels/conv2d/depthwise.h has the layout).
 //
 // Exactness: d = x - z_x is in [-255, 255] and a weight in [-128, 127], so
 // each vpmaddwd lane d0*w0 + d1*w1 is exact in int32, and the builder proved
@@ -62,11 +62,13 @@ void build_pair_row(const DepthwisePlan& plan, const uint8_t* x_row, uint8_t* ou
   }
 }
 
-// One output row: rows[kh] is the pair row of input row oh*sh - pad_top + kh,
-// or null when that row is padding.
-void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t* y_row) {
+// One output row of a KxK window: rows[kh] is the pair row of input row
+// oh*sh - pad_top + kh, or null when that row is padding.
+template <int K>
+void output_row(const DepthwisePlan& plan, const uint8_t* const* rows, uint8_t* y_row) {
+  constexpr int kPairs = (K + 1) / 2;  // tap pairs per kernel row
   const Conv2dParams& p = plan.params;
-  const int64_t C = p.out_c, sw = p.stride_w, kw2 = 2 / sw;  // entry offset of tap kw = 2
+  const int64_t C = p.out_c, step = 2 / p.stride_w;  // entry offset of tap pair q + 1 from pair q
   const bool raw = plan.requant.empty();
   const __m256i qmin = _mm256_set1_epi32(static_cast<int32_t>(p.out.min));
   const __m256i qmax = _mm256_set1_epi32(static_cast<int32_t>(p.out.max));
@@ -75,25 +77,24 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t
     const int64_t valid = std::min<int64_t>(16, C - 16 * b);
     const __m256i bias_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&plan.bias[b * 16]));
     const __m256i bias_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&plan.bias[b * 16 + 8]));
-    const __m256i* w[3];
-    const __m256i* r[3];
+    const __m256i* w[K];
+    const __m256i* r[K];
     int taps = 0;
-    for (int kh = 0; kh < 3; ++kh) {
+    for (int kh = 0; kh < K; ++kh) {
       if (rows[kh] == nullptr) continue;
-      w[taps] = reinterpret_cast<const __m256i*>(&plan.weights[((kh * plan.blocks + b) * 4) * 16]);
+      w[taps] = reinterpret_cast<const __m256i*>(&plan.weights[((kh * plan.blocks + b) * 2 * kPairs) * 16]);
       r[taps] = reinterpret_cast<const __m256i*>(rows[kh] + b * plan.entries * 64);
       ++taps;
     }
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
       __m256i lo = bias_lo, hi = bias_hi;
-      for (int t = 0; t < taps; ++t) {
-        const __m256i* e0 = r[t] + 2 * ow;
-        const __m256i* e2 = r[t] + 2 * (ow + kw2);
-        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_load_si256(e0), _mm256_loadu_si256(w[t] + 0)));
-        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_load_si256(e0 + 1), _mm256_loadu_si256(w[t] + 1)));
-        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_load_si256(e2), _mm256_loadu_si256(w[t] + 2)));
-        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_load_si256(e2 + 1), _mm256_loadu_si256(w[t] + 3)));
-      }
+      for (int t = 0; t < taps; ++t)
+        for (int q = 0; q < kPairs; ++q) {
+          const __m256i* e = r[t] + 2 * (ow + q * step);
+          lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_load_si256(e), _mm256_loadu_si256(w[t] + 2 * q)));
+          hi = _mm256_add_epi32(hi,
+                                _mm256_madd_epi16(_mm256_load_si256(e + 1), _mm256_loadu_si256(w[t] + 2 * q + 1)));
+        }
       uint8_t* out = y_row + (ow * C + 16 * b) * (raw ? 4 : 1);
       if (raw) {
         // Back to channel order: lo = {0-3 | 8-11}, hi = {4-7 | 12-15}.
@@ -126,7 +127,8 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t
 void depthwise_conv2d__avx2(const DepthwisePlan& plan, const void* src, void* dst,
                             ThreadPool* pool, uint8_t* scratch) {
   depthwise_drive(plan, src, dst, pool, scratch,
-                  plan.src_signed ? build_pair_row<true> : build_pair_row<false>, output_row);
+                  plan.src_signed ? build_pair_row<true> : build_pair_row<false>,
+                  plan.kernel == 5 ? output_row<5> : output_row<3>);
 }
 
 }  // namespace dyad::kernels

@@ -1,4 +1,4 @@
-// AVX-512 VNNI depthwise 3x3 conv2d: the AVX2 kernel (depthwise_avx2.cc) on
+// AVX-512 VNNI depthwise 3x3 / 5x5 conv2d: the AVX2 kernel (depthwise_avx2.cc) on
 // zmm, 32 channels per block (kernels/conv2d/depthwise.h has the layout;
 // each 128-bit lane of a zmm repeats the AVX2 one), with vpdpwssd fusing the
 // pair multiply and the accumulate, and the zmm requant (Requant16).
@@ -68,11 +68,16 @@ void build_pair_row(const DepthwisePlan& plan, const uint8_t* x_row, uint8_t* ou
   }
 }
 
-// One output row: rows[kh] is the pair row of input row oh*sh - pad_top + kh,
-// or null when that row is padding.
-void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t* y_row) {
+// One output row of a KxK window: rows[kh] is the pair row of input row
+// oh*sh - pad_top + kh, or null when that row is padding. The weights of the
+// block (K * (K + 1) zmm: 12 for 3x3, 30 for 5x5) are gathered once per block
+// into a local array of the taps present (GCC keeps it on the stack and
+// vpdpwssd reads it as a memory operand, from L1).
+template <int K>
+void output_row(const DepthwisePlan& plan, const uint8_t* const* rows, uint8_t* y_row) {
+  constexpr int kPairs = (K + 1) / 2;  // tap pairs per kernel row
   const Conv2dParams& p = plan.params;
-  const int64_t C = p.out_c, kw2 = 2 / p.stride_w;  // entry offset of tap kw = 2
+  const int64_t C = p.out_c, step = 2 / p.stride_w;  // entry offset of tap pair q + 1 from pair q
   const bool raw = plan.requant.empty();
   const __m512i qmin = _mm512_set1_epi32(static_cast<int32_t>(p.out.min));
   const __m512i qmax = _mm512_set1_epi32(static_cast<int32_t>(p.out.max));
@@ -85,27 +90,25 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t
     const int64_t valid = std::min<int64_t>(kW, C - kW * b);
     const __m512i bias_lo = _mm512_loadu_si512(&plan.bias[b * kW]);
     const __m512i bias_hi = _mm512_loadu_si512(&plan.bias[b * kW + 16]);
-    __m512i w[3][4];
-    const __m512i* r[3];
+    __m512i w[K][2 * kPairs];
+    const __m512i* r[K];
     int taps = 0;
-    for (int kh = 0; kh < 3; ++kh) {
+    for (int kh = 0; kh < K; ++kh) {
       if (rows[kh] == nullptr) continue;
-      const int16_t* wk = &plan.weights[((kh * plan.blocks + b) * 4) * kW];
-      for (int v = 0; v < 4; ++v) w[taps][v] = _mm512_loadu_si512(wk + v * kW);
+      const int16_t* wk = &plan.weights[((kh * plan.blocks + b) * 2 * kPairs) * kW];
+      for (int v = 0; v < 2 * kPairs; ++v) w[taps][v] = _mm512_loadu_si512(wk + v * kW);
       r[taps] = reinterpret_cast<const __m512i*>(rows[kh] + b * plan.entries * 4 * kW);
       ++taps;
     }
     // The int32 sums of output column ow: bias plus every tap (vpdpwssd).
     auto accumulate = [&](int64_t ow, __m512i* lo_out, __m512i* hi_out) {
       __m512i lo = bias_lo, hi = bias_hi;
-      for (int t = 0; t < taps; ++t) {
-        const __m512i* e0 = r[t] + 2 * ow;
-        const __m512i* e2 = r[t] + 2 * (ow + kw2);
-        lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e0), w[t][0]);
-        hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e0 + 1), w[t][1]);
-        lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e2), w[t][2]);
-        hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e2 + 1), w[t][3]);
-      }
+      for (int t = 0; t < taps; ++t)
+        for (int q = 0; q < kPairs; ++q) {
+          const __m512i* e = r[t] + 2 * (ow + q * step);
+          lo = _mm512_dpwssd_epi32(lo, _mm512_load_si512(e), w[t][2 * q]);
+          hi = _mm512_dpwssd_epi32(hi, _mm512_load_si512(e + 1), w[t][2 * q + 1]);
+        }
       *lo_out = lo;
       *hi_out = hi;
     };
@@ -146,7 +149,8 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t
 void depthwise_conv2d__avx512vnni(const DepthwisePlan& plan, const void* src, void* dst,
                                   ThreadPool* pool, uint8_t* scratch) {
   depthwise_drive(plan, src, dst, pool, scratch,
-                  plan.src_signed ? build_pair_row<true> : build_pair_row<false>, output_row);
+                  plan.src_signed ? build_pair_row<true> : build_pair_row<false>,
+                  plan.kernel == 5 ? output_row<5> : output_row<3>);
 }
 
 }  // namespace dyad::kernels

@@ -1,4 +1,4 @@
-// NEON depthwise 3x3 conv2d (64-bit ARM baseline): the AVX2 variant's plan
+// NEON depthwise KxK conv2d (K = 3 or 5; 64-bit ARM baseline): the AVX2 variant's plan
 // and pair-row layout (kernels/conv2d/depthwise.h, width 16) with each
 // 256-bit AVX2 vector held as two 128-bit halves: a pair-row entry is
 // [zip1(d0, d1) of channels 0-7, of 8-15, zip2(...) of 0-7, of 8-15], in
@@ -80,11 +80,13 @@ inline int32x4_t madd(const int16_t* e, const int16_t* w) {
   return vpaddq_s32(vmull_s16(vget_low_s16(a), vget_low_s16(b)), vmull_high_s16(a, b));
 }
 
-// One output row: rows[kh] is the pair row of input row oh*sh - pad_top + kh,
-// or null when that row is padding.
-void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t* y_row) {
+// One output row of a KxK window: rows[kh] is the pair row of input row
+// oh*sh - pad_top + kh, or null when that row is padding.
+template <int K>
+void output_row(const DepthwisePlan& plan, const uint8_t* const* rows, uint8_t* y_row) {
+  constexpr int kPairs = (K + 1) / 2;  // tap pairs per kernel row
   const Conv2dParams& p = plan.params;
-  const int64_t C = p.out_c, sw = p.stride_w, kw2 = 2 / sw;  // entry offset of tap kw = 2
+  const int64_t C = p.out_c, step = 2 / p.stride_w;  // entry offset of tap pair q + 1 from pair q
   const bool raw = plan.requant.empty();
   const int32x4_t qmin = vdupq_n_s32(static_cast<int32_t>(p.out.min));
   const int32x4_t qmax = vdupq_n_s32(static_cast<int32_t>(p.out.max));
@@ -94,29 +96,28 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t
     // (the AVX2 "lo" vector), s[2] 4-7, s[3] 12-15 ("hi").
     int32x4_t bias[4];
     for (int i = 0; i < 4; ++i) bias[i] = vld1q_s32(&plan.bias[b * 16 + 4 * i]);
-    const int16_t* w[3];
-    const int16_t* r[3];
+    const int16_t* w[K];
+    const int16_t* r[K];
     int taps = 0;
-    for (int kh = 0; kh < 3; ++kh) {
+    for (int kh = 0; kh < K; ++kh) {
       if (rows[kh] == nullptr) continue;
-      w[taps] = &plan.weights[((kh * plan.blocks + b) * 4) * 16];
+      w[taps] = &plan.weights[((kh * plan.blocks + b) * 2 * kPairs) * 16];
       r[taps] = reinterpret_cast<const int16_t*>(rows[kh] + b * plan.entries * 64);
       ++taps;
     }
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
       int32x4_t s[4] = {bias[0], bias[1], bias[2], bias[3]};
-      for (int t = 0; t < taps; ++t) {
-        const int16_t* e0 = r[t] + 32 * ow;         // taps kw = 0, 1
-        const int16_t* e2 = r[t] + 32 * (ow + kw2);  // tap kw = 2 (and a zero weight)
-        // Weight vectors of 16 int16: [0] (kw0, kw1) lo, [1] (kw0, kw1) hi,
-        // [2] (kw2, 0) lo, [3] (kw2, 0) hi; each as two 128-bit halves.
-        for (int h = 0; h < 2; ++h) {
-          s[h] = vaddq_s32(s[h], madd(e0 + 8 * h, w[t] + 8 * h));
-          s[2 + h] = vaddq_s32(s[2 + h], madd(e0 + 16 + 8 * h, w[t] + 16 + 8 * h));
-          s[h] = vaddq_s32(s[h], madd(e2 + 8 * h, w[t] + 32 + 8 * h));
-          s[2 + h] = vaddq_s32(s[2 + h], madd(e2 + 16 + 8 * h, w[t] + 48 + 8 * h));
+      for (int t = 0; t < taps; ++t)
+        for (int q = 0; q < kPairs; ++q) {
+          // Entry of tap pair q (32 int16: lo halves, then hi halves) and its
+          // weights: lo (16 int16) then hi (16 int16), each two 128-bit halves.
+          const int16_t* e = r[t] + 32 * (ow + q * step);
+          const int16_t* wq = w[t] + 32 * q;
+          for (int h = 0; h < 2; ++h) {
+            s[h] = vaddq_s32(s[h], madd(e + 8 * h, wq + 8 * h));
+            s[2 + h] = vaddq_s32(s[2 + h], madd(e + 16 + 8 * h, wq + 16 + 8 * h));
+          }
         }
-      }
       // Channel order: 0-3 = s[0], 4-7 = s[2], 8-11 = s[1], 12-15 = s[3].
       const int32x4_t in_order[4] = {s[0], s[2], s[1], s[3]};
       uint8_t* out = y_row + (ow * C + 16 * b) * (raw ? 4 : 1);
@@ -152,7 +153,7 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const rows[3], uint8_t
 void depthwise_conv2d__neon(const DepthwisePlan& plan, const void* src, void* dst, ThreadPool* pool,
                             uint8_t* scratch) {
   depthwise_drive(plan, src, dst, pool, scratch, plan.src_signed ? build_pair_row<true> : build_pair_row<false>,
-                  output_row);
+                  plan.kernel == 5 ? output_row<5> : output_row<3>);
 }
 
 }  // namespace dyad::kernels

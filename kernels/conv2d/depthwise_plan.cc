@@ -24,8 +24,9 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
     *why = "not depthwise with one output per channel";
     return false;
   }
-  if (p.kernel_h != 3 || p.kernel_w != 3 || p.dilation_h != 1 || p.dilation_w != 1) {
-    *why = "not a 3x3 undilated window";
+  if (p.kernel_h != p.kernel_w || (p.kernel_h != 3 && p.kernel_h != 5) || p.dilation_h != 1 ||
+      p.dilation_w != 1) {
+    *why = "not a 3x3 or 5x5 undilated window";
     return false;
   }
   if (p.stride_h < 1 || p.stride_h > 2 || p.stride_w < 1 || p.stride_w > 2) {
@@ -46,12 +47,14 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
   plan->width = W;
   const int64_t C = p.in_c, blocks = (C + W - 1) / W;
   plan->blocks = blocks;
-  plan->entries = p.out_w + 2 / p.stride_w;
-  plan->weights.assign(static_cast<size_t>(3 * blocks * 2 * 2 * W), 0);
+  const int K = static_cast<int>(p.kernel_h), pairs = (K + 1) / 2;
+  plan->kernel = K;
+  plan->entries = p.out_w + (pairs - 1) * (2 / p.stride_w);
+  plan->weights.assign(static_cast<size_t>(K * blocks * pairs * 2 * W), 0);
   plan->bias.assign(static_cast<size_t>(blocks * W), 0);
   if (!raw) plan->requant.assign(static_cast<size_t>(blocks * (W / 8)), RequantBlock8{});
   auto w_at = [&](int64_t c, int64_t kh, int64_t kw) -> int16_t {
-    return (c < C && kw < 3) ? wei[(c * 3 + kh) * 3 + kw] : 0;
+    return (c < C && kw < K) ? wei[(c * K + kh) * K + kw] : 0;
   };
   for (int64_t b = 0; b < blocks; ++b) {
     for (int i = 0; i < W; ++i) {
@@ -63,10 +66,10 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
       // Weight vectors: lane pair (2j, 2j+1) of half h multiplies the
       // activations of taps (kw, kw + 1) of channel lane_channel(W/2 h + j).
     }
-    for (int64_t kh = 0; kh < 3; ++kh)
-      for (int pair = 0; pair < 2; ++pair)
+    for (int64_t kh = 0; kh < K; ++kh)
+      for (int pair = 0; pair < pairs; ++pair)
         for (int half = 0; half < 2; ++half) {
-          int16_t* v = &plan->weights[static_cast<size_t>((((kh * blocks + b) * 2 + pair) * 2 + half) * W)];
+          int16_t* v = &plan->weights[static_cast<size_t>((((kh * blocks + b) * pairs + pair) * 2 + half) * W)];
           for (int j = 0; j < W / 2; ++j) {
             const int64_t c = W * b + lane_channel(W / 2 * half + j, W);
             v[2 * j] = w_at(c, kh, 2 * pair);
@@ -76,7 +79,7 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
   }
   // An entry: two vectors (unpacklo, unpackhi) of W int16.
   const size_t row = static_cast<size_t>(blocks * plan->entries * 4 * W);
-  plan->scratch_bytes_per_thread = (3 * row + 63) / 64 * 64;
+  plan->scratch_bytes_per_thread = (K * row + 63) / 64 * 64;
   return true;
 }
 

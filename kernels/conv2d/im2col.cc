@@ -9,20 +9,21 @@ namespace dyad::kernels {
 
 namespace {
 
-// The window of output pixel (n, oh, ow) into `row` (kernel_h * kernel_w * in_c bytes).
+// The window of output pixel (n, oh, ow) over input channels [c0, c0 + cg)
+// into `row` (kernel_h * kernel_w * cg bytes).
 void window_row(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte, int64_t n,
-                int64_t oh, int64_t ow, uint8_t* row) {
-  const size_t c_bytes = static_cast<size_t>(p.in_c);
+                int64_t oh, int64_t ow, int64_t c0, int64_t cg, uint8_t* row) {
+  const size_t c_bytes = static_cast<size_t>(cg);
   const int64_t iw0 = ow * p.stride_w - p.pad_left;
   for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
     const int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-    uint8_t* out = row + kh * p.kernel_w * p.in_c;
+    uint8_t* out = row + kh * p.kernel_w * cg;
     if (ih < 0 || ih >= p.in_h) {
       std::memset(out, zero_point_byte, c_bytes * static_cast<size_t>(p.kernel_w));
       continue;
     }
-    const uint8_t* in_row = src + (n * p.in_h + ih) * p.in_w * p.in_c;
-    if (p.dilation_w == 1) {
+    const uint8_t* in_row = src + (n * p.in_h + ih) * p.in_w * p.in_c + c0;
+    if (p.dilation_w == 1 && cg == p.in_c) {
       // The in-bounds taps of one kernel row are adjacent pixels: one copy
       // of (taps * in_c) bytes (for the stem convs, in_c = 3, one memcpy of
       // 21 bytes instead of seven of 3). Taps [lo, hi) are inside the image.
@@ -39,9 +40,27 @@ void window_row(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_by
       for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
         const int64_t iw = iw0 + kw * p.dilation_w;
         if (iw < 0 || iw >= p.in_w)
-          std::memset(out + kw * p.in_c, zero_point_byte, c_bytes);
+          std::memset(out + kw * cg, zero_point_byte, c_bytes);
         else
-          std::memcpy(out + kw * p.in_c, in_row + iw * p.in_c, c_bytes);
+          std::memcpy(out + kw * cg, in_row + iw * p.in_c, c_bytes);
+      }
+    }
+  }
+}
+
+// Rows [m0, m0 + rows) of windows over input channels [c0, c0 + cg).
+void window_rows(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte, int64_t c0, int64_t cg,
+                 size_t m0, size_t rows, uint8_t* dst, size_t dst_stride) {
+  const int64_t pixels = p.out_h * p.out_w;
+  int64_t m = static_cast<int64_t>(m0);
+  int64_t n = m / pixels, oh = m % pixels / p.out_w, ow = m % p.out_w;
+  for (size_t r = 0; r < rows; ++r) {
+    window_row(p, src, zero_point_byte, n, oh, ow, c0, cg, dst + r * dst_stride);
+    if (++ow == p.out_w) {
+      ow = 0;
+      if (++oh == p.out_h) {
+        oh = 0;
+        ++n;
       }
     }
   }
@@ -51,19 +70,13 @@ void window_row(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_by
 
 void im2col_rows_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte, size_t m0,
                     size_t rows, uint8_t* dst, size_t dst_stride) {
-  const int64_t pixels = p.out_h * p.out_w;
-  int64_t m = static_cast<int64_t>(m0);
-  int64_t n = m / pixels, oh = m % pixels / p.out_w, ow = m % p.out_w;
-  for (size_t r = 0; r < rows; ++r) {
-    window_row(p, src, zero_point_byte, n, oh, ow, dst + r * dst_stride);
-    if (++ow == p.out_w) {
-      ow = 0;
-      if (++oh == p.out_h) {
-        oh = 0;
-        ++n;
-      }
-    }
-  }
+  window_rows(p, src, zero_point_byte, 0, p.in_c, m0, rows, dst, dst_stride);
+}
+
+void im2col_group_rows_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte,
+                          int64_t group, size_t m0, size_t rows, uint8_t* dst, size_t dst_stride) {
+  const int64_t cg = p.in_c / p.groups;
+  window_rows(p, src, zero_point_byte, group * cg, cg, m0, rows, dst, dst_stride);
 }
 
 void im2col_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte, uint8_t* dst,

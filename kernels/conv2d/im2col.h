@@ -24,4 +24,11 @@ void im2col_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byt
 void im2col_rows_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte, size_t m0,
                     size_t rows, uint8_t* dst, size_t dst_stride);
 
+// The same rows for group `group` of a grouped conv: each window holds only
+// the group's in_c / groups input channels (kh, kw, c order), the matrix a
+// GEMM against that group's weights [out_c / groups, kernel_h * kernel_w *
+// in_c / groups] multiplies.
+void im2col_group_rows_x8(const Conv2dParams& p, const uint8_t* src, uint8_t zero_point_byte,
+                          int64_t group, size_t m0, size_t rows, uint8_t* dst, size_t dst_stride);
+
 }  // namespace dyad::kernels

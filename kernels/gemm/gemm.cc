@@ -212,6 +212,8 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   const size_t rows = kActivationBlockBytes / plan.a_stride;
   plan.mc = static_cast<int32_t>(std::clamp<size_t>(rows / v->mr * v->mr, v->mr, 512));
   plan.panel_scratch = w_elem != 0 && (d.M_hint == 0 || d.M_hint > v->mr);
+  plan.rows_in_place = v->family == GemmFamily::kDp && v->packed_weight_bits == 8 && plan.src_offset == 0 &&
+                       d.K % 8 == 0;
   plan.scratch_a_bytes = round_up(size_t(plan.mc) * plan.a_stride, 64);
   plan.scratch_w_bytes = plan.panel_scratch ? round_up(size_t(plan.kp) * v->nr * w_elem, 64) : 0;
   plan.scratch_acc_bytes = round_up(size_t(plan.mc) * v->nr * sizeof(int32_t), 64);

@@ -178,6 +178,16 @@ struct DpKernel {
       for (int j = 0; j < Vecs; ++j) Vec::store(acc + r * kNR + j * Vec::kLanes, c[r][j]);
   }
 
+  // Source rows read in place (plan.rows_in_place: byte panels, u = src
+  // because src_min = 0, K a multiple of 8 so there is no padding to add):
+  // packing would copy them unchanged.
+  static bool reads_rows_in_place(const GemmPlan& plan) { return plan.rows_in_place; }
+  template <int R>
+  static void tile(const GemmPlan&, const uint8_t* a, size_t a_stride, const void* w, size_t s0, size_t s1,
+                   int32_t* acc, bool accumulate) {
+    steps<R, (R < kMR)>(a, a_stride, static_cast<const uint8_t*>(w), s0, s1, acc, accumulate);
+  }
+
   // Short tiles prefetch: they are GEMV-like runs, where few rows share the
   // weights (the last tile of a taller block only touches lines in cache).
   template <int R>

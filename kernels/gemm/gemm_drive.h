@@ -43,6 +43,10 @@ __attribute__((always_inline)) inline void tile_rows(size_t rows, const Args&...
 //                             of one tile into (or onto) acc, row stride nr
 //   store_rows(plan, acc, mr, m0, n0, args)   the epilogue of a tile: adds
 //                             the column constants, requantizes, stores
+//   reads_rows_in_place(plan) optional: true when packing would copy the
+//                             source rows unchanged; the tiles then take them
+//                             in place, tile<MR>(plan, a, a_stride, w, s0, s1,
+//                             acc, accumulate)
 // Each of the num_threads tasks owns one scratch slice (packed activation
 // rows, one unpacked panel, int32 sums) and takes work items (m block, panel
 // group) from a shared counter. Every output is summed over the whole K by
@@ -80,6 +84,8 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   }
   const size_t m_blocks = (M + mc - 1) / mc;
   const size_t items = m_blocks * groups;
+  bool in_place = false;  // tiles read the source rows where they are (gemm_dp.h)
+  if constexpr (requires { &Kernel::reads_rows_in_place; }) in_place = Kernel::reads_rows_in_place(plan);
   std::atomic<size_t> next{0};
   auto task = [&](size_t t) {
     uint8_t* slot = args.scratch + t * args.slice_bytes;
@@ -88,16 +94,22 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
     auto* acc = reinterpret_cast<int32_t*>(slot + plan.scratch_a_bytes + plan.scratch_w_bytes);
     uint8_t* rows_buf = slot + plan.scratch_bytes_per_thread;  // with a row source
     size_t packed_block = SIZE_MAX;
+    const uint8_t* a_rows = a_buf;  // the current block's rows as the tiles read them
+    size_t a_stride = plan.a_stride;
     for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t mb = item / groups, g = item % groups;
       const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
       if (packed_block != mb) {
+        const uint8_t* src_rows = static_cast<const uint8_t*>(args.src) + m0 * args.src_stride;
         if (args.rows != nullptr) {
           args.rows->fill(args.rows->ctx, m0, rows, rows_buf, args.src_stride);
-          Kernel::pack_a(plan, rows_buf, rows, args.src_stride, a_buf);
+          src_rows = rows_buf;
+        }
+        if (in_place) {
+          a_rows = src_rows;
+          a_stride = args.src_stride;
         } else {
-          Kernel::pack_a(plan, static_cast<const uint8_t*>(args.src) + m0 * args.src_stride, rows,
-                         args.src_stride, a_buf);
+          Kernel::pack_a(plan, src_rows, rows, args.src_stride, a_buf);
         }
         packed_block = mb;
       }
@@ -106,10 +118,16 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         for (size_t s0 = 0; s0 < steps; s0 += k_block) {
           const size_t s1 = std::min(steps, s0 + k_block);
           for (size_t r0 = 0; r0 < rows; r0 += MR) {
-            const uint8_t* a = a_buf + r0 * plan.a_stride;
+            const uint8_t* a = a_rows + r0 * a_stride;
             int32_t* c = acc + r0 * NR;
-            tile_rows<Kernel>(std::min<size_t>(MR, rows - r0), plan, a, w, direct, s0, s1, c,
-                              s0 > 0);
+            const size_t n = std::min<size_t>(MR, rows - r0);
+            if constexpr (requires { &Kernel::reads_rows_in_place; }) {
+              if (in_place) {
+                tile_rows<Kernel>(n, plan, a, a_stride, w, s0, s1, c, s0 > 0);
+                continue;
+              }
+            }
+            tile_rows<Kernel>(n, plan, a, w, direct, s0, s1, c, s0 > 0);
           }
         }
         for (size_t r0 = 0; r0 < rows; r0 += MR) {

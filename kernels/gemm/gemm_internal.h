@@ -103,6 +103,9 @@ struct GemmPlan {
                             // keep sum_k u as an int32 at byte kp; kWd interleaves
                             // the rows of a tile (gemm_wd_avx2.cc)
   bool panel_scratch = false;      // unpack each weight panel before the register tiles
+  // kDp with byte panels, src_offset 0 and K a multiple of 8: the packed row
+  // would equal the source row, so the tiles read the source rows in place.
+  bool rows_in_place = false;
   size_t scratch_a_bytes = 0;      // per thread: mc packed activation rows
   size_t scratch_w_bytes = 0;      // per thread: one unpacked weight panel
   size_t scratch_acc_bytes = 0;    // per thread: int32 sums of mc rows x nr columns

@@ -50,6 +50,8 @@ void int_layernorm__ref(const IntLayerNormParams& p, const void* x, int64_t* out
 // Row `row` of the reference (for the vector variants' rows outside their
 // fast path): x and out are the whole tensors.
 void int_layernorm_row(const IntLayerNormParams& p, const void* x, int64_t row, int64_t* out);
+// The same row into out_row (n values).
+void int_layernorm_row_to(const IntLayerNormParams& p, const void* x, int64_t row, int64_t* out_row);
 
 // AVX-512 variant (int_layernorm_avx512vnni.cc; AVX-512 F/BW only): the sum,
 // the variance and the output 8 int64 lanes at a time. A row takes the vector

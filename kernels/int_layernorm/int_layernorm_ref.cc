@@ -68,12 +68,15 @@ void layernorm_row(const IntLayerNormParams& p, const T* x, int64_t* out) {
 
 }  // namespace
 
-void int_layernorm_row(const IntLayerNormParams& p, const void* x, int64_t row, int64_t* out) {
+void int_layernorm_row_to(const IntLayerNormParams& p, const void* x, int64_t row, int64_t* out_row) {
   with_int_type(p.x_type, [&](auto zero) {
     using T = decltype(zero);
-    if constexpr (sizeof(T) <= 4)
-      layernorm_row(p, static_cast<const T*>(x) + row * p.channels, out + row * p.channels);
+    if constexpr (sizeof(T) <= 4) layernorm_row(p, static_cast<const T*>(x) + row * p.channels, out_row);
   });
+}
+
+void int_layernorm_row(const IntLayerNormParams& p, const void* x, int64_t row, int64_t* out) {
+  int_layernorm_row_to(p, x, row, out + row * p.channels);
 }
 
 void int_layernorm__ref(const IntLayerNormParams& p, const void* x, int64_t* out, ThreadPool* pool) {

@@ -69,6 +69,12 @@ struct IntSoftmaxParams {
 // (rank <= 5, dims multiply to rows, elem_bytes in {1, 2, 4, 8}).
 bool int_softmax_params_valid(const IntSoftmaxParams& p);
 
+// The mask of rows [first_row, first_row + rows) of x as a mask of its own
+// (row 0 = first_row), for running those rows alone. The rows must lie in one
+// run of x's last leading axis (first_row % dims[rank - 1] + rows <=
+// dims[rank - 1]), as one attention head's query rows do.
+IntSoftmaxMask int_softmax_mask_rows(const IntSoftmaxMask& m, int64_t first_row, int64_t rows);
+
 // x [rows, L] int32 scores -> y [rows, L] int16 in [0, 256]. Rows are split
 // over `pool` (may be null); the result does not depend on it.
 void int_softmax_s32__ref(const IntSoftmaxParams& p, const int32_t* x, int16_t* y,

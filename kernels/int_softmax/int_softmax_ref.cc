@@ -80,6 +80,17 @@ int64_t int_softmax_mask_offset(const IntSoftmaxMask& m, int64_t row) {
   return offset;
 }
 
+IntSoftmaxMask int_softmax_mask_rows(const IntSoftmaxMask& m, int64_t first_row, int64_t rows) {
+  IntSoftmaxMask out = m;
+  if (m.data == nullptr || m.rank == 0) return out;
+  out.data = static_cast<const uint8_t*>(m.data) +
+             static_cast<size_t>(int_softmax_mask_offset(m, first_row)) * m.elem_bytes;
+  out.rank = 1;
+  out.dims[0] = rows;
+  out.row_strides[0] = m.row_strides[m.rank - 1];
+  return out;
+}
+
 void int_softmax_mask_keep(const IntSoftmaxMask& m, int64_t offset, int64_t n, int32_t* keep) {
   for (int64_t j = 0; j < n; ++j) keep[j] = mask_keeps(m, offset, j) ? -1 : 0;
 }

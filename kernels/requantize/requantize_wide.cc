@@ -114,6 +114,10 @@ void requantize_scalar_range(const RequantizeParams& p, const Dyadic* requant, c
   }
 }
 
+uint8_t requantize_wide_element(const RequantizeParams& p, int64_t x, Dyadic d) {
+  return static_cast<uint8_t>(requantize_value(p, x, d));
+}
+
 bool requantize_int32_path_applies(const RequantizeParams& p) {
   if (p.dst_type != IntType::kS8 && p.dst_type != IntType::kU8) return false;
   bool fits = false;

@@ -48,4 +48,8 @@ bool requantize_wide_plan(const RequantizeParams& p, const Dyadic* requant, Requ
 void requantize_scalar_range(const RequantizeParams& p, const Dyadic* requant, const void* src,
                              uint8_t* dst, size_t begin, size_t end);
 
+// One int8/uint8 output byte by the reference formula (out of line for the
+// same reason; the fused int_gelu + requantize tail uses it).
+uint8_t requantize_wide_element(const RequantizeParams& p, int64_t x, Dyadic d);
+
 }  // namespace dyad::kernels

@@ -34,10 +34,10 @@ typename S::V requantize_wide_lanes(typename S::V x, const RequantizeWidePlan& w
   return S::sub64(S::xor_(q, sign), sign);
 }
 
-// Elements [begin, end) of src (type T) -> int8/uint8 dst.
+// n elements of src (type T) -> int8/uint8 dst, the first in channel `c`.
 template <class S, class T>
-void requantize_wide_range(const RequantizeParams& p, const RequantizeWidePlan& w, const T* src, uint8_t* dst,
-                           size_t begin, size_t end) {
+void requantize_wide_span(const RequantizeParams& p, const RequantizeWidePlan& w, const T* src, uint8_t* dst,
+                          size_t n, size_t c) {
   using V = typename S::V;
   constexpr size_t kStep = S::kLanes32;
   const bool is_signed = p.dst_type == IntType::kS8;
@@ -45,9 +45,8 @@ void requantize_wide_range(const RequantizeParams& p, const RequantizeWidePlan& 
   const V zy = S::set1_32(static_cast<int32_t>(p.dst_zero_point));
   const V lo = S::set1_32(static_cast<int32_t>(p.dst_min));
   const V hi = S::set1_32(static_cast<int32_t>(p.dst_max));
-  size_t c = begin % p.channels;
-  size_t i = begin;
-  for (; i + kStep <= end; i += kStep) {
+  size_t i = 0;
+  for (; i + kStep <= n; i += kStep) {
     V x0, x1;
     if constexpr (sizeof(T) == 8) {
       x0 = S::load(src + i);
@@ -64,7 +63,17 @@ void requantize_wide_range(const RequantizeParams& p, const RequantizeWidePlan& 
     c += kStep;
     c = c < p.channels ? c : c % p.channels;
   }
-  if (i < end) requantize_scalar_range(p, w.requant.data(), src, dst, i, end);
+  for (; i < n; ++i) {
+    dst[i] = requantize_wide_element(p, static_cast<int64_t>(src[i]), w.requant[c]);
+    if (++c == p.channels) c = 0;
+  }
+}
+
+// Elements [begin, end) of src (type T) -> int8/uint8 dst.
+template <class S, class T>
+void requantize_wide_range(const RequantizeParams& p, const RequantizeWidePlan& w, const T* src, uint8_t* dst,
+                           size_t begin, size_t end) {
+  requantize_wide_span<S>(p, w, src + begin, dst + begin, end - begin, begin % p.channels);
 }
 
 // The whole tensor, split over `pool` in chunks of whole vectors.

@@ -19,12 +19,17 @@
 namespace dyad::kernels {
 namespace {
 
+// Best first, reference last. The VNNI variants accept every desc the AVX2
+// ones do (and int8 weights of -128 with 256-value sources), so where the
+// CPU has them (and DYAD_ISA allows them) the AVX2 ones are not reached.
 constexpr VnmVariant kVariants[] = {
-    {"vnm_ubs_qc4w__avx2", true, VnmFamily::kUbs, 4, &vnm_gemm_ubs_qc4w_avx2},
-    {"vnm_ubs_qc8w__avx2", true, VnmFamily::kUbs, 8, &vnm_gemm_ubs_qc8w_avx2},
-    {"vnm_signw_qc8w__avx2", true, VnmFamily::kSignW, 8, &vnm_gemm_signw_qc8w_avx2},
-    {"vnm_signa_qc8w__avx2", true, VnmFamily::kSignA, 8, &vnm_gemm_signa_qc8w_avx2},
-    {"vnm_ref", false, VnmFamily::kRef, 0, &vnm_gemm_ref},
+    {"vnm_dp__avx512vnni", KernelIsa::kAvx512Vnni, VnmFamily::kDp, 0, &vnm_gemm_dp_avx512vnni},
+    {"vnm_dp__avxvnni", KernelIsa::kAvxVnni, VnmFamily::kDp, 0, &vnm_gemm_dp_avxvnni},
+    {"vnm_ubs_qc4w__avx2", KernelIsa::kAvx2, VnmFamily::kUbs, 4, &vnm_gemm_ubs_qc4w_avx2},
+    {"vnm_ubs_qc8w__avx2", KernelIsa::kAvx2, VnmFamily::kUbs, 8, &vnm_gemm_ubs_qc8w_avx2},
+    {"vnm_signw_qc8w__avx2", KernelIsa::kAvx2, VnmFamily::kSignW, 8, &vnm_gemm_signw_qc8w_avx2},
+    {"vnm_signa_qc8w__avx2", KernelIsa::kAvx2, VnmFamily::kSignA, 8, &vnm_gemm_signa_qc8w_avx2},
+    {"vnm_ref", KernelIsa::kRef, VnmFamily::kRef, 0, &vnm_gemm_ref},
 };
 static_assert(kVariants[std::size(kVariants) - 1].family == VnmFamily::kRef, "the reference must be last");
 
@@ -34,6 +39,12 @@ static_assert(kVariants[std::size(kVariants) - 1].family == VnmFamily::kRef, "th
 // L2; a large block amortizes the control decoding over many tokens.
 constexpr size_t kActivationBlockBytes = 1024 * 1024;
 constexpr size_t kChunkControlBytes = 16 * 1024;      // decoded controls of one panel and K chunk (L1)
+// The zmm driver: panels of kVnmZmmPanelOctets (4) octets, K chunks of 32
+// group pairs; its controls and values are stored 4 times (one copy per
+// 128-bit lane), 32 KB per panel and chunk, which stay in L1 while every
+// token tile passes (64 group pairs, 64 KB, ran 1.3-1.4x slower; 16 and 24
+// the same as 32 within noise).
+constexpr int64_t kZmmChunkGroupPairs = 32;
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
@@ -112,11 +123,16 @@ Facts compute_facts(const VnmGemmDesc& d, const VnmLayout& l, const uint8_t* blo
   return f;
 }
 
-// Why `v` cannot run `d`, or "" when it can.
-std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f) {
-  if (v.needs_avx2 && !cpu_features().avx2) return "the CPU has no AVX2";
+// Why `v` cannot run `d`, or "" when it can. `named`: the caller asked for
+// this variant by name, so the DYAD_ISA cap (which is for dispatch) is not
+// applied, only the CPU's features.
+std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f, bool named) {
+  if (!kernel_isa_present(v.isa)) return strfmt("the CPU has no %s", kernel_isa_name(v.isa));
+  if (!named && static_cast<int>(v.isa) > static_cast<int>(kernel_isa_cap())) {
+    return strfmt("DYAD_ISA=%s caps dispatch below %s", kernel_isa_name(kernel_isa_cap()), kernel_isa_name(v.isa));
+  }
   if (v.family == VnmFamily::kRef) return "";
-  if (v.value_bits != d.shape.value_bits) {
+  if (v.value_bits != 0 && v.value_bits != d.shape.value_bits) {
     return strfmt("reads int%d values, the weights are int%d", v.value_bits, d.shape.value_bits);
   }
   if (!f.acc_fits_int32) {
@@ -142,6 +158,7 @@ std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f) {
     case VnmFamily::kSignA:
       if (f.has_minus_128) return "a weight is -128 (sign(w, x') of -128 does not fit int8)";
       return "";
+    case VnmFamily::kDp:  // u8 x s8 products are exact in vpdpbusd; only the int32 bound above applies
     case VnmFamily::kRef:
       break;
   }
@@ -168,11 +185,16 @@ void fill_epilogue(VnmGemmPlan& plan, const VnmGemmWeights& w, const Facts& f) {
 void fill_blocking(VnmGemmPlan& plan) {
   const VnmLayout& l = plan.layout;
   const int32_t v_octets = plan.desc.shape.v / 8;
+  // The zmm driver (vnm_gemm_avx512vnni.cc) stores its controls and values
+  // once per 128-bit lane.
+  const bool zmm = plan.variant->isa == KernelIsa::kAvx512Vnni;
+  const int32_t panel_octets = zmm ? kVnmZmmPanelOctets : kVnmPanelOctets;
+  const size_t lane_copies = zmm ? 4 : 1;
   plan.panels.clear();
   for (int32_t o = 0; o < l.octets;) {
     // Gathered activations belong to one V-block: panels never cross one.
     const int32_t block_end = plan.gather ? (o / v_octets + 1) * v_octets : static_cast<int32_t>(l.octets);
-    const int32_t count = std::min(kVnmPanelOctets, block_end - o);
+    const int32_t count = std::min(panel_octets, block_end - o);
     plan.panels.push_back({o, count});
     o += count;
   }
@@ -188,21 +210,22 @@ void fill_blocking(VnmGemmPlan& plan) {
   // Token block: its windows (and, when gathering, its packed rows) in L2.
   const size_t win_per_token = size_t(l.group_pairs) * 16;
   const size_t per_token = win_per_token + (plan.gather ? plan.a_stride : 0);
-  const size_t tile = kVnmTileTokens;
+  const size_t tile = zmm ? kVnmZmmTileTokens : kVnmTileTokens;
+  plan.tile_tokens = static_cast<int32_t>(tile);
   plan.token_block =
-      static_cast<int32_t>(std::clamp<size_t>(kActivationBlockBytes / per_token / tile * tile, tile, 504));
+      static_cast<int32_t>(std::clamp<size_t>(kActivationBlockBytes / per_token / tile * tile, tile, 504 / tile * tile));
   // K chunks of equal length (a short last chunk costs a whole tile setup).
-  const int64_t max_chunk = kChunkControlBytes / (32 * kVnmPanelOctets);
+  const int64_t max_chunk = zmm ? kZmmChunkGroupPairs : kChunkControlBytes / (32 * kVnmPanelOctets);
   const int64_t chunks = (l.group_pairs + max_chunk - 1) / max_chunk;
   plan.chunk_gp = static_cast<int32_t>((l.group_pairs + chunks - 1) / chunks);
   const size_t tb = plan.token_block;
   plan.scratch_a_bytes = round_up((plan.gather ? tb : tile) * plan.a_stride, 64);
   plan.scratch_g_bytes = round_up(tile * plan.g_stride, 64);
-  plan.scratch_win_bytes = round_up(tb / tile * size_t(l.group_pairs) * kVnmWindowRow, 64);
-  const size_t chunk_units = size_t(kVnmPanelOctets) * plan.chunk_gp;
-  plan.scratch_ctrl_bytes = chunk_units * 32;
-  const bool vals = plan.desc.shape.value_bits == 4 || plan.variant->family == VnmFamily::kSignW;
-  plan.scratch_vals_bytes = vals ? chunk_units * 32 : 0;
+  plan.scratch_win_bytes = round_up(tb / tile * size_t(l.group_pairs) * 16 * tile, 64);
+  const size_t chunk_units = size_t(panel_octets) * plan.chunk_gp;
+  plan.scratch_ctrl_bytes = chunk_units * 32 * lane_copies;
+  const bool vals = zmm || plan.desc.shape.value_bits == 4 || plan.variant->family == VnmFamily::kSignW;
+  plan.scratch_vals_bytes = vals ? chunk_units * 32 * lane_copies : 0;
   plan.scratch_acc_bytes = round_up(tb * kVnmPanelOctets * 8 * sizeof(int32_t), 64);
   plan.scratch_bytes_per_thread = plan.scratch_a_bytes + plan.scratch_g_bytes + plan.scratch_win_bytes +
                                   plan.scratch_ctrl_bytes + plan.scratch_vals_bytes + plan.scratch_acc_bytes;
@@ -226,6 +249,7 @@ bool build_plan(VnmGemmPlan& plan, const VnmVariant* v, const VnmGemmWeights& w,
         plan.int16_steps = static_cast<int32_t>(std::clamp<int64_t>(pair_max == 0 ? 64 : 32767 / pair_max, 1, 64));
         break;
       }
+      case VnmFamily::kDp: plan.src_offset = d.src_min; break;
       case VnmFamily::kSignW: plan.src_offset = d.src_min + 127; break;
       case VnmFamily::kSignA: plan.src_offset = d.src_min + 128; break;
       case VnmFamily::kRef: break;
@@ -271,7 +295,7 @@ VnmGemmPlanPtr make_plan(const VnmGemmDesc& desc, const VnmGemmWeights& weights,
     return nullptr;
   }
   const VnmVariant* chosen = select_variant(
-      kVariants, forced, "vnm_gemm", [&](const VnmVariant& v) { return refusal(v, desc, facts); },
+      kVariants, forced, "vnm_gemm", [&](const VnmVariant& v) { return refusal(v, desc, facts, forced != nullptr); },
       [&](const char* what, const char* name, const std::string& why) { log_dispatch(desc, what, name, why); },
       error);
   if (chosen == nullptr) return nullptr;
@@ -312,7 +336,7 @@ bool vnm_gemm_run(const VnmGemmPlan& plan, const void* src, size_t tokens, size_
 std::vector<VnmGemmVariantInfo> vnm_gemm_variants() {
   std::vector<VnmGemmVariantInfo> out;
   for (const VnmVariant& v : kVariants) {
-    out.push_back({v.name, v.family == VnmFamily::kRef, !v.needs_avx2 || cpu_features().avx2});
+    out.push_back({v.name, v.family == VnmFamily::kRef, kernel_isa_present(v.isa), kernel_isa_name(v.isa)});
   }
   return out;
 }

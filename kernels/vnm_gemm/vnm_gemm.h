@@ -92,7 +92,8 @@ bool vnm_gemm_run(const VnmGemmPlan& plan, const void* src, size_t tokens, size_
 struct VnmGemmVariantInfo {
   const char* name;
   bool is_reference;
-  bool cpu_supported;
+  bool cpu_supported;  // the ISA is present on this machine (DYAD_ISA caps only dispatch)
+  const char* isa;     // "ref", "avx2", "avxvnni", "avx512vnni"
 };
 // Best first, reference last.
 std::vector<VnmGemmVariantInfo> vnm_gemm_variants();

@@ -1,6 +1,7 @@
 // Internals shared by the V:N:M planner (vnm_gemm.cc) and its kernels
-// (vnm_gemm_ref.cc, vnm_gemm_avx2.cc): variants, the plan, and the per-octet
-// epilogue constants. Not part of the public API (vnm_gemm.h).
+// (vnm_gemm_ref.cc, vnm_gemm_avx2.cc, vnm_gemm_avxvnni.cc,
+// vnm_gemm_avx512vnni.cc): variants, the plan, and the per-octet epilogue
+// constants. Not part of the public API (vnm_gemm.h).
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "kernels/common/aligned_bytes.h"
+#include "kernels/common/cpu.h"
 #include "kernels/common/requant_block8.h"
 #include "kernels/vnm_gemm/vnm_gemm.h"
 
@@ -18,9 +20,11 @@ namespace dyad::kernels {
 // How a variant multiplies (docs/vnm.md "Exactness" has the proofs). Every
 // AVX2 family forms, per output row and group pair, two int16 pair sums with
 // vpmaddubsw (u8 x s8) and widens them with vpmaddwd; they differ in which
-// operand is unsigned, which decides the ranges they accept.
+// operand is unsigned, which decides the ranges they accept. kDp multiplies
+// with vpdpbusd (u8 x s8 quad sums straight into int32, no int16 step).
 enum class VnmFamily : uint8_t {
   kRef,    // scalar on the packed form, int64 accumulation: the oracle
+  kDp,     // u = src - src_min (u8) x w (s8) with vpdpbusd: any source, any int8 or int4 weight
   kUbs,    // u = src - src_min (u8) x w (s8); needs 2 * (src_max - src_min) * max|w| <= 32767
   kSignW,  // |w| (u8) x sign(x', w) (s8), x' = src - (src_min + 127) in [-127, 127];
            // needs src_max - src_min <= 254, any int8 weight
@@ -42,9 +46,9 @@ using VnmRunFn = void (*)(const VnmGemmPlan& plan, const VnmArgs& args);
 
 struct VnmVariant {
   const char* name;
-  bool needs_avx2;
+  KernelIsa isa;       // what the CPU needs (and the DYAD_ISA cap allows)
   VnmFamily family;
-  int32_t value_bits;  // packed value width the variant reads
+  int32_t value_bits;  // packed value width the variant reads; 0 = both (8 and 4)
   VnmRunFn run;
 };
 
@@ -53,6 +57,8 @@ void vnm_gemm_ubs_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
 void vnm_gemm_ubs_qc4w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
 void vnm_gemm_signw_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
 void vnm_gemm_signa_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
+void vnm_gemm_dp_avxvnni(const VnmGemmPlan& plan, const VnmArgs& args);
+void vnm_gemm_dp_avx512vnni(const VnmGemmPlan& plan, const VnmArgs& args);
 
 // Output constants of one octet (8 output channels), in the form the AVX2
 // epilogue reads: a = acc + col_const (int32, wrapping: exact, see
@@ -72,11 +78,15 @@ struct VnmPanel {
 constexpr int32_t kVnmPanelOctets = 8;
 // Runs with at most this many tokens use the direct (GEMV) driver.
 constexpr int32_t kVnmDirectMaxTokens = 4;
-// GEMM register tile: one octet x 12 tokens. The panel path stores its
-// activations as windows: per tile of 12 tokens and group pair, the 12
-// tokens' 16-byte windows side by side (a tile reads them from one pointer).
+// GEMM register tile of the ymm drivers: one octet x 12 tokens. The panel
+// path stores its activations as windows: per tile of 12 tokens and group
+// pair, the 12 tokens' 16-byte windows side by side (a tile reads them from
+// one pointer). The zmm driver (vnm_gemm_avx512vnni.cc) uses tiles of
+// kVnmZmmTileTokens tokens, 4 per zmm, and panels of kVnmZmmPanelOctets.
 constexpr int32_t kVnmTileTokens = 12;
 constexpr size_t kVnmWindowRow = 16 * kVnmTileTokens;
+constexpr int32_t kVnmZmmTileTokens = 16;
+constexpr int32_t kVnmZmmPanelOctets = 4;
 
 struct VnmGemmPlan {
   VnmGemmDesc desc;
@@ -101,6 +111,7 @@ struct VnmGemmPlan {
   std::vector<VnmPanel> panels;
   int32_t direct_max_tokens = 0;  // runs with at most this many tokens decode inline
   int32_t token_block = 0;        // GEMM path: tokens whose activations are packed together
+  int32_t tile_tokens = 0;        // GEMM path: tokens of one register tile (its windows side by side)
   int32_t chunk_gp = 0;           // GEMM path: group pairs per K chunk
   size_t a_stride = 0;            // bytes per packed activation row (k_pad + 16, rounded)
   size_t g_stride = 0;            // bytes per gathered activation row (4 * groups + 16, rounded)

@@ -3,6 +3,10 @@
     /usr/bin/python3 -m models.dyad_export torchvision:resnet18 --bits 8 --out /tmp/resnet18.json
     /usr/bin/python3 -m models.dyad_export mypkg.mymod:MyNet --input-shape 1,3,32,32 \\
         --state-dict net.pt --bits mixed:bits.json --out /tmp/mynet.json
+    /usr/bin/python3 -m models.dyad_export mypkg.mymod:MyNet ... --bits mpq:result.json
+
+--bits mpq:RESULT.json takes the per-layer bits of `dyad mpq solve --out RESULT.json`
+(docs/mpq.md); its layer names are the exported model's conv / linear names.
 
 MODEL is `torchvision:NAME` (a torchvision.models builder, random weights) or
 `package.module:ATTR` (a class or function returning an nn.Module, called with
@@ -19,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import export, fx_capture, qgraph, simulator
+from . import export, fx_capture, mpq_result, qgraph, simulator
 from .errors import ExportError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -67,9 +71,12 @@ def load_model(spec, kwargs=None, state_dict=None):
 
 def bit_config(bits):
     """--bits 8 | 4 | mixed:CONFIG.json (module path -> 4 or 8, or {"w": b, "a": b});
-    a path ending in '.' covers every module below it. Unlisted layers get 8 bits."""
+    a path ending in '.' covers every module below it | mpq:RESULT.json (a dyad mpq
+    solve result; mpq_result.py). Unlisted layers get 8 bits."""
     if bits in ("8", "4"):
         return qgraph.BitConfig({"w": int(bits), "a": int(bits)})
+    if bits.startswith("mpq:"):
+        return qgraph.BitConfig({"w": 8, "a": 8}, mpq_result.read(bits[len("mpq:"):]))
     if bits.startswith("mixed:"):
         path = bits[len("mixed:"):]
         try:
@@ -85,7 +92,7 @@ def bit_config(bits):
             if not isinstance(layers[k], dict):
                 raise UsageError(f"--bits {bits}: {k!r}: {v!r} is not 4, 8 or {{\"w\", \"a\"}}")
         return qgraph.BitConfig({"w": 8, "a": 8}, layers)
-    raise UsageError(f"--bits {bits!r}: expected 8, 4 or mixed:CONFIG.json")
+    raise UsageError(f"--bits {bits!r}: expected 8, 4, mixed:CONFIG.json or mpq:RESULT.json")
 
 
 def random_images(n, shape, input_dtype, seed):
@@ -199,6 +206,13 @@ def main(argv=None):
         batches = calibration_batches(args, shape)
         if args.bn_recalibrate:
             recalibrate_batchnorm(model, batches)
+        if args.bits.startswith("mpq:"):
+            # The result's layer names and input widths against the model's layers
+            # (an all-8-bit capture), before anything is lowered with them.
+            probe = fx_capture.capture(model, qgraph.BitConfig({"w": 8, "a": 8}), shape,
+                                       args.input, args.input_scale)
+            mpq_result.check_layers(config.layers, args.bits[len("mpq:"):],
+                                    *mpq_result.model_layers(probe))
         g = fx_capture.capture(model, config, shape, args.input, args.input_scale)
         fx_capture.calibrate(g, batches)
         name = args.name or os.path.splitext(os.path.basename(args.out))[0]
@@ -211,11 +225,13 @@ def main(argv=None):
                                          "clamp(rne(x / scale)); images transposed to NHWC"},
                 "calibration": {"images": sum(len(b) for b in batches),
                                 "data": args.calib_data or f"random (seed {args.seed})"}}
+        if args.bits.startswith("mpq:"):
+            meta["mpq_result"] = mpq_result.describe(args.bits[len("mpq:"):])
         if args.input == "int8" and len(shape) == 4 and shape[1] == 3:
             meta["input"]["random_calibration_preprocessing"] = {
                 "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
         doc = export.export_file(g, args.out, name, meta)
-    except (ExportError, UsageError) as e:
+    except (ExportError, UsageError, mpq_result.MpqResultError) as e:
         print(f"dyad_export: error: {e}", file=sys.stderr)
         return 1 if isinstance(e, ExportError) else 2
     size = os.path.getsize(args.out)

@@ -53,7 +53,16 @@ def calibration_batches(count=2048, batch=256, seed=0):
     return [train.to_tensor(images[idx[i:i + batch]]) for i in range(0, count, batch)]
 
 
-def build_graph(model, name):
+def build_graph(model, name, bits=None):
+    """The QGraph (ResNet) or ViTGraph (ViT) of `model` with the bit config `name`
+    of BIT_CONFIGS / VIT_WEIGHT_BITS, or with per-layer bits {layer: {"w", "a"}}
+    (mpq_result.read; unlisted layers 8 bits)."""
+    if bits is not None:
+        if isinstance(model, nets.ViT):
+            return vit.ViTGraph(model, lambda p: bits.get(p, {"w": 8})["w"],
+                                input_scale=INPUT_SCALE)
+        return qgraph.lower(model, qgraph.BitConfig({"w": 8, "a": 8}, bits),
+                            input_scale=INPUT_SCALE)
     if is_vit(name):
         return vit.ViTGraph(model, VIT_WEIGHT_BITS[name], input_scale=INPUT_SCALE)
     return qgraph.lower(model, BIT_CONFIGS[name], input_scale=INPUT_SCALE)
@@ -61,13 +70,16 @@ def build_graph(model, name):
 
 def bit_config(graph, name):
     """The bit configuration recorded in a model's metadata."""
-    if is_vit(name):
+    if isinstance(graph, vit.ViTGraph):
         return {"weights": graph.describe_bits(), "activations": vit.ACTIVATIONS}
-    return BIT_CONFIGS[name].describe()
+    if name in BIT_CONFIGS:
+        return BIT_CONFIGS[name].describe()
+    return {"layers": {n.path: {"w": n.w_bits, "a": n.a_bits} for n in graph.nodes
+                       if isinstance(n, qgraph.GemmNode)}, "act8_signed": False}
 
 
 def export_graph(graph, json_path, name, metadata):
-    if is_vit(name):
+    if isinstance(graph, vit.ViTGraph):
         return vit_export.export(graph, json_path, name, metadata)
     return export.export(graph, json_path, name, metadata)
 
@@ -102,7 +114,7 @@ def simulate(json_path, images, batch=500, keep_all=False):
 
 
 def qat(model, name, calib, epochs, lr, log=print, momentum=0.99, optimizer="sgd",
-        weight_decay=5e-4):
+        weight_decay=5e-4, bits=None):
     """Quantization-aware fine-tuning of a copy of `model` (fake quant + STE).
 
     BatchNorm stays folded with frozen running statistics (HAWQ-V3 fix_BN); the
@@ -110,7 +122,7 @@ def qat(model, name, calib, epochs, lr, log=print, momentum=0.99, optimizer="sgd
     (fine-tuned model, its calibrated QGraph).
     """
     model = copy.deepcopy(model)
-    g = build_graph(model, name)
+    g = build_graph(model, name, bits)
     g.calibrate(calib)
     g.set_qat_momentum(momentum)
     train.train_classifier(model, epochs=epochs, lr=lr, weight_decay=weight_decay,

@@ -95,10 +95,11 @@ def quantize(name, model, base_float_acc, calib, test_x, test_y, args):
     return g, model, info
 
 
-def export_and_measure(name, g, info, float_acc, checkpoint, test_x, test_y, out_dir):
+def export_and_measure(name, g, info, float_acc, checkpoint, test_x, test_y, out_dir,
+                       extra_meta=None):
     json_path = os.path.join(out_dir, name + ".json")
     meta = {
-        "description": DESCRIPTIONS["vit" if pipeline.is_vit(name) else "resnet"],
+        "description": DESCRIPTIONS["vit" if isinstance(g, pipeline.vit.ViTGraph) else "resnet"],
         "generator": "/usr/bin/python3 -m models.fmnist.train_and_export",
         "float_checkpoint": checkpoint,
         "input": "uint8 pixels, NHWC [1, 28, 28, 1], scale 1/255, zero point 0 "
@@ -106,6 +107,7 @@ def export_and_measure(name, g, info, float_acc, checkpoint, test_x, test_y, out
         "output": "int8 logits [1, 10]; the class is the argmax",
         "classes": list(data.CLASSES),
         "bit_config": pipeline.bit_config(g, name),
+        **(extra_meta or {}),
     }
     pipeline.export_graph(g, json_path, name, meta)
     t0 = time.time()

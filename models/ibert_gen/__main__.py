@@ -62,11 +62,14 @@ def main(argv=None):
         ap.add_argument("--" + field.replace("_", "-"), type=int, dest=field)
     ap.add_argument("--no-mask", dest="attention_mask", action="store_const", const=False,
                     help="no attention_mask input")
+    ap.add_argument("--w4", default="", help="comma-separated linears of every layer with 4-bit "
+                    "weights (W4A8), from q,k,v,o,ffn1,ffn2; e.g. ffn1,ffn2 (default: none, all W8A8)")
     args = ap.parse_args(argv)
     toy = args.preset == "toy"
     cfg = preset(args.preset, layers=args.layers, hidden=args.hidden, heads=args.heads,
                  ffn=args.ffn, seq_len=args.seq_len, vocab=args.vocab, seed=args.seed,
-                 attention_mask=args.attention_mask)
+                 attention_mask=args.attention_mask,
+                 w4=tuple(x for x in args.w4.split(",") if x) or None)
     out = args.out or (TOY_PATH if toy else None)
     if out is None:
         ap.error("--out is required for preset " + args.preset)

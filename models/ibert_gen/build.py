@@ -64,7 +64,8 @@ class EncoderBuilder:
         acc_scale = f32(F32(s_x) * s_w)                      # float32 product, per channel
         top = 2**31 - 1
         b_int = np.clip(np.rint(b * (F32(1) / acc_scale)), -top, top - 1).astype(np.int64)
-        self.w.add_constant(name + ".w", "int8", w, scale=s_w, zero_point=0, axis=0)
+        self.w.add_constant(name + ".w", "int4" if lin.get("bits") == 4 else "int8", w, scale=s_w,
+                            zero_point=0, axis=0)
         self.w.add_constant(name + ".b", "int32", b_int)
         shape = [1, self.L, w.shape[0]]
         if out_dtype == "int32":
@@ -235,5 +236,7 @@ def build_model(cfg, extra_outputs=False):
     meta = {"generator": "models/ibert_gen", "seed": cfg.seed,
             "config": {"layers": cfg.layers, "hidden": cfg.hidden, "heads": cfg.heads,
                        "ffn": cfg.ffn, "seq_len": cfg.seq_len, "vocab": cfg.vocab}}
+    if cfg.w4:
+        meta["config"]["w4"] = list(cfg.w4)
     writer = EncoderBuilder(cfg, params, ranges, meta).build(extra_outputs)
     return writer, params

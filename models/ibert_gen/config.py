@@ -15,6 +15,9 @@ class Config:
     attention_mask: bool = True   # an `attention_mask` graph input
     seed: int = 20260415
     calib_sequences: int = 4      # random sequences the float model is calibrated on
+    # Linears of every layer ("q", "k", "v", "o", "ffn1", "ffn2") with 4-bit
+    # weights (per-channel int4, W4A8); the others keep 8 bits.
+    w4: tuple = ()
 
     @property
     def head_dim(self):
@@ -23,6 +26,9 @@ class Config:
     def check(self):
         if self.hidden % self.heads:
             raise ValueError(f"hidden {self.hidden} is not a multiple of heads {self.heads}")
+        unknown = set(self.w4) - {"q", "k", "v", "o", "ffn1", "ffn2"}
+        if unknown:
+            raise ValueError(f"w4: unknown linears {sorted(unknown)} (q, k, v, o, ffn1, ffn2)")
         for field in ("layers", "hidden", "heads", "ffn", "seq_len", "vocab", "type_vocab"):
             if getattr(self, field) < 1:
                 raise ValueError(f"{field} must be positive")

@@ -13,12 +13,13 @@ import torch
 W_BITS = 8
 
 
-def quantize_per_channel(w):
+def quantize_per_channel(w, bits=W_BITS):
     """I-BERT weights (numerics.md 3): per output row, s = max|w_c| / 127 in float32,
-    q = clamp(rne(w * f32(1/s)), -127, 126). Returns (q int64, s float32[rows])."""
+    q = clamp(rne(w * f32(1/s)), -127, 126) (4 bits: / 7, [-7, 6]). Returns (q int64,
+    s float32[rows])."""
     w = np.asarray(w, dtype=np.float32)
     flat = w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(1, -1)
-    top = np.float32(2 ** (W_BITS - 1) - 1)
+    top = np.float32(2 ** (bits - 1) - 1)
     s = np.maximum(np.abs(flat).max(axis=1), np.float32(1e-8)) / top
     q = np.rint(flat * (np.float32(1) / s)[:, None])
     q = np.clip(q, -top, top - 1).astype(np.int64).reshape(w.shape)
@@ -45,9 +46,10 @@ class Params:
             g[rng.random(n) < 1 / 16] *= -1  # a few negative gammas: negative LN scales
             return g
 
-        def linear(out_f, in_f, gain=1.0):
-            w, s = quantize_per_channel(normal((out_f, in_f), gain / math.sqrt(in_f)))
-            return {"w": w, "s": s, "b": normal(out_f, 0.1)}
+        def linear(key, out_f, in_f, gain=1.0):
+            bits = 4 if key in cfg.w4 else W_BITS
+            w, s = quantize_per_channel(normal((out_f, in_f), gain / math.sqrt(in_f)), bits)
+            return {"w": w, "s": s, "b": normal(out_f, 0.1), "bits": bits}
 
         self.word = quantize_per_tensor(normal((cfg.vocab, D), 0.6))
         self.pos = quantize_per_tensor(normal((cfg.seq_len, D), 0.3))
@@ -56,8 +58,8 @@ class Params:
         self.layers = []
         for _ in range(cfg.layers):
             self.layers.append({
-                "q": linear(D, D, 1.6), "k": linear(D, D, 1.6), "v": linear(D, D),
-                "o": linear(D, D), "ffn1": linear(F, D, 1.3), "ffn2": linear(D, F),
+                "q": linear("q", D, D, 1.6), "k": linear("k", D, D, 1.6), "v": linear("v", D, D),
+                "o": linear("o", D, D), "ffn1": linear("ffn1", F, D, 1.3), "ffn2": linear("ffn2", D, F),
                 "ln1": (gamma(D), normal(D, 0.2)), "ln2": (gamma(D), normal(D, 0.2)),
             })
 

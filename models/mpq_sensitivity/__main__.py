@@ -1,15 +1,18 @@
 """python3 -m models.mpq_sensitivity CHECKPOINT --out candidates.json [options]
 
 Writes a dyad-mpq-candidates/1 file (docs/mpq.md) for a Fashion-MNIST
-checkpoint of models/fmnist (ResNet or ViT): per Conv2d / Linear layer, the
-candidates w4a4 and w8a8 with size (bytes), bops (MACs * b^2) and a
-sensitivity: HAWQ-V3's Omega (--method hutchinson, the default: average
+checkpoint of models/fmnist (ResNet or ViT): per Conv2d / Linear layer (named
+as in the exported dyad model), a 4-bit and an 8-bit weight candidate with size
+(bytes), bops (MACs * w_bits * a_bits) and a sensitivity. The input activation
+width follows the weights (w4a4, w8a8, HAWQ-V3's tie) except where it is fixed
+at 8 bits: the layer reading the uint8 image, and every ViT layer (the ViT
+lowering keeps int8 activations): w4a8, w8a8. The sensitivity is HAWQ-V3's Omega (--method hutchinson, the default: average
 Hessian trace by Hutchinson's method on --images training images, times
 ||Q_b(W) - W||^2 of the BatchNorm-folded weights) or the loss change of
 quantizing that layer alone (--method delta-loss). Layers named in --fixed
-(default: the ResNet's stem and fc) are not searched: their 8-bit costs go to
-"fixed". ResNet blocks with a shortcut conv tie it to conv1 (same input) by
-a_bits. No latency is written (dyad mpq latency does not exist yet).
+(default: none; HAWQ-V3 fixes the ResNet's stem and fc with --fixed stem,fc) are
+not searched: their 8-bit costs go to "fixed". ResNet blocks with a shortcut conv
+tie it to conv1 (same input) by a_bits. No latency is written here.
 """
 import argparse
 import json
@@ -32,7 +35,7 @@ def main(argv=None):
     ap.add_argument("--images", type=int, default=256, help="training images (default 256)")
     ap.add_argument("--max-iter", type=int, default=100)
     ap.add_argument("--tol", type=float, default=1e-3)
-    ap.add_argument("--fixed", default="stem.conv,fc", help="comma-separated layer names")
+    ap.add_argument("--fixed", default="", help="comma-separated layer names kept at 8 bits")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -51,12 +54,17 @@ def main(argv=None):
     for n in fixed_names:
         if n not in names:
             sys.exit(f"--fixed: no Conv2d/Linear layer named '{n}' (layers: {', '.join(names)})")
-    macs = S.layer_macs(model, layers, x[0])
+    reads_input = set()
+    macs = S.layer_macs(model, layers, x[0], reads_input)
     fixed = {"size": 0, "bops": 0}
     for n, m in layers:
         if n in fixed_names:
             fixed["size"] += m.weight.numel()
             fixed["bops"] += macs[n] * 64
+    vit = ck.get("arch") == "ViT"
+
+    def a_bits(name):
+        return 8 if vit or name in reads_input else None
     searched = [(n, m) for n, m in layers if n not in fixed_names]
     if args.method == "hutchinson":
         traces = S.hutchinson_traces(model, loss_fn, batches, searched, max_iter=args.max_iter,
@@ -75,12 +83,12 @@ def main(argv=None):
         how = f"delta-loss: loss change with only this layer's weights quantized, N={args.images}"
     ties = []
     for n, _ in searched:
-        if n.endswith(".shortcut.conv"):
-            conv1 = n[: -len("shortcut.conv")] + "conv1.conv"
+        if n.endswith(".shortcut"):
+            conv1 = n[: -len("shortcut")] + "conv1"
             if conv1 in dict(searched):
                 ties.append((conv1, n))
     doc = S.candidates_document(searched, macs, sens, model=ck.get("arch", ""), fixed=fixed,
-                                ties=ties, provenance={"sensitivity": how,
+                                ties=ties, a_bits=a_bits, provenance={"sensitivity": how,
                                                        "checkpoint": args.checkpoint})
     if args.method == "hutchinson":
         for layer in doc["layers"]:

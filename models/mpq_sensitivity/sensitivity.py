@@ -10,7 +10,8 @@
 - delta_loss: the forward-only alternative: the loss change when only one
   layer's weights are quantized to b bits.
 - candidates_document: the dyad-mpq-candidates/1 file, with size = ceil(n b/8)
-  bytes and bops = MACs * w_bits * a_bits (w_bits = a_bits = b).
+  bytes and bops = MACs * w_bits * a_bits (a_bits = w_bits unless the layer's
+  input width is fixed).
 """
 import math
 
@@ -22,9 +23,29 @@ from models.dyad_export.qgraph import quantize_weight
 SCHEMA = "dyad-mpq-candidates/1"
 
 
+def _convbn_parents(model):
+    """{id(conv): (parent path, bn)} for every ConvBN-like module (.conv Conv2d, .bn
+    BatchNorm2d; models/dyad_export/blocks.py), which the exporter lowers as one layer."""
+    out = {}
+    for pname, pm in model.named_modules():
+        conv, bn = getattr(pm, "conv", None), getattr(pm, "bn", None)
+        if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+            out[id(conv)] = (pname, bn)
+    return out
+
+
 def weighted_layers(model):
-    """[(name, module)] of the Conv2d and Linear layers, in module order."""
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    """[(name, module)] of the Conv2d and Linear layers, in module order.
+
+    The name is the layer's name in the exported dyad model (models/dyad_export
+    qgraph.lower / vit.ViTGraph): the module path, except that a ConvBN's conv is
+    named by the ConvBN ("blocks.0.conv1", not "blocks.0.conv1.conv"), since the
+    exporter folds the pair into one conv2d node of that name. `dyad mpq solve`
+    passes the names through, and the exporter's `--bits mpq:RESULT.json` reads them.
+    """
+    parents = _convbn_parents(model)
+    return [((parents[id(m)][0] or n) if id(m) in parents else n, m) for n, m in model.named_modules()
+            if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
 def hutchinson_traces(model, loss_fn, batches, layers, max_iter=100, tol=1e-3, seed=0,
@@ -97,12 +118,19 @@ def delta_loss(model, loss_fn, batches, module, bits):
 
 
 @torch.no_grad()
-def layer_macs(model, layers, example):
-    """{name: MACs for one example} by forward hooks: C_out H_out W_out C_in k_h k_w / groups."""
+def layer_macs(model, layers, example, reads_input=None):
+    """{name: MACs for one example} by forward hooks: C_out H_out W_out C_in k_h k_w / groups.
+
+    reads_input: if a set is given, the names of the layers whose input is the
+    model's input itself (their activation width is the input's) are added to it.
+    """
     macs = {}
     hooks = []
+    example = example.unsqueeze(0)
     for name, m in layers:
         def hook(mod, inp, out, name=name):
+            if reads_input is not None and inp[0] is example:
+                reads_input.add(name)
             if isinstance(mod, nn.Conv2d):
                 kh, kw = mod.kernel_size
                 per_out = mod.in_channels // mod.groups * kh * kw
@@ -112,7 +140,7 @@ def layer_macs(model, layers, example):
         hooks.append(m.register_forward_hook(hook))
     try:
         model.eval()
-        model(example.unsqueeze(0))
+        model(example)
     finally:
         for h in hooks:
             h.remove()
@@ -120,22 +148,26 @@ def layer_macs(model, layers, example):
 
 
 def candidates_document(layers, macs, sensitivity, bits=(4, 8), model="", fixed=None,
-                        ties=(), provenance=None):
+                        ties=(), provenance=None, a_bits=None):
     """The dyad-mpq-candidates/1 dict.
 
-    sensitivity(name, b) -> float >= 0; layers [(name, module)]; macs {name: int}.
+    sensitivity(name, w_bits) -> float >= 0; layers [(name, module)]; macs {name: int}.
+    Each layer gets one candidate per weight width b in `bits`, id "w{b}a{a}": the
+    input activation width a is b (HAWQ-V3's tie), or a_bits(name) when that gives
+    a fixed width (a layer reading the 8-bit image, a ViT's int8 activations).
     """
     out_layers = []
     for name, m in layers:
         n = m.weight.numel()
         cands = []
         for b in bits:
+            a = (a_bits(name) if a_bits else None) or b
             s = float(sensitivity(name, b))
             if not math.isfinite(s):
                 raise ValueError(f"layer {name}: sensitivity at {b} bits is {s}")
-            cands.append({"id": f"w{b}a{b}", "w_bits": b, "a_bits": b,
+            cands.append({"id": f"w{b}a{a}", "w_bits": b, "a_bits": a,
                           "sensitivity": max(0.0, s),
-                          "size": (n * b + 7) // 8, "bops": int(macs[name]) * b * b})
+                          "size": (n * b + 7) // 8, "bops": int(macs[name]) * b * a})
         out_layers.append({"name": name, "macs": int(macs[name]), "params": n,
                            "candidates": cands})
     doc = {"schema": SCHEMA, "model": model,
@@ -154,16 +186,12 @@ def folded_weights(model, layers):
     """{name: weight} with BatchNorm folded as the exporter does for a ConvBN
     (models/dyad_export/blocks.py: a module with .conv and .bn): the weights
     that are actually quantized. Other layers keep their weight."""
-    parents = {}
-    for pname, pm in model.named_modules():
-        conv, bn = getattr(pm, "conv", None), getattr(pm, "bn", None)
-        if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-            parents[(pname + ".conv") if pname else "conv"] = bn
+    parents = _convbn_parents(model)
     out = {}
     for name, m in layers:
         w = m.weight.detach().to(torch.float32)
-        bn = parents.get(name)
-        if bn is not None:
+        if id(m) in parents:
+            bn = parents[id(m)][1]
             g = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
             w = w * g.view((-1,) + (1,) * (w.ndim - 1))
         out[name] = w

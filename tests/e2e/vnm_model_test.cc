@@ -193,8 +193,13 @@ TEST(VnmModel, FullyConnectedInt4Weights) {
   LayerSpec s;
   s.w_dtype = "int4";
   s.m = 4;
-  // The nibble kernel is AVX2's; elsewhere any sparse kernel.
-  expect_same_as_dense(s, kernels::cpu_features().avx2 ? "vnm_ubs_qc4w" : "vnm_");
+  // The VNNI variants read int4 values too and come first where usable; the
+  // nibble kernel is AVX2's; elsewhere (64-bit ARM) any sparse kernel.
+  const char* kernel = kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni) ? "vnm_dp__avx512vnni"
+                       : kernels::kernel_isa_usable(kernels::KernelIsa::kAvxVnni) ? "vnm_dp__avxvnni"
+                       : kernels::cpu_features().avx2                              ? "vnm_ubs_qc4w"
+                                                                                   : "vnm_";
+  expect_same_as_dense(s, kernel);
 }
 
 TEST(VnmModel, FourBitOutput) {

@@ -1,8 +1,8 @@
 // Every vector depthwise variant (depthwise_conv2d__avx2 and, on 64-bit ARM,
-// __neon, 16-channel blocks; __avx512vnni, 32-channel blocks) against
-// conv2d_*__ref, bit for bit: channel
-// counts around the 16- and 32-channel blocks, sizes from 1 past a vector, strides 1 and 2,
-// every padding up to 2, int8 / uint8 sources with zero points at both ends,
+// __neon, 16-channel blocks; __avx512vnni, 32-channel blocks) against conv2d_*__ref, bit for bit: 3x3 and
+// 5x5 windows, channel counts around the 16- and 32-channel blocks, sizes from
+// 1 past a vector, strides 1 and 2 in each direction, every padding up to 3,
+// int8 / uint8 sources with zero points at both ends,
 // extreme values and weights, extreme multipliers and shifts, requantized
 // int8 / uint8 / 4-bit clamps and raw int32 outputs, 1-4 threads.
 #include <gtest/gtest.h>
@@ -38,7 +38,7 @@ const Variant kVariants[] = {
 };
 
 struct Case {
-  int64_t c, h, w, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right;
+  int64_t kernel, c, h, w, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right;
   bool src_signed;
   IntType out;
 };
@@ -49,14 +49,14 @@ void check(const Variant& var, const Case& k, std::mt19937_64& rng, const std::v
   p.in_h = k.h;
   p.in_w = k.w;
   p.in_c = p.out_c = p.groups = k.c;
-  p.kernel_h = p.kernel_w = 3;
+  p.kernel_h = p.kernel_w = k.kernel;
   p.stride_h = k.stride_h;
   p.stride_w = k.stride_w;
   p.pad_top = k.pad_top;
   p.pad_left = k.pad_left;
-  p.out_h = (k.h + k.pad_top + k.pad_bottom - 3) / k.stride_h + 1;
-  p.out_w = (k.w + k.pad_left + k.pad_right - 3) / k.stride_w + 1;
-  if (p.out_h < 1 || p.out_w < 1) return;
+  if (k.h + k.pad_top + k.pad_bottom < k.kernel || k.w + k.pad_left + k.pad_right < k.kernel) return;
+  p.out_h = (k.h + k.pad_top + k.pad_bottom - k.kernel) / k.stride_h + 1;
+  p.out_w = (k.w + k.pad_left + k.pad_right - k.kernel) / k.stride_w + 1;
   const int lo = k.src_signed ? -128 : 0, hi = k.src_signed ? 127 : 255;
   switch (rng() % 3) {
     case 0: p.src_zero_point = lo; break;
@@ -69,7 +69,7 @@ void check(const Variant& var, const Case& k, std::mt19937_64& rng, const std::v
     const int r = static_cast<int>(rng() % 5);
     v = static_cast<uint8_t>(r == 0 ? lo : r == 1 ? hi : std::uniform_int_distribution<int>(lo, hi)(rng));
   }
-  std::vector<int8_t> w(static_cast<size_t>(k.c * 9));
+  std::vector<int8_t> w(static_cast<size_t>(k.c * k.kernel * k.kernel));
   for (int8_t& v : w) {
     const int r = static_cast<int>(rng() % 4);
     v = static_cast<int8_t>(r == 0 ? -128 : r == 1 ? 127 : static_cast<int>(rng() % 256) - 128);
@@ -107,7 +107,7 @@ void check(const Variant& var, const Case& k, std::mt19937_64& rng, const std::v
   for (ThreadPool* pool : pools) {
     std::vector<uint8_t> got(out_bytes, 0xA5);
     var.run(plan, x.data(), got.data(), pool, nullptr);
-    ASSERT_EQ(got, want) << var.name << " C " << k.c << " " << k.h << "x" << k.w << " stride " << k.stride_h
+    ASSERT_EQ(got, want) << var.name << " " << k.kernel << "x" << k.kernel << " C " << k.c << " " << k.h << "x" << k.w << " stride " << k.stride_h
                          << "," << k.stride_w << " pad " << k.pad_top << k.pad_left << k.pad_bottom
                          << k.pad_right << " signed " << k.src_signed << " out " << int(k.out)
                          << " threads " << (pool ? pool->num_threads() : 1);
@@ -128,24 +128,26 @@ TEST_P(DepthwiseSimd, EqualsReference) {
   std::mt19937_64 rng(21);
   ThreadPool two(2), three(3), four(4);
   const std::vector<ThreadPool*> pools = {nullptr, &two, &three, &four};
-  for (int64_t c : {1, 5, 15, 16, 17, 31, 32, 33, 48, 63, 64, 70, 100})
-    for (int64_t stride : {1, 2})
-      for (int trial = 0; trial < 8; ++trial) {
-        Case k;
-        k.c = c;
-        k.h = 1 + static_cast<int64_t>(rng() % 12);
-        k.w = 1 + static_cast<int64_t>(rng() % 20);
-        k.stride_h = stride;
-        k.stride_w = rng() % 4 == 0 ? 3 - stride : stride;
-        k.pad_top = static_cast<int64_t>(rng() % 3);
-        k.pad_left = static_cast<int64_t>(rng() % 3);
-        k.pad_bottom = static_cast<int64_t>(rng() % 3);
-        k.pad_right = static_cast<int64_t>(rng() % 3);
-        k.src_signed = rng() % 2;
-        static const IntType kOut[] = {IntType::kS8, IntType::kU8, IntType::kS32};
-        k.out = kOut[rng() % 3];
-        check(v, k, rng, pools);
-      }
+  for (int64_t kernel : {3, 5})
+    for (int64_t c : {1, 5, 15, 16, 17, 31, 32, 33, 48, 63, 64, 70, 100})
+      for (int64_t stride : {1, 2})
+        for (int trial = 0; trial < 8; ++trial) {
+          Case k;
+          k.kernel = kernel;
+          k.c = c;
+          k.h = 1 + static_cast<int64_t>(rng() % 12);
+          k.w = 1 + static_cast<int64_t>(rng() % 20);
+          k.stride_h = stride;
+          k.stride_w = rng() % 4 == 0 ? 3 - stride : stride;
+          k.pad_top = static_cast<int64_t>(rng() % 4);
+          k.pad_left = static_cast<int64_t>(rng() % 4);
+          k.pad_bottom = static_cast<int64_t>(rng() % 4);
+          k.pad_right = static_cast<int64_t>(rng() % 4);
+          k.src_signed = rng() % 2;
+          static const IntType kOut[] = {IntType::kS8, IntType::kU8, IntType::kS32};
+          k.out = kOut[rng() % 3];
+          check(v, k, rng, pools);
+        }
 }
 
 TEST_P(DepthwiseSimd, MobileNetShapes) {
@@ -153,10 +155,15 @@ TEST_P(DepthwiseSimd, MobileNetShapes) {
   std::mt19937_64 rng(22);
   ThreadPool two(2);
   const std::vector<ThreadPool*> pools = {nullptr, &two};
-  check(v, {32, 28, 28, 1, 1, 1, 1, 1, 1, false, IntType::kU8}, rng, pools);
-  check(v, {96, 28, 28, 2, 2, 0, 0, 1, 1, false, IntType::kU8}, rng, pools);
-  check(v, {144, 14, 14, 2, 2, 1, 1, 1, 1, true, IntType::kS8}, rng, pools);
-  check(v, {960, 7, 7, 1, 1, 1, 1, 1, 1, true, IntType::kS8}, rng, pools);
+  check(v, {3, 32, 28, 28, 1, 1, 1, 1, 1, 1, false, IntType::kU8}, rng, pools);
+  check(v, {3, 96, 28, 28, 2, 2, 0, 0, 1, 1, false, IntType::kU8}, rng, pools);
+  check(v, {3, 144, 14, 14, 2, 2, 1, 1, 1, 1, true, IntType::kS8}, rng, pools);
+  check(v, {3, 960, 7, 7, 1, 1, 1, 1, 1, 1, true, IntType::kS8}, rng, pools);
+  // MobileNetV3 / EfficientNet 5x5 layers (padding 2; TF "same" pads 1 / 2 at stride 2).
+  check(v, {5, 72, 28, 28, 2, 2, 2, 2, 2, 2, false, IntType::kU8}, rng, pools);
+  check(v, {5, 120, 14, 14, 1, 1, 2, 2, 2, 2, true, IntType::kS8}, rng, pools);
+  check(v, {5, 240, 14, 14, 2, 2, 1, 1, 2, 2, false, IntType::kU8}, rng, pools);
+  check(v, {5, 672, 7, 7, 1, 1, 2, 2, 2, 2, true, IntType::kS32}, rng, pools);
 }
 
 std::string variant_name(const ::testing::TestParamInfo<Variant>& tp) { return tp.param.name; }
@@ -167,7 +174,7 @@ TEST(DepthwisePlan, RefusesOtherShapes) {
   p.in_c = p.out_c = p.groups = 8;
   p.kernel_h = p.kernel_w = 3;
   p.out.type = IntType::kS32;
-  const std::vector<int8_t> w(72, 1);
+  const std::vector<int8_t> w(8 * 7 * 7, 1);
   DepthwisePlan plan;
   std::string why;
   EXPECT_TRUE(depthwise_avx2_plan(p, true, w.data(), nullptr, nullptr, &plan, &why)) << why;
@@ -180,9 +187,16 @@ TEST(DepthwisePlan, RefusesOtherShapes) {
   p.out_c = 16;  // channel multiplier 2
   EXPECT_FALSE(depthwise_avx2_plan(p, true, w.data(), nullptr, nullptr, &plan, &why));
   p.out_c = 8;
-  p.kernel_w = 5;
+  p.kernel_w = 5;  // not square
   EXPECT_FALSE(depthwise_avx2_plan(p, true, w.data(), nullptr, nullptr, &plan, &why));
-  p.kernel_w = 3;
+  p.kernel_h = 5;
+  EXPECT_TRUE(depthwise_avx2_plan(p, true, w.data(), nullptr, nullptr, &plan, &why)) << why;
+  EXPECT_EQ(plan.kernel, 5);
+  for (int k : {1, 4, 7}) {
+    p.kernel_h = p.kernel_w = k;
+    EXPECT_FALSE(depthwise_avx2_plan(p, true, w.data(), nullptr, nullptr, &plan, &why)) << k;
+  }
+  p.kernel_h = p.kernel_w = 3;
   EXPECT_TRUE(depthwise_avx512vnni_plan(p, true, w.data(), nullptr, nullptr, &plan, &why)) << why;
   EXPECT_FALSE(depthwise_plan(p, true, w.data(), nullptr, nullptr, 8, &plan, &why));
 }

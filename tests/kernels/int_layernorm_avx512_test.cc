@@ -14,6 +14,7 @@
 #include "kernels/common/cpu.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/int_layernorm/int_layernorm.h"
+#include "kernels/int_layernorm/int_layernorm_requantize.h"
 #include "tests/kernels/ibert_goldens.h"
 
 namespace dyad::kernels {
@@ -65,6 +66,19 @@ std::vector<int64_t> row_values(IntType t, int64_t n, int kind, std::mt19937& rn
   return v;
 }
 
+// p.rows rows of p.channels values of p.x_type, cycling through the kinds of
+// row_values, as bytes (8 spare at the end).
+std::vector<uint8_t> rows_of_every_kind(const IntLayerNormParams& p, std::mt19937& rng) {
+  std::vector<int64_t> values;
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const auto row = row_values(p.x_type, p.channels, int(r % 5), rng);
+    values.insert(values.end(), row.begin(), row.end());
+  }
+  std::vector<uint8_t> x(values.size() * int_type_bytes(p.x_type) + 8);
+  store_ints(values.data(), values.size(), p.x_type, x.data(), 0);
+  return x;
+}
+
 TEST_F(IntLayerNormAvx512, RandomRowsEveryTypeShiftAndLength) {
   std::mt19937 rng(21);
   const IntType types[] = {IntType::kS8, IntType::kU8, IntType::kS16, IntType::kS32};
@@ -77,13 +91,7 @@ TEST_F(IntLayerNormAvx512, RandomRowsEveryTypeShiftAndLength) {
         p.shift = shift;
         p.rows = 10;
         p.zero_point = t == IntType::kS32 ? 0 : int_type_min(t) + int64_t(rng() % 256);
-        std::vector<int64_t> values;
-        for (int64_t r = 0; r < p.rows; ++r) {
-          const auto row = row_values(t, n, int(r % 5), rng);
-          values.insert(values.end(), row.begin(), row.end());
-        }
-        std::vector<uint8_t> x(values.size() * int_type_bytes(t) + 8);
-        store_ints(values.data(), values.size(), t, x.data(), 0);
+        const std::vector<uint8_t> x = rows_of_every_kind(p, rng);
         std::vector<int64_t> bias(static_cast<size_t>(n));
         for (auto& b : bias) b = int64_t(rng() % 2000001) - 1000000;
         const std::string what = "type " + std::to_string(int(t)) + " n " + std::to_string(n) + " shift " +
@@ -93,6 +101,60 @@ TEST_F(IntLayerNormAvx512, RandomRowsEveryTypeShiftAndLength) {
         // must fall back for them.
         for (size_t c = 0; c < bias.size(); ++c) bias[c] = c % 2 ? INT64_MAX : -(int64_t{1} << 62);
         expect_same(p, x, bias, what + " big bias");
+      }
+    }
+  }
+}
+
+// The fused LayerNorm + requantize (int_layernorm_requantize__avx512; needs
+// AVX-512 DQ as well) against int_layernorm__ref then requantize__ref:
+// vector-path and fall-back rows, per-tensor and per-channel requant with
+// I-BERT-like and random multipliers, int8/uint8 outputs, 1-3 threads.
+TEST(IntLayerNormRequantizeAvx512, MatchesLayerNormThenRequantize) {
+  if (!kernel_isa_present(KernelIsa::kAvx512Vnni) || !avx512_elementwise_present())
+    GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the fused int_layernorm_requantize cannot run here";
+  std::mt19937 rng(33);
+  int index = 0;
+  for (IntType t : {IntType::kS32, IntType::kS8, IntType::kS16}) {
+    for (int64_t n : {1, 9, 17, 33, 768}) {
+      for (bool per_channel : {false, true}) {
+        IntLayerNormParams p;
+        p.x_type = t;
+        p.channels = n;
+        p.shift = int(rng() % 20);
+        p.rows = 13;
+        p.zero_point = t == IntType::kS32 ? 0 : int_type_min(t) + int64_t(rng() % 256);
+        const std::vector<uint8_t> x = rows_of_every_kind(p, rng);
+        std::vector<int64_t> bias(static_cast<size_t>(n));
+        for (auto& b : bias) b = int64_t(rng() % 2000001) - 1000000;
+        if (index % 4 == 3) bias[0] = INT64_MAX;  // a row that must fall back
+        p.bias_int = bias.data();
+
+        RequantizeParams r;
+        r.count = size_t(p.rows * n);
+        r.channels = per_channel ? size_t(n) : 1;
+        r.src_type = IntType::kS64;
+        r.dst_type = index % 2 ? IntType::kS8 : IntType::kU8;
+        r.dst_zero_point = r.dst_type == IntType::kS8 ? int64_t(rng() % 11) - 5 : int64_t(rng() % 30);
+        r.dst_min = r.dst_type == IntType::kS8 ? -128 : 0;
+        r.dst_max = r.dst_type == IntType::kS8 ? 127 : 255;
+        std::vector<Dyadic> requant;
+        for (size_t c = 0; c < r.channels; ++c)
+          requant.push_back({static_cast<int32_t>(rng()), 20 + int(rng() % 40)});
+        RequantizeWidePlan plan;
+        ASSERT_TRUE(requantize_wide_plan(r, requant.data(), &plan));
+
+        std::vector<int64_t> ln(r.count);
+        int_layernorm__ref(p, x.data(), ln.data(), nullptr);
+        std::vector<uint8_t> want(r.count, 0x5a);
+        requantize__ref(r, requant.data(), ln.data(), want.data());
+        ThreadPool pool(1 + index % 3);
+        std::vector<uint8_t> got(r.count + 1, 0x3c);
+        int_layernorm_requantize__avx512(p, r, plan, x.data(), got.data(), index % 3 ? &pool : nullptr);
+        EXPECT_EQ(got[r.count], 0x3c) << "wrote past the end";
+        got.pop_back();
+        ASSERT_EQ(want, got) << "type " << int(t) << " n " << n << " per_channel " << per_channel;
+        ++index;
       }
     }
   }

@@ -6,8 +6,10 @@
 // that need padding, 1..30 tokens (GEMV and GEMM drivers), activation
 // formats and zero points at both ends, extreme values, int16 sums at their
 // bound, saturating outputs, extreme requant constants, int32 outputs and
-// 1..4 threads. Also: the same bits as kernels/gemm's dense GEMM, and the
-// same blob as the Python packer.
+// 1..4 threads. The VNNI variants (vpdpbusd) run the same comparisons over
+// every pattern, bit width and source format, or are skipped naming the ISA
+// the CPU lacks; DYAD_ISA caps which variant dispatch picks. Also: the same
+// bits as kernels/gemm's dense GEMM, and the same blob as the Python packer.
 #include "kernels/vnm_gemm/vnm_gemm.h"
 
 #include <gtest/gtest.h>
@@ -25,6 +27,7 @@
 #include "kernels/common/cpu.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/gemm/gemm.h"
+#include "tests/kernels/scoped_env.h"
 
 namespace dyad::kernels {
 namespace {
@@ -421,7 +424,8 @@ bool run_and_compare(const Problem& p, const std::string& variant, size_t tokens
   return true;
 }
 
-std::vector<std::string> avx2_variants() {
+// Every optimized variant this CPU has (AVX2, AVX-VNNI, AVX-512 VNNI).
+std::vector<std::string> fast_variants() {
   std::vector<std::string> out;
   for (const auto& v : vnm_gemm_variants())
     if (!v.is_reference && v.cpu_supported) out.push_back(v.name);
@@ -466,7 +470,7 @@ TEST(VnmGemm, ReferenceMatchesHandComputedGolden) {
 TEST(VnmGemm, VariantsMatchDenseReferenceSweep) {
   if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2 (the sparse vector variants are AVX2's)";
   std::mt19937 rng(2024);
-  const std::vector<std::string> variants = avx2_variants();
+  const std::vector<std::string> variants = fast_variants();
   int compared = 0;
   for (int32_t v : {16, 32, 64, 128})
     for (int32_t m : {4, 5, 6, 8, 16}) {
@@ -541,7 +545,7 @@ TEST(VnmGemm, ExtremeValuesAndZeroPoints) {
         p.blob = pack(s, p.dense);
         p.desc.src_zp = zp;
         for (size_t tokens : {1, 17}) {
-          for (const std::string& name : avx2_variants()) {
+          for (const std::string& name : fast_variants()) {
             const std::string what = describe(s, f, VnmDstType::kInt8) + " zp " + std::to_string(zp) + " w " +
                                      std::to_string(wext);
             run_and_compare(p, name, tokens, 2, rng, f, what);  // a third of the activations at an end
@@ -635,7 +639,7 @@ TEST(VnmGemm, ExtremeRequantConstantsAndInt32Outputs) {
     for (int32_t m : {4, 8, 16}) {
       const VnmShape s{uniform(rng, 8, 100), uniform(rng, 8, 300), 16, m, 8};
       const Problem p = make_problem(rng, s, kS8, dst, -127, 127, /*extreme_requant=*/true);
-      for (const std::string& name : avx2_variants()) {
+      for (const std::string& name : fast_variants()) {
         for (size_t tokens : {1, 14}) {
           run_and_compare(p, name, tokens, 3, rng, kS8, describe(s, kS8, dst));
           if (HasFailure()) return;
@@ -647,6 +651,7 @@ TEST(VnmGemm, ExtremeRequantConstantsAndInt32Outputs) {
 
 TEST(VnmGemm, PlannerChoosesFamiliesAndRefuses) {
   if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+  ScopedEnv cap("DYAD_ISA", "avx2");  // the AVX2 families' choice (VNNI ones would win otherwise)
   std::mt19937 rng(3);
   auto chosen = [&](const SrcFormat& f, int bits, int32_t wmin, int32_t wmax) {
     const Problem p = make_problem(rng, {64, 64, 16, 8, bits}, f, VnmDstType::kInt8, wmin, wmax);
@@ -701,6 +706,171 @@ TEST(VnmGemm, PlannerChoosesFamiliesAndRefuses) {
   bad.desc.src_zp = 300;
   EXPECT_FALSE(vnm_gemm_plan(bad.desc, bad.weights(), &error));
   EXPECT_NE(error.find("src_zp = 300"), std::string::npos);
+}
+
+// ---- VNNI variants (vpdpbusd) ---------------------------------------------------
+
+// Skips (naming the missing ISA) when the CPU lacks the variant's ISA.
+class VnmVnniTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    for (const VnmGemmVariantInfo& v : vnm_gemm_variants()) {
+      if (GetParam() == v.name && !v.cpu_supported)
+        GTEST_SKIP() << "this CPU lacks " << v.isa << ", needed by " << v.name;
+    }
+  }
+};
+
+// Every kind of pattern the format allows (plain 2:4, V:2:M with M 5..128,
+// V from 8 to 128, M > 8 through the gathered windows, M > 16 gathered by
+// scalar code), odd shapes, int8 and int4
+// values over their full range (-128 and -8 included), every source format
+// with zero points anywhere in the container, every output type, token
+// counts on both drivers and around the zmm tile (16 tokens, 4 per zmm), and
+// 1..4 threads: bit for bit with the dense reference.
+TEST_P(VnmVnniTest, MatchesReferenceOverPatternsTokensAndThreads) {
+  std::mt19937 rng(4242);
+  struct Pattern {
+    int32_t v, m;
+  };
+  const Pattern patterns[] = {{8, 4},  {64, 4},  {64, 5},  {64, 8},  {16, 6},  {24, 7},
+                              {8, 16}, {32, 12}, {16, 32}, {128, 5}, {8, 128}};
+  constexpr VnmDstType kDsts[] = {VnmDstType::kInt8, VnmDstType::kUint8, VnmDstType::kInt32};
+  int runs = 0;
+  for (const Pattern& pat : patterns) {
+    for (int bits : {8, 4}) {
+      const VnmShape s{pat.v + uniform(rng, 1, 2 * pat.v), uniform(rng, 2, 12) * 2 * pat.m + uniform(rng, -pat.m, pat.m),
+                       pat.v, pat.m, bits};
+      for (const SrcFormat& f : {kS8, kU8, kS4, kU4}) {
+        const int32_t wmin = bits == 4 ? -8 : -128, wmax = bits == 4 ? 7 : 127;
+        const VnmDstType dst = kDsts[uniform(rng, 0, 2)];
+        const Problem p = make_problem(rng, s, f, dst, wmin, wmax);
+        for (size_t tokens : {1, 3, 4, 5, 15, 16, 17, 35}) {
+          const int threads = uniform(rng, 1, 4);
+          ASSERT_TRUE(run_and_compare(p, GetParam(), tokens, threads, rng, f, describe(s, f, dst)))
+              << GetParam() << " refused " << describe(s, f, dst);
+          ++runs;
+          if (HasFailure()) return;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(runs, 11 * 2 * 4 * 8);
+}
+
+// Each thread count on one problem, tokens on both sides of the tile.
+TEST_P(VnmVnniTest, EveryThreadCount) {
+  std::mt19937 rng(17);
+  for (int32_t m : {4, 5, 8, 16}) {
+    const VnmShape s{uniform(rng, 100, 260), uniform(rng, 100, 400), 64, m, 8};
+    const Problem p = make_problem(rng, s, kU8, VnmDstType::kInt8, -128, 127);
+    for (size_t tokens : {2, 31, 64}) {
+      for (int threads = 1; threads <= 4; ++threads) {
+        ASSERT_TRUE(run_and_compare(p, GetParam(), tokens, threads, rng, kU8, describe(s, kU8, VnmDstType::kInt8)));
+        if (HasFailure()) return;
+      }
+    }
+  }
+}
+
+// A long K makes the token block short (16 tokens), so a run spans several
+// blocks; several K chunks add into the same sums.
+TEST_P(VnmVnniTest, SeveralTokenBlocksAndChunks) {
+  std::mt19937 rng(23);
+  for (int32_t m : {4, 12}) {
+    const VnmShape s{40, 20000 + m, 16, m, 8};
+    const Problem p = make_problem(rng, s, kS8, VnmDstType::kInt32, -128, 127);
+    for (int threads : {1, 3}) {
+      ASSERT_TRUE(run_and_compare(p, GetParam(), 37, threads, rng, kS8, describe(s, kS8, VnmDstType::kInt32)));
+      if (HasFailure()) return;
+    }
+  }
+}
+
+// The extremes: all activations at one end of the container, zero points at
+// both ends, every weight -128 (or 127), outputs far beyond the clamp.
+TEST_P(VnmVnniTest, ExtremeValues) {
+  std::mt19937 rng(29);
+  const VnmShape s{48, 333, 16, 5, 8};
+  Problem p = make_problem(rng, s, kU8, VnmDstType::kInt32, -128, 127);
+  p.bias.clear();
+  for (int8_t wext : {int8_t{-128}, int8_t{127}}) {
+    for (auto& w : p.dense)
+      if (w != 0) w = wext;
+    p.blob = pack(s, p.dense);
+    for (uint8_t fill : {uint8_t{0}, uint8_t{255}}) {
+      for (int32_t zp : {0, 255}) {
+        p.desc.src_zp = zp;
+        std::string error;
+        auto plan = vnm_gemm_plan_variant(p.desc, p.weights(), GetParam(), &error);
+        ASSERT_TRUE(plan) << error;
+        for (size_t tokens : {1, 21}) {
+          std::vector<uint8_t> src(tokens * s.k, fill);
+          const auto want = dense_reference(p, src, tokens, s.k, s.n);
+          std::vector<uint8_t> got(want.size());
+          ASSERT_TRUE(vnm_gemm_run(*plan, src.data(), tokens, s.k, got.data(), s.n, nullptr));
+          EXPECT_EQ(got, want) << "w " << int(wext) << " fill " << int(fill) << " zp " << zp;
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Vnni, VnmVnniTest, ::testing::Values("vnm_dp__avx512vnni", "vnm_dp__avxvnni"),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           return param.param.substr(param.param.find("__") + 2);
+                         });
+
+// DYAD_ISA caps the choice: the AVX2 family under avx2 (as on an AVX2-only
+// CPU), the ymm VNNI variant under avxvnni, the zmm one above; ref forces
+// the reference. A -128 weight with a 256-value source, which only the
+// reference takes on AVX2, runs on either VNNI variant.
+TEST(VnmGemm, DispatchFollowsTheIsaCap) {
+  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+  std::mt19937 rng(41);
+  Problem p = make_problem(rng, {64, 96, 16, 8, 8}, kU8, VnmDstType::kInt8, -127, 127);
+  auto chosen = [&] {
+    std::string error;
+    auto plan = vnm_gemm_plan(p.desc, p.weights(), &error);
+    EXPECT_TRUE(plan) << error;
+    return std::string(plan ? vnm_gemm_plan_variant_name(*plan) : "");
+  };
+  {
+    ScopedEnv cap("DYAD_ISA", "ref");
+    EXPECT_EQ(chosen(), "vnm_ref");
+  }
+  {
+    ScopedEnv cap("DYAD_ISA", "avx2");
+    EXPECT_EQ(chosen(), "vnm_signa_qc8w__avx2");
+  }
+  if (kernel_isa_present(KernelIsa::kAvxVnni)) {
+    ScopedEnv cap("DYAD_ISA", "avxvnni");
+    EXPECT_EQ(chosen(), "vnm_dp__avxvnni");
+  }
+  if (kernel_isa_present(KernelIsa::kAvx512Vnni)) {
+    ScopedEnv cap("DYAD_ISA", "avx512vnni");
+    EXPECT_EQ(chosen(), "vnm_dp__avx512vnni");
+    // A variant named explicitly needs only the CPU, not the cap.
+    ScopedEnv lower("DYAD_ISA", "avx2");
+    std::string error;
+    EXPECT_TRUE(vnm_gemm_plan_variant(p.desc, p.weights(), "vnm_dp__avx512vnni", &error)) << error;
+  }
+  for (int k = 0; k < 96; ++k) {
+    if (p.dense[k] != 0) {
+      p.dense[k] = -128;
+      break;
+    }
+  }
+  p.blob = pack(p.desc.shape, p.dense);
+  {
+    ScopedEnv cap("DYAD_ISA", "avx2");
+    EXPECT_EQ(chosen(), "vnm_ref");
+  }
+  if (kernel_isa_usable(KernelIsa::kAvxVnni)) {
+    const std::string name = chosen();
+    EXPECT_NE(name.find("vnm_dp__"), std::string::npos) << name;
+    EXPECT_TRUE(run_and_compare(p, "", 20, 2, rng, kU8, "-128 weight"));
+  }
 }
 
 // Same bits as the dense GEMM of kernels/gemm (its planner's AVX2 choice) on

@@ -1,4 +1,4 @@
-// conv2d with groups == channels, 3x3: the best vector depthwise kernel the
+// conv2d with groups == channels, 3x3 and 5x5: the best vector depthwise kernel the
 // CPU has (AVX-512 VNNI, else AVX2; DYAD_ISA=avx2 keeps AVX2), the reference under DYAD_KERNELS=ref, the same output bytes
 // through the whole engine (scratch, threads), and the reference for a
 // window the vector kernel does not cover.
@@ -13,7 +13,7 @@
 namespace dyad::test {
 namespace {
 
-// 20 channels (one full 16-channel block and a tail), 9 x 7 input, 3x3
+// 20 channels (one full 16-channel block and a tail), 9 x 7 input, KxK
 // depthwise with stride `stride`, padding 1, uint8 in (z = 130), int8 out.
 json model(int stride, int kernel = 3) {
   std::mt19937 rng(5);
@@ -37,45 +37,51 @@ std::vector<uint8_t> input() {
   return x;
 }
 
+std::string kernel_name(int kernel, const char* isa) {
+  const std::string k = std::to_string(kernel);
+  return "depthwise_conv2d_" + k + "x" + k + "__" + isa;
+}
+
 // The kernel automatic dispatch should pick on this CPU.
-std::string best_vector_kernel() {
+std::string best_vector_kernel(int kernel) {
 #if defined(__aarch64__)
-  return "depthwise_conv2d_3x3__neon";
+  return kernel_name(kernel, "neon");
 #else
-  return kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni) ? "depthwise_conv2d_3x3__avx512vnni"
-                                                                       : "depthwise_conv2d_3x3__avx2";
+  return kernel_name(kernel, kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni) ? "avx512vnni" : "avx2");
 #endif
 }
 
 TEST(DepthwiseBuild, VectorKernelEqualsReferenceThroughTheEngine) {
-  for (int stride : {1, 2}) {
-    const json m = model(stride);
+  for (int kernel : {3, 5})
+    for (int stride : {1, 2}) {
+      const json m = model(stride, kernel);
 #if defined(__aarch64__)
-    EXPECT_EQ(kernel_of(m), kernels::kernel_isa_usable(kernels::KernelIsa::kNeon) ? best_vector_kernel()
-                                                                                   : "conv2d_u8_qc8w__ref");
+      EXPECT_EQ(kernel_of(m), kernels::kernel_isa_usable(kernels::KernelIsa::kNeon) ? best_vector_kernel(kernel)
+                                                                                     : "conv2d_u8_qc8w__ref");
 #else
-    expect_kernel_choice(m, best_vector_kernel(), "conv2d_u8_qc8w__ref");
+      expect_kernel_choice(m, best_vector_kernel(kernel), "conv2d_u8_qc8w__ref");
 #endif
-    setenv("DYAD_KERNELS", "ref", 1);
-    const std::vector<int8_t> want = run_model<int8_t>(m, {input()});
-    unsetenv("DYAD_KERNELS");
-    for (int threads : {1, 2, 3})
-      EXPECT_EQ(run_model<int8_t>(m, {input()}, threads), want) << stride << " " << threads;
-    // Capped at AVX2: the AVX2 variant, same bytes.
-    if (!kernels::cpu_features().avx2) continue;
-    const char* old = std::getenv("DYAD_ISA");
-    const std::string saved = old ? old : "";
-    setenv("DYAD_ISA", "avx2", 1);
-    EXPECT_EQ(kernel_of(m), "depthwise_conv2d_3x3__avx2");
-    for (int threads : {1, 2})
-      EXPECT_EQ(run_model<int8_t>(m, {input()}, threads), want) << "avx2 " << stride << " " << threads;
-    if (old) setenv("DYAD_ISA", saved.c_str(), 1);
-    else unsetenv("DYAD_ISA");
-  }
+      setenv("DYAD_KERNELS", "ref", 1);
+      const std::vector<int8_t> want = run_model<int8_t>(m, {input()});
+      unsetenv("DYAD_KERNELS");
+      for (int threads : {1, 2, 3})
+        EXPECT_EQ(run_model<int8_t>(m, {input()}, threads), want) << kernel << " " << stride << " " << threads;
+      // Capped at AVX2: the AVX2 variant, same bytes.
+      if (!kernels::cpu_features().avx2) continue;
+      const char* old = std::getenv("DYAD_ISA");
+      const std::string saved = old ? old : "";
+      setenv("DYAD_ISA", "avx2", 1);
+      EXPECT_EQ(kernel_of(m), kernel_name(kernel, "avx2"));
+      for (int threads : {1, 2})
+        EXPECT_EQ(run_model<int8_t>(m, {input()}, threads), want)
+            << "avx2 " << kernel << " " << stride << " " << threads;
+      if (old) setenv("DYAD_ISA", saved.c_str(), 1);
+      else unsetenv("DYAD_ISA");
+    }
 }
 
 TEST(DepthwiseBuild, OtherWindowsKeepTheReference) {
-  EXPECT_EQ(kernel_of(model(1, 5)), "conv2d_u8_qc8w__ref");
+  EXPECT_EQ(kernel_of(model(1, 7)), "conv2d_u8_qc8w__ref");
 }
 
 }  // namespace

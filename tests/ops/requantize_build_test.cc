@@ -71,6 +71,31 @@ TEST(RequantizeBuild, PerChannelConstants) {
   EXPECT_EQ(run_model<int8_t>(m, kInput), (std::vector<int8_t>{11, 16, 5, 6}));
 }
 
+// An exact identity (int8 -> int8, equal zero points, factor 2^e / 2^e in
+// every channel, full-range clamp) is a copy; anything short of that is not.
+TEST(RequantizeBuild, IdentityIsACopy) {
+  auto identity = [](const json& attrs, int y_zero_point) {
+    const json tensors = json::parse(R"([
+      {"name": "x", "dtype": "int8", "shape": [2, 3], "scale": 0.5, "zero_point": 3},
+      {"name": "y", "dtype": "int8", "scale": 0.5, "zero_point": 3}])");
+    json m = one_node_model("requantize", tensors, {"x"}, {"y"}, attrs, {"x"});
+    m["tensors"][1]["zero_point"] = y_zero_point;
+    return m;
+  };
+  const std::vector<int8_t> x = {-128, -1, 0, 3, 126, 127};
+  const json by_one = {{"multiplier", 1073741824}, {"shift", 30}};
+  EXPECT_EQ(kernel_of(identity(by_one, 3)), "requantize__copy");
+  EXPECT_EQ(run_model<int8_t>(identity(by_one, 3), {bytes_of(x)}), x);
+  EXPECT_EQ(kernel_of(identity({{"multiplier", {1, 2, 4}}, {"shift", {0, 1, 2}}}, 3)), "requantize__copy");
+  // Not identities: another zero point, a factor of 1 + 2^-30, a narrower clamp.
+  EXPECT_NE(kernel_of(identity(by_one, 4)), "requantize__copy");
+  EXPECT_EQ(run_model<int8_t>(identity(by_one, 4), {bytes_of(x)}),
+            (std::vector<int8_t>{-127, 0, 1, 4, 127, 127}));
+  EXPECT_NE(kernel_of(identity({{"multiplier", 1073741825}, {"shift", 30}}, 3)), "requantize__copy");
+  EXPECT_NE(kernel_of(identity({{"multiplier", 1073741824}, {"shift", 30}, {"activation", "relu"}}, 3)),
+            "requantize__copy");
+}
+
 TEST(RequantizeBuild, Errors) {
   expect_build_error(model({{"multiplier", {1, 2, 3}}, {"shift", 31}}), "attrs.multiplier",
                      {"expected 1 or 4"});

@@ -39,6 +39,28 @@ class GeneratorTest(unittest.TestCase):
         self.assertTrue(np.all(probs.reshape(-1, L)[:, mask == 0] == 0))
         self.assertTrue(np.all(probs.reshape(-1, L)[:, mask != 0].sum(axis=1) > 240))
 
+    def test_w4_linears_get_four_bit_weights(self):
+        from models.ibert_gen.config import preset
+        from models.ibert_gen.float_model import Params
+        cfg = preset("toy", w4=("ffn1", "ffn2"))
+        layer = Params(cfg).layers[0]
+        for key in ("ffn1", "ffn2"):
+            self.assertEqual(layer[key]["bits"], 4)
+            self.assertGreaterEqual(layer[key]["w"].min(), -7)
+            self.assertLessEqual(layer[key]["w"].max(), 6)
+        self.assertEqual(layer["q"]["bits"], 8)
+        self.assertGreater(np.abs(layer["q"]["w"]).max(), 7)
+        with self.assertRaises(ValueError):
+            preset("toy", w4=("ffn3",))
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "w4.json")
+            main(["--preset", "toy", "--w4", "ffn1,ffn2", "--out", out, "--samples", "0"])
+            with open(out) as f:
+                dtypes = {t["name"]: t["dtype"] for t in json.load(f)["tensors"]}
+            self.assertEqual(dtypes["l0.ffn.inter.w"], "int4")
+            self.assertEqual(dtypes["l0.ffn.dense.w"], "int4")
+            self.assertEqual(dtypes["l0.q.w"], "int8")
+
     def test_simulator_rejects_bad_ids(self):
         sim = Model(TOY_PATH)
         ids = np.zeros((1, 8), dtype=np.int64)

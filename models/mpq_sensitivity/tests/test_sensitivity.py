@@ -91,7 +91,8 @@ class FoldTest(unittest.TestCase):
         bn.running_var.uniform_(0.5, 2.0)
         bn.weight.data.uniform_(0.5, 1.5)
         layers = S.weighted_layers(model)
-        w = S.folded_weights(model, layers)["0.conv"]
+        self.assertEqual([n for n, _ in layers], ["0"])   # the exporter's name
+        w = S.folded_weights(model, layers)["0"]
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         expect = model[0].conv.weight * scale.view(-1, 1, 1, 1)
         self.assertTrue(torch.allclose(w, expect))
@@ -124,6 +125,23 @@ class CandidatesTest(unittest.TestCase):
                 self.assertTrue(math.isfinite(c["sensitivity"]) and c["sensitivity"] >= 0)
             self.assertGreater(layer["candidates"][0]["sensitivity"],
                                layer["candidates"][1]["sensitivity"])
+
+
+    def test_fixed_input_width(self):
+        torch.manual_seed(4)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                              nn.Linear(4 * 7 * 7, 5))
+        layers = S.weighted_layers(model)
+        reads_input = set()
+        macs = S.layer_macs(model, layers, torch.zeros(1, 7, 7), reads_input)
+        self.assertEqual(reads_input, {"0"})
+        doc = S.candidates_document(layers, macs, lambda n, b: 1.0 / b,
+                                    a_bits=lambda n: 8 if n in reads_input else None)
+        first, last = doc["layers"]
+        self.assertEqual([c["id"] for c in first["candidates"]], ["w4a8", "w8a8"])
+        self.assertEqual(first["candidates"][0]["bops"], macs["0"] * 4 * 8)
+        self.assertEqual([c["id"] for c in last["candidates"]], ["w4a4", "w8a8"])
+        self.assertEqual(last["candidates"][0]["bops"], macs["3"] * 16)
 
 
 if __name__ == "__main__":

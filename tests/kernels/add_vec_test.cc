@@ -1,6 +1,8 @@
-// add__avx2 against add__ref, bit for bit: every container pair, zero points
-// at both ends, extreme inputs, multipliers and shifts, channel counts around
-// the vector width, element counts with tails; and when the plan refuses.
+// The vector adds (add__avx2, add__avx512) against add__ref, bit for bit:
+// every container pair, zero points at both ends, extreme inputs, multipliers
+// and shifts, channel counts around the vector widths, element counts with
+// tails, 1-4 threads; and when the plan refuses. A variant the CPU cannot run
+// is skipped with the ISA named.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -56,8 +58,23 @@ Dyadic random_dyadic(std::mt19937_64& rng, bool wild) {
 
 constexpr IntType kTypes[] = {IntType::kS8, IntType::kU8, IntType::kS16, IntType::kS32};
 
-TEST(AddAvx2, EqualsReferenceForEveryContainerAndConstant) {
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+class AddVec : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "avx2" && !kernel_isa_present(KernelIsa::kAvx2))
+      GTEST_SKIP() << "this CPU lacks AVX2 (+FMA, BMI2); the avx2 add is not tested";
+    if (GetParam() == "avx512" && !avx512_elementwise_present())
+      GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the avx512 add is not tested";
+  }
+  void run(const AddVecPlan& plan, const void* a, const void* b, void* dst, ThreadPool* pool) const {
+    if (GetParam() == "avx2")
+      add__avx2(plan, a, b, dst, pool);
+    else
+      add__avx512(plan, a, b, dst, pool);
+  }
+};
+
+TEST_P(AddVec, EqualsReferenceForEveryContainerAndConstant) {
   std::mt19937_64 rng(7);
   int planned = 0, refused = 0;
   for (IntType ta : kTypes)
@@ -93,9 +110,9 @@ TEST(AddAvx2, EqualsReferenceForEveryContainerAndConstant) {
             qa[c] = random_dyadic(rng, wild);
             qb[c] = random_dyadic(rng, wild);
           }
-          AddAvx2Plan plan;
+          AddVecPlan plan;
           std::string why;
-          if (!add_avx2_plan(p, qa.data(), qb.data(), &plan, &why)) {
+          if (!add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) {
             ++refused;
             continue;
           }
@@ -105,7 +122,7 @@ TEST(AddAvx2, EqualsReferenceForEveryContainerAndConstant) {
           const size_t out_bytes = p.count * int_type_bytes(td);
           std::vector<uint8_t> want(out_bytes + 8, 0xA5), got(out_bytes + 8, 0xA5);
           add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
-          add__avx2(plan, a.data(), b.data(), got.data(), nullptr);
+          run(plan, a.data(), b.data(), got.data(), nullptr);
           ASSERT_EQ(got, want) << "a " << int(ta) << " b " << int(tb) << " dst " << int(td)
                                << " channels " << p.channels << " count " << p.count;
         }
@@ -113,11 +130,10 @@ TEST(AddAvx2, EqualsReferenceForEveryContainerAndConstant) {
   EXPECT_GT(refused, 0);  // the large left shifts
 }
 
-TEST(AddAvx2, ExtremeProductsAndTies) {
+TEST_P(AddVec, ExtremeProductsAndTies) {
   // |x - z| = 2^31 (int32 INT32_MIN) times m = INT32_MIN is t = 2^62, the
   // largest product; e = 63 makes it an exact tie (rounds to even 0), e = 62
   // gives 1; every element is such an extreme or a tie at a small shift.
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
   AddParams p;
   p.a_type = IntType::kS32;
   p.b_type = IntType::kS8;
@@ -133,18 +149,17 @@ TEST(AddAvx2, ExtremeProductsAndTies) {
     for (const Dyadic db : {Dyadic{INT32_MIN, 1}, Dyadic{1, 1}, Dyadic{-3, 1}, Dyadic{5, 0},
                             Dyadic{1 << 20, -10}}) {
       const std::vector<Dyadic> qa(p.channels, da), qb(p.channels, db);
-      AddAvx2Plan plan;
+      AddVecPlan plan;
       std::string why;
-      ASSERT_TRUE(add_avx2_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+      ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
       std::vector<int32_t> want(a.size()), got(a.size());
       add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
-      add__avx2(plan, a.data(), b.data(), got.data(), nullptr);
+      run(plan, a.data(), b.data(), got.data(), nullptr);
       EXPECT_EQ(got, want) << da.m << "/" << da.e << " " << db.m << "/" << db.e;
     }
 }
 
-TEST(AddAvx2, LongTensorsAtEveryThreadCount) {
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+TEST_P(AddVec, LongTensorsAtEveryThreadCount) {
   std::mt19937_64 rng(21);
   for (size_t channels : {size_t{1}, size_t{24}, size_t{768}, size_t{100}}) {
     for (int threads = 1; threads <= 4; ++threads) {
@@ -158,37 +173,40 @@ TEST(AddAvx2, LongTensorsAtEveryThreadCount) {
         qa[c] = random_dyadic(rng, false);
         qb[c] = random_dyadic(rng, false);
       }
-      AddAvx2Plan plan;
+      AddVecPlan plan;
       std::string why;
-      ASSERT_TRUE(add_avx2_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+      ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
       const std::vector<uint8_t> a = random_tensor(IntType::kS8, p.count, rng);
       const std::vector<uint8_t> b = random_tensor(IntType::kS8, p.count, rng);
       std::vector<uint8_t> want(p.count, 0xA5), got(p.count, 0x5A);
       add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
       std::unique_ptr<ThreadPool> pool;
       if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
-      add__avx2(plan, a.data(), b.data(), got.data(), pool.get());
+      run(plan, a.data(), b.data(), got.data(), pool.get());
       ASSERT_EQ(got, want) << "channels " << channels << " threads " << threads;
     }
   }
 }
 
-TEST(AddAvx2, RefusesWhatItCannotComputeExactly) {
+TEST(AddVecPlan, RefusesWhatItCannotComputeExactly) {
   AddParams p;
   p.a_type = IntType::kS32;
   p.a_zero_point = 1;  // x - z can leave int32
   const std::vector<Dyadic> q = {{1 << 30, 31}};
-  AddAvx2Plan plan;
+  AddVecPlan plan;
   std::string why;
-  EXPECT_FALSE(add_avx2_plan(p, q.data(), q.data(), &plan, &why));
+  EXPECT_FALSE(add_vec_plan(p, q.data(), q.data(), &plan, &why));
   p.a_zero_point = 0;
-  EXPECT_TRUE(add_avx2_plan(p, q.data(), q.data(), &plan, &why)) << why;
+  EXPECT_TRUE(add_vec_plan(p, q.data(), q.data(), &plan, &why)) << why;
   p.a_type = IntType::kS64;
-  EXPECT_FALSE(add_avx2_plan(p, q.data(), q.data(), &plan, &why));
+  EXPECT_FALSE(add_vec_plan(p, q.data(), q.data(), &plan, &why));
   p.a_type = IntType::kS8;
   const std::vector<Dyadic> big = {{INT32_MAX, -40}};  // 255 * 2^31 * 2^41 > 2^62
-  EXPECT_FALSE(add_avx2_plan(p, big.data(), q.data(), &plan, &why));
+  EXPECT_FALSE(add_vec_plan(p, big.data(), q.data(), &plan, &why));
 }
+
+INSTANTIATE_TEST_SUITE_P(Variants, AddVec, ::testing::Values("avx2", "avx512"),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace
 }  // namespace dyad::kernels

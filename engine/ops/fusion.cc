@@ -1,0 +1,221 @@
+// The fusion rules of engine/ops/fusion.h.
+#include "engine/ops/fusion.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "engine/ops/int_gelu_data.h"
+#include "engine/ops/int_layernorm_data.h"
+#include "engine/ops/int_softmax_data.h"
+#include "engine/ops/matmul_data.h"
+#include "engine/ops/requantize_data.h"
+#include "kernels/attention/attention_fused.h"
+#include "kernels/int_gelu/int_gelu_requantize.h"
+#include "kernels/int_layernorm/int_layernorm_requantize.h"
+#include "kernels/requantize/requantize_wide.h"
+
+namespace dyad {
+
+namespace {
+
+struct IntGeluRequantizeData {
+  std::shared_ptr<const void> gelu_owner, requant_owner;  // keep both steps' data alive
+  const IntGeluData* gelu = nullptr;
+  const RequantizeData* requant = nullptr;
+  kernels::RequantizeWidePlan wide;
+};
+
+template <auto Kernel>
+void run_fused(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntGeluRequantizeData*>(op_data);
+  Kernel(d->gelu->with_constants(), d->gelu->vec, d->requant->params, d->wide, io.inputs[0], io.outputs[0],
+         io.pool);
+}
+
+// The step that runs `first` then `second` as one kernel `fn`.
+Step fused_step(const Step& first, const Step& second, const std::string& kernel, KernelFn fn,
+                std::shared_ptr<const void> data, size_t data_bytes) {
+  Step s;
+  s.node_name = first.node_name + "+" + second.node_name;
+  s.op = first.op;
+  s.kernel_name = kernel;
+  s.fn = fn;
+  s.op_data = std::move(data);
+  s.inputs = first.inputs;
+  s.outputs = second.outputs;
+  s.scratch_bytes_per_thread = std::max(first.scratch_bytes_per_thread, second.scratch_bytes_per_thread);
+  s.macs = first.macs + second.macs;
+  s.work = first.work + second.work;
+  s.op_data_bytes = first.op_data_bytes + second.op_data_bytes + data_bytes;
+  return s;
+}
+
+// The requantize half of a fusion: a vector requantize of an int64 input
+// with zero point 0 (what int_gelu and int_layernorm write) whose channels
+// are 1 or `channels`, and its 64-bit-lane plan.
+bool wide_requantize(const Step& requant, int64_t channels, kernels::RequantizeWidePlan* wide) {
+  if (requant.kernel_name != "requantize__avx512" && requant.kernel_name != "requantize__avx2") return false;
+  const auto* d = static_cast<const RequantizeData*>(requant.op_data.get());
+  const kernels::RequantizeParams& r = d->params;
+  if (r.src_type != kernels::IntType::kS64 || r.src_zero_point != 0) return false;
+  if (r.channels != 1 && r.channels != static_cast<size_t>(channels)) return false;
+  return kernels::requantize_wide_plan(r, d->requant.data(), wide);
+}
+
+size_t wide_plan_bytes(const kernels::RequantizeWidePlan& w) {
+  return w.x_lo.size() * 7 * sizeof(int64_t) + w.requant.size() * sizeof(kernels::Dyadic);
+}
+
+bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused) {
+  // Only the vector GELU (the reference keeps DYAD_KERNELS=ref and
+  // unsupported constants on the reference path) and a vector requantize.
+  const bool avx512 = gelu.kernel_name == "int_gelu__avx512";
+  if (!avx512 && gelu.kernel_name != "int_gelu__avx2") return false;
+  auto data = std::make_shared<IntGeluRequantizeData>();
+  data->gelu_owner = gelu.op_data;
+  data->requant_owner = requant.op_data;
+  data->gelu = static_cast<const IntGeluData*>(gelu.op_data.get());
+  data->requant = static_cast<const RequantizeData*>(requant.op_data.get());
+  if (!wide_requantize(requant, data->gelu->params.channels, &data->wide)) return false;
+  const size_t bytes = wide_plan_bytes(data->wide);
+  *fused = avx512 ? fused_step(gelu, requant, "int_gelu_requantize__avx512",
+                               run_fused<kernels::int_gelu_requantize__avx512>, data, bytes)
+                  : fused_step(gelu, requant, "int_gelu_requantize__avx2",
+                               run_fused<kernels::int_gelu_requantize__avx2>, data, bytes);
+  return true;
+}
+
+struct IntLayerNormRequantizeData {
+  std::shared_ptr<const void> ln_owner, requant_owner;
+  kernels::IntLayerNormParams ln;  // bias_int points into ln_owner's data
+  const RequantizeData* requant = nullptr;
+  kernels::RequantizeWidePlan wide;
+};
+
+void run_layernorm_requantize(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntLayerNormRequantizeData*>(op_data);
+  kernels::int_layernorm_requantize__avx512(d->ln, d->requant->params, d->wide, io.inputs[0], io.outputs[0],
+                                            io.pool);
+}
+
+bool fuse_int_layernorm_requantize(const Step& ln, const Step& requant, Step* fused) {
+  // The AVX-512 LayerNorm only (the row code the fused kernel shares), and
+  // the AVX-512 requantize (the fused kernel's other half needs F/BW/VL/DQ).
+  if (ln.kernel_name != "int_layernorm__avx512vnni" || requant.kernel_name != "requantize__avx512") return false;
+  auto data = std::make_shared<IntLayerNormRequantizeData>();
+  data->ln_owner = ln.op_data;
+  data->requant_owner = requant.op_data;
+  const auto* ln_data = static_cast<const IntLayerNormData*>(ln.op_data.get());
+  data->ln = ln_data->params;
+  data->ln.bias_int = ln_data->bias_int.data();
+  data->requant = static_cast<const RequantizeData*>(requant.op_data.get());
+  if (!wide_requantize(requant, data->ln.channels, &data->wide)) return false;
+  const size_t bytes = wide_plan_bytes(data->wide);
+  *fused = fused_step(ln, requant, "int_layernorm_requantize__avx512", run_layernorm_requantize, data, bytes);
+  return true;
+}
+
+struct AttentionData {
+  std::shared_ptr<const void> owners[3];
+  kernels::AttentionPlan plan;
+};
+
+void run_attention(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const AttentionData*>(op_data);
+  kernels::attention_fused(d->plan, io.inputs[0], io.inputs[1], io.inputs[2], io.inputs[3], io.outputs[0],
+                           io.pool, io.scratch, io.scratch_bytes_per_thread);
+}
+
+// The vector matmul variant of a step, by its kernel name's suffix.
+bool matmul_variant(const Step& s, kernels::MatmulFn* fn, size_t (**scratch)(const kernels::MatmulParams&)) {
+  auto ends_with = [&](const char* suffix) {
+    const std::string t(suffix);
+    return s.kernel_name.size() >= t.size() && s.kernel_name.compare(s.kernel_name.size() - t.size(), t.size(), t) == 0;
+  };
+  if (ends_with("__avx512vnni")) {
+    *fn = kernels::matmul__avx512vnni;
+    *scratch = kernels::matmul_avx512vnni_scratch_bytes;
+    return true;
+  }
+  if (ends_with("__avx2")) {
+    *fn = kernels::matmul__avx2;
+    *scratch = kernels::matmul_avx2_scratch_bytes;
+    return true;
+  }
+  return false;
+}
+
+bool fuse_attention(const Step& scores, const Step& softmax, const Step& context, Step* fused) {
+  if (scores.op != OpType::kMatmul || softmax.op != OpType::kIntSoftmax || context.op != OpType::kMatmul)
+    return false;
+  auto data = std::make_shared<AttentionData>();
+  kernels::AttentionPlan& plan = data->plan;
+  size_t (*scores_scratch)(const kernels::MatmulParams&) = nullptr;
+  size_t (*context_scratch)(const kernels::MatmulParams&) = nullptr;
+  if (!matmul_variant(scores, &plan.scores_fn, &scores_scratch) ||
+      !matmul_variant(context, &plan.context_fn, &context_scratch))
+    return false;
+  if (softmax.kernel_name == "int_softmax_s32__avx512")
+    plan.softmax_fn = kernels::int_softmax_s32__avx512;
+  else if (softmax.kernel_name == "int_softmax_s32__avx2")
+    plan.softmax_fn = kernels::int_softmax_s32__avx2;
+  else
+    return false;
+  const auto& s = static_cast<const MatmulData*>(scores.op_data.get())->params;
+  const auto& c = static_cast<const MatmulData*>(context.op_data.get())->params;
+  const auto* sm = static_cast<const IntSoftmaxData*>(softmax.op_data.get());
+  // Raw int32 scores over whole heads, the softmax over their rows, and the
+  // context matmul over the same heads with the probabilities as `a`.
+  if (s.requantize || s.y_type != kernels::IntType::kS32 || c.batch != s.batch || c.m != s.m ||
+      c.k != s.n || c.transpose_b || c.a_type != kernels::IntType::kS16 || c.a_zero_point != 0)
+    return false;
+  if (sm->params.length != s.n || sm->params.rows != s.batch * s.m) return false;
+  if (sm->has_mask) {
+    const kernels::IntSoftmaxMask& mask = sm->params.mask;
+    // Each head's rows must be one run of the mask's last leading axis.
+    if (mask.rank > 0 && mask.dims[mask.rank - 1] != s.m) return false;
+  }
+  plan.heads = s.batch;
+  plan.scores = s;
+  plan.scores.batch = 1;
+  plan.context = c;
+  plan.context.batch = 1;
+  plan.softmax = sm->params;
+  plan.softmax.rows = s.m;
+  plan.softmax_plan = sm->vec;
+  plan.scores_scratch = scores_scratch(plan.scores);
+  plan.context_scratch = context_scratch(plan.context);
+  data->owners[0] = scores.op_data;
+  data->owners[1] = softmax.op_data;
+  data->owners[2] = context.op_data;
+  Step f;
+  f.node_name = scores.node_name + "+" + softmax.node_name + "+" + context.node_name;
+  f.op = OpType::kMatmul;
+  f.kernel_name = "attention_fused:" + scores.kernel_name + "+" + softmax.kernel_name + "+" + context.kernel_name;
+  f.fn = run_attention;
+  f.scratch_bytes_per_thread = kernels::attention_scratch_bytes(plan);
+  f.inputs = {scores.inputs[0], scores.inputs[1], sm->has_mask ? softmax.inputs[1] : -1, context.inputs[1]};
+  f.outputs = context.outputs;
+  f.macs = scores.macs + softmax.macs + context.macs;
+  f.work = scores.work + softmax.work + context.work;
+  f.op_data_bytes = scores.op_data_bytes + softmax.op_data_bytes + context.op_data_bytes;
+  f.op_data = std::move(data);
+  *fused = std::move(f);
+  return true;
+}
+
+}  // namespace
+
+bool fuse_steps_triple(const Step& first, const Step& second, const Step& third, Step* fused) {
+  return fuse_attention(first, second, third, fused);
+}
+
+bool fuse_steps_pair(const Step& first, const Step& second, Step* fused) {
+  if (second.op != OpType::kRequantize) return false;
+  if (first.op == OpType::kIntGelu) return fuse_int_gelu_requantize(first, second, fused);
+  if (first.op == OpType::kIntLayerNorm) return fuse_int_layernorm_requantize(first, second, fused);
+  return false;
+}
+
+}  // namespace dyad

@@ -1,0 +1,104 @@
+// The vector residual add (add.h, AddVecPlan) over an ISA's `Simd`
+// operations; include after kernels/common/simd_avx2.h or simd_avx512.h.
+//
+// kLanes32 elements per step (one AddBlock8 of constants per 8 elements),
+// as int32 differences d = x - z; each branch in 64-bit lanes, the even
+// elements (vpmuldq reads the low half of each 64-bit lane) and the odd ones
+// (after a 32-bit shift) apart: t = (d * m) << ls, exact as |t| <= 2^62
+// (add_vec_plan), and rne(t / 2^rs) as ((t + round + bit) >>> rs) with
+// round = 2^(rs-1) - 1 + 2^63, which adds 2^(63 - rs) to the floor quotient;
+// the offset removes both of those terms and adds z_y. Each rounded branch is
+// below 2^61 in magnitude, so the sum (mod 2^64) is the true value, which the
+// clamp to [dst_min, dst_max] takes into the dst range (docs/kernels.md, "add").
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/add/add.h"
+#include "kernels/common/isa_namespace.h"
+#include "kernels/common/thread_pool.h"
+
+namespace dyad::kernels {
+inline namespace DYAD_ISA_NAMESPACE {
+
+// The 64-bit constants of one step's even (half 0) or odd (half 1) elements:
+// from block b0, and on AVX-512 also from the next block b1.
+template <class S, size_t N>
+typename S::V add_consts(const int64_t (&b0)[2][N], const int64_t (&b1)[2][N], int half) {
+  return S::load_64x4s(b0[half], b1[half]);
+}
+
+template <class S>
+typename S::V add_branch(typename S::V d, const AddBlock8::Branch& k0, const AddBlock8::Branch& k1, int half) {
+  using V = typename S::V;
+  const V t = S::sllv64(S::mul_s32(d, add_consts<S>(k0.mult, k1.mult, half)), add_consts<S>(k0.lshift, k1.lshift, half));
+  const V rs = add_consts<S>(k0.rshift, k1.rshift, half);
+  const V bit = S::and_(S::srlv64(t, rs), S::set1_64(1));
+  return S::srlv64(S::add64(S::add64(t, add_consts<S>(k0.round, k1.round, half)), bit), rs);
+}
+
+// Elements [begin, end) of a (type A) and b (type B) into dst; begin is a
+// multiple of the constants' period.
+template <class S, class A, class B>
+void add_range(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t begin, size_t end) {
+  using V = typename S::V;
+  constexpr size_t kStep = S::kLanes32;
+  const AddParams& p = w.params;
+  const V za = S::set1_32(static_cast<int32_t>(p.a_zero_point));
+  const V zb = S::set1_32(static_cast<int32_t>(p.b_zero_point));
+  const V lo = S::set1_64(p.dst_min), hi = S::set1_64(p.dst_max);
+  const size_t blocks = w.blocks.size();
+  size_t k = 0;  // block index within the period
+  size_t i = begin;
+  for (; i + kStep <= end; i += kStep) {
+    const AddBlock8& c0 = w.blocks[k];
+    const AddBlock8& c1 = w.blocks[k + 1 < blocks ? k + 1 : 0];
+    const V da = S::sub32(S::load_s32(a + i), za);
+    const V db = S::sub32(S::load_s32(b + i), zb);
+    V half[2];
+    for (int h = 0; h < 2; ++h) {
+      const V xa = h == 0 ? da : S::template srli64<32>(da);
+      const V xb = h == 0 ? db : S::template srli64<32>(db);
+      const V sum = S::add64(S::add64(add_branch<S>(xa, c0.a, c1.a, h), add_branch<S>(xb, c0.b, c1.b, h)),
+                             add_consts<S>(c0.offset, c1.offset, h));
+      half[h] = S::min64(S::max64(sum, lo), hi);
+    }
+    const V y = S::interleave32(half[0], half[1]);
+    switch (p.dst_type) {
+      case IntType::kS8:
+      case IntType::kU8:
+        S::store_bytes(static_cast<uint8_t*>(dst) + i, y, p.dst_type == IntType::kS8);
+        break;
+      case IntType::kS16: S::store_s16(static_cast<int16_t*>(dst) + i, y); break;
+      default: S::store(static_cast<int32_t*>(dst) + i, y); break;
+    }
+    k = (k + kStep / 8) % blocks;
+  }
+  if (i < end) add_scalar_range(w, a, b, dst, i, end);
+}
+
+template <class S>
+void add_simd(const AddVecPlan& w, const void* a, const void* b, void* dst, ThreadPool* pool) {
+  constexpr size_t kChunkElements = 16384;  // work per task, rounded to whole periods
+  const size_t count = w.params.count;
+  const size_t chunk = std::max<size_t>(1, kChunkElements / w.period) * w.period;
+  with_int_type(w.params.a_type, [&](auto a_zero) {
+    using A = decltype(a_zero);
+    with_int_type(w.params.b_type, [&](auto b_zero) {
+      using B = decltype(b_zero);
+      if constexpr (sizeof(A) < 8 && sizeof(B) < 8) {
+        // Tasks of whole constant periods: each element is written by one
+        // task with the same arithmetic, so the thread count cannot change a result.
+        parallel_for(pool, (count + chunk - 1) / chunk, [&](size_t t) {
+          add_range<S>(w, static_cast<const A*>(a), static_cast<const B*>(b), dst, t * chunk,
+                       std::min(count, (t + 1) * chunk));
+        });
+      }
+    });
+  });
+}
+
+}  // namespace DYAD_ISA_NAMESPACE
+}  // namespace dyad::kernels
