@@ -100,11 +100,12 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
       const size_t mb = item / groups, g = item % groups;
       const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
       if (packed_block != mb) {
-        const uint8_t* src_rows = static_cast<const uint8_t*>(args.src) + m0 * args.src_stride;
-        if (args.rows != nullptr) {
+        // With a row source args.src is null: gather the block instead.
+        const uint8_t* src_rows = rows_buf;
+        if (args.rows != nullptr)
           args.rows->fill(args.rows->ctx, m0, rows, rows_buf, args.src_stride);
-          src_rows = rows_buf;
-        }
+        else
+          src_rows = static_cast<const uint8_t*>(args.src) + m0 * args.src_stride;
         if (in_place) {
           a_rows = src_rows;
           a_stride = args.src_stride;
