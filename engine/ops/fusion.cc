@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/core/limits.h"
 #include "engine/ops/int_gelu_data.h"
 #include "engine/ops/int_layernorm_data.h"
 #include "engine/ops/int_softmax_data.h"
@@ -195,6 +196,9 @@ bool fuse_attention(const Step& scores, const Step& softmax, const Step& context
   f.kernel_name = "attention_fused:" + scores.kernel_name + "+" + softmax.kernel_name + "+" + context.kernel_name;
   f.fn = run_attention;
   f.scratch_bytes_per_thread = kernels::attention_scratch_bytes(plan);
+  // A head's tiles per thread are the unfused scores and probabilities of one
+  // head: keep them inside the per-step scratch limit, else run unfused.
+  if (f.scratch_bytes_per_thread > static_cast<size_t>(limits::kMaxScratchBytesPerThread)) return false;
   f.inputs = {scores.inputs[0], scores.inputs[1], sm->has_mask ? softmax.inputs[1] : -1, context.inputs[1]};
   f.outputs = context.outputs;
   f.macs = scores.macs + softmax.macs + context.macs;

@@ -292,7 +292,7 @@ bool gemm_run_rows(const GemmPlan& plan, const GemmRowSource& source, size_t M, 
   AlignedBytes owned;
   if (plan.variant->family == GemmFamily::kRef) {
     // The oracle reads a plain matrix: gather all of it.
-    if (!owned.allocate(M * K)) return false;
+    if (M > SIZE_MAX / K || !owned.allocate(M * K)) return false;
     source.fill(source.ctx, 0, M, owned.data(), K);
     return gemm_run(plan, owned.data(), M, K, dst, dst_stride, pool, scratch);
   }
