@@ -3,6 +3,7 @@
 //
 //   node ort_run.mjs --model M.onnx --input NAME:TYPE:DIMS [...] --threads N \
 //        [--warmup W] [--iters I] [--ranges OUT.json --samples S] [--save-optimized OUT.onnx]
+//        [--profile PREFIX]
 //
 // TYPE is float32 or int64; DIMS like 1x3x224x224. float32 inputs are standard
 // normal, int64 inputs `input_ids` uniform in [0, 30522) and any other int64
@@ -21,6 +22,7 @@ function parseArgs(argv) {
     else if (flag === '--input') args.inputs.push(value);
     else if (flag === '--ranges') args.ranges = value;
     else if (flag === '--save-optimized') args.saveOptimized = value;
+    else if (flag === '--profile') args.profile = value;
     else if (['--threads', '--warmup', '--iters', '--samples'].includes(flag)) {
       args[flag.slice(2)] = Number.parseInt(value, 10);
       if (!(args[flag.slice(2)] >= 0)) throw new Error(`${flag}: not a count: ${value}`);
@@ -71,6 +73,7 @@ const session = await ort.InferenceSession.create(args.model, {
   graphOptimizationLevel: 'all',
   logSeverityLevel: 3,
   ...(args.saveOptimized ? { optimizedModelFilePath: args.saveOptimized } : {}),
+  ...(args.profile ? { enableProfiling: true, profileFilePrefix: args.profile } : {}),
 });
 
 if (args.ranges) {
@@ -99,6 +102,7 @@ if (args.ranges) {
   const sorted = [...times].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const profile = args.profile ? session.endProfiling() : undefined;
   console.log(JSON.stringify({ model: args.model, threads: args.threads, iters: args.iters,
-    median_ms: median, min_ms: sorted[0], times_ms: times }));
+    median_ms: median, min_ms: sorted[0], times_ms: times, ...(profile ? { profile } : {}) }));
 }

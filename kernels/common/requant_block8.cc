@@ -26,6 +26,23 @@ Dyadic normalize_requant_s32(Dyadic d) {
   return {d.m > 0 ? (1 << 30) : -(1 << 30), 1};
 }
 
+bool floor_lane_allowed(Dyadic r) {
+  if (r.m == 0) return true;
+  // hi32 then an arithmetic shift by e - 32 needs e >= 32; adding 2^(e-1) to
+  // |t| <= 2^62 stays inside int64 for e <= 62.
+  if (r.e < 32 || r.e > 62) return false;
+  // floor((t + 2^(e-1)) / 2^e) is rne(t / 2^e) except at ties, t / 2^e =
+  // h + 1/2, where it rounds up and rne to even. A tie changes a clamped
+  // output only when zp + h and zp + h + 1 both lie in [qmin, qmax], so h in
+  // [-383, 382]. With m = m_odd * 2^s (s <= 30 < e - 1), acc * m =
+  // (2h + 1) * 2^(e-1) needs m_odd to divide the odd 2h + 1, |2h + 1| <= 765:
+  // impossible when |m_odd| > 765. Lanes with a small odd part (m a power of
+  // two times a small number) keep the exact path.
+  int64_t m_odd = r.m;
+  while (m_odd % 2 == 0) m_odd /= 2;
+  return std::abs(m_odd) > 765;
+}
+
 void set_requant_lane(RequantBlock8& b, int lane, Dyadic d, int32_t dst_zp) {
   const Dyadic r = normalize_requant_s32(d);
   b.mult[lane] = r.m;
@@ -51,6 +68,18 @@ void set_requant_lane(RequantBlock8& b, int lane, Dyadic d, int32_t dst_zp) {
   int64_t* rnd = lane % 2 == 0 ? b.round_even : b.round_odd;
   shift[lane / 2] = r.e;
   rnd[lane / 2] = static_cast<int64_t>(round);
+
+  b.dst_zp[lane] = dst_zp;
+  const bool floor_ok = floor_lane_allowed(r);
+  const int floor_e = r.m == 0 ? 32 : r.e;
+  int64_t* floor_rnd = lane % 2 == 0 ? b.floor_round_even : b.floor_round_odd;
+  floor_rnd[lane / 2] = r.m == 0 ? 0 : int64_t{1} << (floor_e - 1);
+  b.floor_shift[lane] = floor_ok ? floor_e - 32 : 0;
+  if (floor_ok) {
+    b.floor_lanes |= 1u << lane;
+  } else {
+    b.floor_lanes &= ~(1u << lane);
+  }
 }
 
 }  // namespace dyad::kernels

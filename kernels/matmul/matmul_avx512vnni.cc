@@ -294,8 +294,7 @@ void run_batch(const MatmulParams& p, const TA* a, const TB* b, void* y, int64_t
 }
 
 Epilogue make_epilogue(const MatmulParams& p) {
-  RequantBlock8 block;
-  std::memset(&block, 0, sizeof(block));
+  RequantBlock8 block{};
   Epilogue ep{OutMode::kScalar, Requant16(block, block), _mm512_setzero_si512(), _mm512_setzero_si512()};
   if (!p.requantize) {
     ep.mode = OutMode::kRaw;  // the accumulator fits int32: the saturation changes nothing

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/common/cpu.h"
+#include "kernels/common/requant_block8.h"
 #include "kernels/common/thread_pool.h"
 #include "tests/kernels/scoped_env.h"
 
@@ -411,6 +412,45 @@ TEST_P(GemmVariantTest, HugeAccumulatorsWithExtremeShifts) {
     std::vector<uint8_t> src(size_t(2) * K, 255);
     for (int32_t k = 0; k < K; k += 3) src[K + k] = 254;
     EXPECT_EQ(run(*plan, p.desc, src, 2, K, N, 1), reference(p, src, 2, K, N)) << GetParam();
+  }
+}
+
+// The floor path of the requant epilogue (requant_block8.h): accumulators
+// on both sides of every output threshold of every column, and at the int32
+// extremes, with multipliers whose every lane allows the path.
+TEST_P(GemmVariantTest, FloorPathAtEveryOutputThreshold) {
+  std::mt19937 rng(31);
+  const int32_t N = 64, M = 256;
+  Problem p;
+  p.desc = {.N = N, .K = 1, .src_signed = false, .src_zp = 0, .src_min = 0, .src_max = 255, .weight_bits = 8,
+            .dst_type = GemmDstType::kUint8, .dst_zp = 100, .qmin = 0, .qmax = 255};
+  p.wei.assign(N, 1);
+  for (int32_t n = 0; n < N; ++n) {
+    const Dyadic d{uniform(rng, 1 << 30, INT32_MAX) * (n % 3 == 0 ? -1 : 1), uniform(rng, 38, 44)};
+    ASSERT_TRUE(floor_lane_allowed(d));
+    p.requant.push_back(d);
+  }
+  std::vector<uint8_t> src(M);
+  for (int32_t r = 0; r < M; ++r) src[r] = static_cast<uint8_t>(r);  // acc = r + bias
+  // Rounds 0-3: column n's rows straddle the threshold between outputs h and
+  // h + 1, h = 64 * round + n - 101 covering [-101, 154]; round 4: the extremes.
+  for (int round = 0; round <= 4; ++round) {
+    p.bias.assign(N, 0);
+    for (int32_t n = 0; n < N; ++n) {
+      const Dyadic d = p.requant[n];
+      const int64_t h = 64 * round + n - 101;
+      const int128_t edge = (int128_t{2 * h + 1} << (d.e - 1)) / d.m;
+      p.bias[n] = round < 4 ? static_cast<int32_t>(edge - M / 2) : (n % 2 ? INT32_MAX - (M - 1) : INT32_MIN);
+    }
+    GemmPlanPtr plan = plan_for(p, GetParam());
+    if (!plan) {  // a nibble-weight variant: the same columns as 4-bit weights
+      p.desc.weight_bits = 4;
+      plan = plan_for(p, GetParam());
+    }
+    if (!plan) return;  // 4-bit sources only (the x4 variants)
+    for (int threads : {1, 2})
+      EXPECT_EQ(run(*plan, p.desc, src, M, 1, N, threads), reference(p, src, M, 1, N))
+          << GetParam() << " round " << round;
   }
 }
 

@@ -1,0 +1,88 @@
+// The floor path of RequantBlock8 (requant_block8.h): which lanes may take
+// it, and, on a scalar model of the vector steps that reads the block's own
+// constants, that it gives the exact clamped output at every output
+// threshold and at the int32 extremes. The vector code itself is checked
+// against the reference in gemm_test.cc (FloorPathAtEveryOutputThreshold).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "kernels/common/requant.h"
+#include "kernels/common/requant_block8.h"
+
+namespace dyad::kernels {
+namespace {
+
+int32_t exact_output(int32_t acc, Dyadic d, int32_t zp, int32_t qmin, int32_t qmax) {
+  return static_cast<int32_t>(clamp_int64(dyadic_rne_s32(acc, d.m, d.e) + zp, qmin, qmax));
+}
+
+// What the vector floor path computes for lane `lane` of `b`.
+int32_t floor_path_output(int32_t acc, const RequantBlock8& b, int lane, int32_t qmin, int32_t qmax) {
+  const int64_t round = lane % 2 == 0 ? b.floor_round_even[lane / 2] : b.floor_round_odd[lane / 2];
+  const int64_t t = int64_t{acc} * b.mult[lane] + round;
+  const int32_t hi = static_cast<int32_t>(t >> 32);
+  const int64_t q = int64_t{hi >> b.floor_shift[lane]} + b.dst_zp[lane];
+  return static_cast<int32_t>(std::clamp<int64_t>(q, qmin, qmax));
+}
+
+TEST(RequantFloorPath, WhichLanesMayTakeIt) {
+  EXPECT_TRUE(floor_lane_allowed({0, 1}));
+  EXPECT_TRUE(floor_lane_allowed({0x5A5A5A5B, 40}));
+  EXPECT_TRUE(floor_lane_allowed({-0x5A5A5A5B, 32}));
+  EXPECT_TRUE(floor_lane_allowed({767 << 20, 62}));
+  EXPECT_FALSE(floor_lane_allowed({765 << 20, 40}));  // odd part 765: ties in range
+  EXPECT_FALSE(floor_lane_allowed({3 << 28, 40}));
+  EXPECT_FALSE(floor_lane_allowed({1 << 30, 40}));
+  EXPECT_FALSE(floor_lane_allowed({INT32_MIN, 40}));
+  EXPECT_FALSE(floor_lane_allowed({0x5A5A5A5B, 31}));  // shift below 32
+  EXPECT_FALSE(floor_lane_allowed({0x5A5A5A5B, 63}));  // 2^(e-1) + t could leave int64
+}
+
+// The reason for the odd-part rule: with m = 2^30 every half is a tie, and
+// adding half before a floor rounds 2.5 up where rne gives 2.
+TEST(RequantFloorPath, SmallOddPartWouldRoundTiesWrongly) {
+  const Dyadic d{1 << 30, 33};  // acc / 8
+  const int64_t floor_way = (int64_t{20} * d.m + (int64_t{1} << 32)) >> 33;
+  EXPECT_EQ(floor_way, 3);
+  EXPECT_EQ(dyadic_rne_s32(20, d.m, d.e), 2);
+}
+
+TEST(RequantFloorPath, ExactAtEveryThresholdAndExtreme) {
+  std::mt19937 rng(5);
+  int lanes_checked = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    RequantBlock8 b{};
+    Dyadic d[8];
+    const int32_t zp = std::uniform_int_distribution<int32_t>(-128, 255)(rng);
+    for (int lane = 0; lane < 8; ++lane) {
+      d[lane] = {static_cast<int32_t>(rng()), std::uniform_int_distribution<int32_t>(28, 66)(rng)};
+      if (lane == 7 && trial % 4 == 0) d[lane].m = 0;
+      set_requant_lane(b, lane, d[lane], zp);
+    }
+    const int32_t qmin = std::max(zp - 383, -128), qmax = std::min(zp + 383, 255);
+    for (int lane = 0; lane < 8; ++lane) {
+      const Dyadic r = normalize_requant_s32(d[lane]);
+      ASSERT_EQ(((b.floor_lanes >> lane) & 1) != 0, floor_lane_allowed(r));
+      if (!floor_lane_allowed(r)) continue;
+      ++lanes_checked;
+      std::vector<int64_t> accs = {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX};
+      // Around the acc where the exact output passes from h to h + 1.
+      for (int32_t h = -384; h <= 383 && r.m != 0; ++h) {
+        const int128_t edge = ((int128_t{2 * h + 1}) << (r.e - 1)) / r.m;
+        for (int delta = -2; delta <= 2; ++delta) accs.push_back(static_cast<int64_t>(edge + delta));
+      }
+      for (int64_t a : accs) {
+        if (a < INT32_MIN || a > INT32_MAX) continue;
+        const int32_t acc = static_cast<int32_t>(a);
+        ASSERT_EQ(floor_path_output(acc, b, lane, qmin, qmax), exact_output(acc, d[lane], zp, qmin, qmax))
+            << "acc " << acc << " m " << d[lane].m << " e " << d[lane].e << " zp " << zp;
+      }
+    }
+  }
+  EXPECT_GT(lanes_checked, 1000);  // most random multipliers allow the floor path
+}
+
+}  // namespace
+}  // namespace dyad::kernels
