@@ -52,11 +52,25 @@ struct alignas(32) AddBlock8 {
     int64_t round[2][4];   // 2^(rs-1) - 1 + 2^63 (mod 2^64)
   } a, b;
   int64_t offset[2][4];    // dst_zp - 2^(63 - rs_a) - 2^(63 - rs_b) (mod 2^64)
+  // The narrow path (AddVecPlan::narrow, add_narrow.cc), in element order.
+  // An 8-bit input: (x * mult + round) >> shift in int32 (mod 2^32 until the
+  // shift). A 16/32-bit input: hi32((x - z) * mult + round64) >> shift, the
+  // product in 64-bit lanes (even and odd elements apart).
+  struct NarrowBranch {
+    int32_t mult[8];
+    int32_t mult_odd[8];    // 16/32-bit: mult of elements 1, 3, 5, 7 at 0, 2, 4, 6
+    int32_t round[8];       // 8-bit: (2^(shift-1) or one less) - z * mult, mod 2^32
+    int32_t shift[8];       // 8-bit: the shift; 16/32-bit: e - 32
+    int64_t round64[2][4];  // 16/32-bit: 2^(e-1), [0] even elements, [1] odd
+  } narrow_a, narrow_b;
 };
 
 struct AddVecPlan {
   AddParams params;
   size_t period = 8;               // lcm(channels, 8): constants repeat every period elements
+  // Every branch has a 32-bit-lane form proved to give the same output
+  // (add_narrow.cc): at least one input is 8-bit.
+  bool narrow = false;
   std::vector<AddBlock8> blocks;   // period / 8
   std::vector<Dyadic> a_requant, b_requant;  // the original pairs, for the scalar tails
 };
@@ -67,6 +81,10 @@ struct AddVecPlan {
 // stays within 2^62. Otherwise returns false and says why.
 bool add_vec_plan(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant, AddVecPlan* plan,
                   std::string* why);
+
+// Sets plan->narrow and the blocks' narrow constants when they apply
+// (add_narrow.cc; called by add_vec_plan).
+void plan_narrow(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requant, AddVecPlan* plan);
 
 // Elements [begin, end) by the reference formula (out of line, generic build:
 // the vector loops' tails).

@@ -104,6 +104,8 @@ bool add_vec_plan(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_r
         static_cast<uint64_t>(p.dst_zero_point) - (uint64_t{1} << (63 - blk.a.rshift[half][lane])) -
         (uint64_t{1} << (63 - blk.b.rshift[half][lane])));
   }
+  plan->narrow = false;
+  plan_narrow(p, a_requant, b_requant, plan);
   plan->a_requant.assign(a_requant, a_requant + p.channels);
   plan->b_requant.assign(b_requant, b_requant + p.channels);
   return true;

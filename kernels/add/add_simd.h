@@ -39,10 +39,70 @@ typename S::V add_branch(typename S::V d, const AddBlock8::Branch& k0, const Add
   return S::srlv64(S::add64(S::add64(t, add_consts<S>(k0.round, k1.round, half)), bit), rs);
 }
 
+// Stores kLanes32 results (already clamped into the dst type) at element i.
+template <class S>
+void store_sums(const AddParams& p, void* dst, size_t i, typename S::V y) {
+  switch (p.dst_type) {
+    case IntType::kS8:
+    case IntType::kU8:
+      S::store_bytes(static_cast<uint8_t*>(dst) + i, y, p.dst_type == IntType::kS8);
+      break;
+    case IntType::kS16: S::store_s16(static_cast<int16_t*>(dst) + i, y); break;
+    default: S::store(static_cast<int32_t*>(dst) + i, y); break;
+  }
+}
+
+// One branch on the narrow path (AddVecPlan::narrow): an 8-bit input as
+// (x * mult + round) >> shift in int32; a wider one as the high halves of
+// (x - z) * m + 2^(e-1) in 64-bit lanes, shifted by e - 32.
+template <class S, class T>
+typename S::V narrow_branch(typename S::V x, typename S::V z, const AddBlock8::NarrowBranch& k0,
+                            const AddBlock8::NarrowBranch& k1) {
+  // 8 int32 constants from each of two blocks (32 bytes each, as load_64x4s reads).
+  auto consts = [](const auto& c0, const auto& c1) { return S::load_64x4s(c0, c1); };
+  if constexpr (sizeof(T) == 1) {
+    return S::srav32(S::add32(S::mullo32(x, consts(k0.mult, k1.mult)), consts(k0.round, k1.round)),
+                     consts(k0.shift, k1.shift));
+  } else {
+    const typename S::V d = S::sub32(x, z);
+    const typename S::V even = S::add64(S::mul_s32(d, consts(k0.mult, k1.mult)), consts(k0.round64[0], k1.round64[0]));
+    const typename S::V odd = S::add64(S::mul_s32(S::template srli64<32>(d), consts(k0.mult_odd, k1.mult_odd)),
+                                       consts(k0.round64[1], k1.round64[1]));
+    return S::srav32(S::high_halves64(even, odd), consts(k0.shift, k1.shift));
+  }
+}
+
+// Elements [begin, end) on the narrow path; the sum with z_y cannot wrap
+// (add_narrow.cc bounds each branch).
+template <class S, class A, class B>
+void add_range_narrow(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t begin, size_t end) {
+  using V = typename S::V;
+  constexpr size_t kStep = S::kLanes32;
+  const AddParams& p = w.params;
+  const V za = S::set1_32(static_cast<int32_t>(p.a_zero_point));
+  const V zb = S::set1_32(static_cast<int32_t>(p.b_zero_point));
+  const V zy = S::set1_32(static_cast<int32_t>(p.dst_zero_point));
+  const V lo = S::set1_32(static_cast<int32_t>(p.dst_min)), hi = S::set1_32(static_cast<int32_t>(p.dst_max));
+  const size_t blocks = w.blocks.size();
+  size_t k = 0;  // block index within the period
+  size_t i = begin;
+  for (; i + kStep <= end; i += kStep) {
+    const AddBlock8& c0 = w.blocks[k];
+    const AddBlock8& c1 = w.blocks[k + 1 < blocks ? k + 1 : 0];
+    const V sum = S::add32(S::add32(narrow_branch<S, A>(S::load_s32(a + i), za, c0.narrow_a, c1.narrow_a),
+                                    narrow_branch<S, B>(S::load_s32(b + i), zb, c0.narrow_b, c1.narrow_b)),
+                           zy);
+    store_sums<S>(p, dst, i, S::min32(S::max32(sum, lo), hi));
+    k = (k + kStep / 8) % blocks;
+  }
+  if (i < end) add_scalar_range(w, a, b, dst, i, end);
+}
+
 // Elements [begin, end) of a (type A) and b (type B) into dst; begin is a
 // multiple of the constants' period.
 template <class S, class A, class B>
 void add_range(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t begin, size_t end) {
+  if (w.narrow) return add_range_narrow<S>(w, a, b, dst, begin, end);
   using V = typename S::V;
   constexpr size_t kStep = S::kLanes32;
   const AddParams& p = w.params;
@@ -65,15 +125,7 @@ void add_range(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t be
                              add_consts<S>(c0.offset, c1.offset, h));
       half[h] = S::min64(S::max64(sum, lo), hi);
     }
-    const V y = S::interleave32(half[0], half[1]);
-    switch (p.dst_type) {
-      case IntType::kS8:
-      case IntType::kU8:
-        S::store_bytes(static_cast<uint8_t*>(dst) + i, y, p.dst_type == IntType::kS8);
-        break;
-      case IntType::kS16: S::store_s16(static_cast<int16_t*>(dst) + i, y); break;
-      default: S::store(static_cast<int32_t*>(dst) + i, y); break;
-    }
+    store_sums<S>(p, dst, i, S::interleave32(half[0], half[1]));
     k = (k + kStep / 8) % blocks;
   }
   if (i < end) add_scalar_range(w, a, b, dst, i, end);

@@ -38,6 +38,7 @@ struct Simd {
   static V sub32(V a, V b) { return _mm256_sub_epi32(a, b); }
   static V min32(V a, V b) { return _mm256_min_epi32(a, b); }
   static V max32(V a, V b) { return _mm256_max_epi32(a, b); }
+  static V srav32(V a, V count) { return _mm256_srav_epi32(a, count); }
   static V mullo32(V a, V b) { return _mm256_mullo_epi32(a, b); }
   static M32 nonzero32(V a) { return _mm256_xor_si256(_mm256_cmpeq_epi32(a, zero()), set1_32(-1)); }
   static V select32(M32 m, V if_true, V if_false) { return _mm256_blendv_epi8(if_false, if_true, m); }
@@ -94,6 +95,9 @@ struct Simd {
   // and the odd ones from the low halves of `odd`'s 64-bit lanes.
   static V interleave32(V even, V odd) { return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA); }
   // kLanes64 64-bit values from 32 bytes at `lo` (`hi` is for the wider ISAs).
+  // The high 32 bits of each 64-bit lane of even (to the even int32 lanes)
+  // and of odd (to the odd ones).
+  static V high_halves64(V even, V odd) { return _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA); }
   static V load_64x4s(const void* lo, const void* /*hi*/) { return load(lo); }
 
   static V widen_lo(V a) { return _mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)); }

@@ -33,6 +33,7 @@ struct Simd {
   static V sub32(V a, V b) { return _mm512_sub_epi32(a, b); }
   static V min32(V a, V b) { return _mm512_min_epi32(a, b); }
   static V max32(V a, V b) { return _mm512_max_epi32(a, b); }
+  static V srav32(V a, V count) { return _mm512_srav_epi32(a, count); }
   static V mullo32(V a, V b) { return _mm512_mullo_epi32(a, b); }
   static M32 nonzero32(V a) { return _mm512_test_epi32_mask(a, a); }
   static V select32(M32 m, V if_true, V if_false) { return _mm512_mask_blend_epi32(m, if_false, if_true); }
@@ -66,6 +67,9 @@ struct Simd {
   // and the odd ones from the low halves of `odd`'s 64-bit lanes.
   static V interleave32(V even, V odd) { return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)); }
   // 8 64-bit values: 32 bytes at `lo`, then 32 bytes at `hi`.
+  // The high 32 bits of each 64-bit lane of even (to the even int32 lanes)
+  // and of odd (to the odd ones).
+  static V high_halves64(V even, V odd) { return _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd); }
   static V load_64x4s(const void* lo, const void* hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(static_cast<const __m256i*>(lo))),
                               _mm256_loadu_si256(static_cast<const __m256i*>(hi)), 1);

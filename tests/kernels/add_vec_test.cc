@@ -5,6 +5,7 @@
 // is skipped with the ISA named.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -184,6 +185,131 @@ TEST_P(AddVec, LongTensorsAtEveryThreadCount) {
       if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
       run(plan, a.data(), b.data(), got.data(), pool.get());
       ASSERT_EQ(got, want) << "channels " << channels << " threads " << threads;
+    }
+  }
+}
+
+// The narrow path (8-bit inputs, AddVecPlan::narrow): every (a, b) pair of
+// the containers on each of 3 channels with residual-like constants (ratios
+// about 1/4 to 2, and one m = 0 channel), at 1 and 3 threads; and a channel
+// whose exact ties alternate direction (m = 2^30, e = 31: d / 2), which no
+// single round constant reproduces, so the plan keeps the 64-bit path.
+TEST_P(AddVec, NarrowPathForEveryInputPair) {
+  std::mt19937_64 rng(11);
+  const size_t kChannels = 3, kPairs = 256 * 256;
+  for (IntType ta : {IntType::kS8, IntType::kU8})
+    for (IntType td : {IntType::kS8, IntType::kU8, IntType::kS16}) {
+      AddParams p;
+      p.channels = kChannels;
+      p.count = kChannels * kPairs;
+      p.a_type = ta;
+      p.b_type = IntType::kS8;
+      p.dst_type = td;
+      p.a_zero_point = ta == IntType::kU8 ? 131 : -7;
+      p.b_zero_point = 3;
+      p.dst_zero_point = td == IntType::kU8 ? 128 : -1;
+      p.dst_min = int_type_min(td);
+      p.dst_max = int_type_max(td);
+      std::vector<Dyadic> qa(kChannels), qb(kChannels);
+      for (size_t c = 0; c < kChannels; ++c) {
+        qa[c] = {static_cast<int32_t>((1u << 30) + rng() % (1u << 30)), 30 + static_cast<int32_t>(rng() % 3)};
+        qb[c] = {-static_cast<int32_t>((1u << 30) + rng() % (1u << 30)), 31 + static_cast<int32_t>(rng() % 3)};
+      }
+      qb[1].m = 0;
+      AddVecPlan plan;
+      std::string why;
+      ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+      ASSERT_TRUE(plan.narrow);
+      // Element i is pair i / 3 of channel i % 3: a = pair % 256, b = pair / 256.
+      std::vector<int64_t> va(p.count), vb(p.count);
+      for (size_t i = 0; i < p.count; ++i) {
+        const size_t pair = i / kChannels;
+        va[i] = int_type_min(ta) + int64_t(pair % 256);
+        vb[i] = -128 + int64_t(pair / 256);
+      }
+      std::vector<uint8_t> a(p.count + 1), b(p.count + 1);
+      store_ints(va.data(), p.count, ta, a.data(), 0);
+      store_ints(vb.data(), p.count, IntType::kS8, b.data(), 0);
+      const size_t out_bytes = p.count * int_type_bytes(td);
+      std::vector<uint8_t> want(out_bytes + 8, 0xA5);
+      add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
+      for (int threads : {1, 3}) {
+        std::unique_ptr<ThreadPool> pool;
+        if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
+        std::vector<uint8_t> got(out_bytes + 8, 0xA5);
+        run(plan, a.data(), b.data(), got.data(), pool.get());
+        ASSERT_EQ(got, want) << "a " << int(ta) << " dst " << int(td) << " threads " << threads;
+      }
+      qa[2] = {1 << 30, 31};
+      ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+      EXPECT_FALSE(plan.narrow);
+      std::vector<uint8_t> got(out_bytes + 8, 0xA5);
+      add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
+      run(plan, a.data(), b.data(), got.data(), nullptr);
+      ASSERT_EQ(got, want);
+    }
+}
+
+// The narrow path with one int32 input (a conv's sums plus a residual
+// block's int8 identity): the int32 branch on both sides of every output
+// threshold within reach of the clamp, and at the int32 extremes, each next
+// to every int8 value; and a multiplier whose small odd part (3 * 2^28)
+// would let a tie reach the clamp window, so the plan keeps the 64-bit path.
+TEST_P(AddVec, NarrowPathWithAnInt32Branch) {
+  std::mt19937_64 rng(12);
+  const size_t kChannels = 5;
+  AddParams p;
+  p.channels = kChannels;
+  p.a_type = IntType::kS8;
+  p.b_type = IntType::kS32;
+  p.dst_type = IntType::kU8;
+  p.a_zero_point = 2;
+  p.dst_zero_point = 0;
+  p.dst_min = 0;  // ReLU
+  p.dst_max = 255;
+  std::vector<Dyadic> qa(kChannels), qb(kChannels);
+  for (size_t c = 0; c < kChannels; ++c) {
+    qa[c] = {static_cast<int32_t>((1u << 30) + rng() % (1u << 30)), 31};
+    qb[c] = {static_cast<int32_t>((1u << 30) + rng() % (1u << 30)) * (c % 2 ? -1 : 1),
+             36 + static_cast<int32_t>(rng() % 8)};
+  }
+  qb[3].m = 0;
+  std::vector<int64_t> va, vb;  // element i is of channel i % kChannels
+  std::vector<int64_t> wide = {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX};
+  for (int64_t h = -600; h <= 600; ++h)
+    for (int64_t delta : {-1, 0, 1}) wide.push_back(h * 1000003 + delta);  // filler across the range
+  for (size_t rep = 0; rep < wide.size(); ++rep)
+    for (size_t c = 0; c < kChannels; ++c) {
+      // Around the threshold between outputs h and h + 1 of this channel,
+      // h cycling through [-600, 600]; or the fixed list.
+      const Dyadic d = qb[c];
+      const int64_t h = static_cast<int64_t>(rep % 1201) - 600;
+      int64_t x = wide[rep];
+      if (d.m != 0 && rep % 2 == 0) {
+        const int128_t edge = (int128_t{2 * h + 1} << (d.e - 1)) / d.m;
+        x = static_cast<int64_t>(std::clamp<int128_t>(edge + int64_t(rep % 5) - 2, INT32_MIN, INT32_MAX));
+      }
+      va.push_back(int64_t(rep % 256) - 128);
+      vb.push_back(x);
+    }
+  p.count = va.size();
+  std::vector<uint8_t> a(p.count + 1), b(p.count * 4 + 1);
+  store_ints(va.data(), p.count, p.a_type, a.data(), 0);
+  store_ints(vb.data(), p.count, p.b_type, b.data(), 0);
+  for (int variant = 0; variant < 2; ++variant) {
+    if (variant == 1) qb[1] = {3 << 28, 40};
+    AddVecPlan plan;
+    std::string why;
+    ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+    ASSERT_EQ(plan.narrow, variant == 0);
+    std::vector<uint8_t> want(p.count + 8, 0xA5);
+    add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
+    for (int threads : {1, 2}) {
+      std::unique_ptr<ThreadPool> pool;
+      if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
+      std::vector<uint8_t> got(p.count + 8, 0xA5);
+      run(plan, a.data(), b.data(), got.data(), pool.get());
+      ASSERT_EQ(got, want) << "variant " << variant << " threads " << threads;
     }
   }
 }
