@@ -1,5 +1,5 @@
-"""Unit tests of report_models.py (ratios per round, JSON, plot) and
-mixed_bits.py (which convs get 4 bits)."""
+"""Unit tests of report_models.py (ratios per round, JSON, plot),
+mixed_bits.py (which convs get 4 bits) and ort_profile.py (per-node medians)."""
 import json
 import os
 import tempfile
@@ -7,7 +7,7 @@ import unittest
 
 import torch.nn as nn
 
-from . import mixed_bits, report_models
+from . import mixed_bits, ort_profile, report_models
 
 
 def rec(rnd, runtime, ms, model="m", threads=1):
@@ -65,3 +65,17 @@ class MixedBitsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OrtProfileTest(unittest.TestCase):
+    def test_medians_per_node_after_skipping_warmup(self):
+        def ev(node, dur, op="QLinearConv"):
+            return {"cat": "Node", "name": node + "_kernel_time", "dur": dur, "args": {"op_name": op}}
+        events = [ev("conv1", 100), ev("add", 9, "QLinearAdd"), ev("conv1", 10), ev("add", 3, "QLinearAdd"),
+                  ev("conv1", 30), ev("add", 5, "QLinearAdd"), ev("conv1", 20),
+                  {"cat": "Session", "name": "model_run", "dur": 999},
+                  {"cat": "Node", "name": "conv1_fence_before", "dur": 1}]
+        self.assertEqual(ort_profile.node_medians(events, skip=1),
+                         [("conv1", "QLinearConv", 20), ("add", "QLinearAdd", 4)])
+        self.assertEqual(ort_profile.node_medians(events)[0], ("conv1", "QLinearConv", 25))
+
