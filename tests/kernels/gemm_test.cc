@@ -561,8 +561,9 @@ TEST(GemmDispatch, PicksTheExpectedVariant) {
     const std::string vnni = vnni_variant(wbits);
     return vnni.empty() ? std::string(avx2) : vnni;
   };
-  // 4-bit weights take the nibble variants (VNNI where present) at every
-  // M_hint; the VNNI byte-weight variants refuse them for GEMV.
+  // 4-bit weights take the nibble variants (VNNI where present) for GEMV
+  // and unknown M; the VNNI byte-weight variants refuse them for GEMV, and
+  // the VNNI nibble variants give way to them past one register tile of rows.
   Problem gemv = make_problem(rng, 64, 64, kU4, 4, GemmDstType::kInt8);
   gemv.desc.M_hint = 1;
   EXPECT_EQ(chosen(gemv), best(4, "gemm_x4_qc4w_4x24__avx2"));
@@ -579,6 +580,13 @@ TEST(GemmDispatch, PicksTheExpectedVariant) {
     std::string error;
     EXPECT_EQ(gemm_plan_variant(gemv.desc, gemv.weights(), "gemm_x8_qc8w_6x64__avx512vnni", &error), nullptr);
     EXPECT_NE(error.find("nibble variant"), std::string::npos) << error;
+  }
+  if (!vnni_variant(8).empty()) {
+    Problem tall = make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8);
+    tall.desc.M_hint = 3136;
+    EXPECT_EQ(chosen(tall), vnni_variant(8));
+    tall.desc.M_hint = 6;
+    EXPECT_EQ(chosen(tall), vnni_variant(4));
   }
 }
 
