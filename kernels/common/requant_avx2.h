@@ -24,14 +24,14 @@ inline __m256i round_shift(__m256i t, __m256i shift, __m256i round) {
 }
 
 // requant8 on the floor path (RequantBlock8): the high halves of
-// t + 2^(e-1), shifted by e - 32.
+// t + 2^(e-1) + dst_zp * 2^e, shifted by e - 32.
 inline __m256i requant8_floor(__m256i acc, const RequantBlock8& b) {
   auto ld = [](const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); };
   const __m256i t_even = _mm256_add_epi64(_mm256_mul_epi32(acc, ld(b.mult)), ld(b.floor_round_even));
   const __m256i t_odd =
       _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), ld(b.mult_odd)), ld(b.floor_round_odd));
   const __m256i hi = _mm256_blend_epi32(_mm256_srli_epi64(t_even, 32), t_odd, 0xAA);
-  return _mm256_add_epi32(_mm256_srav_epi32(hi, ld(b.floor_shift)), ld(b.dst_zp));
+  return _mm256_srav_epi32(hi, ld(b.floor_shift));
 }
 
 // dst_zp + rne(acc * m / 2^e) for 8 lanes as int32, before the [qmin, qmax]

@@ -18,7 +18,7 @@ inline namespace DYAD_ISA_NAMESPACE {
 struct Requant16 {
   __m512i mult, mult_odd, acc_lo, acc_hi, offset, shift_even, shift_odd, round_even, round_odd;
   // The floor path (RequantBlock8), taken when both blocks allow it.
-  __m512i floor_round_even, floor_round_odd, floor_shift, dst_zp;
+  __m512i floor_round_even, floor_round_odd, floor_shift;
   bool floor = false;
 
   // Channels [0, 8) from `lo`, [8, 16) from `hi`.
@@ -39,7 +39,6 @@ struct Requant16 {
     floor_round_even = join(lo.floor_round_even, hi.floor_round_even);
     floor_round_odd = join(lo.floor_round_odd, hi.floor_round_odd);
     floor_shift = join(lo.floor_shift, hi.floor_shift);
-    dst_zp = join(lo.dst_zp, hi.dst_zp);
     floor = lo.floor_path() && hi.floor_path();
   }
 
@@ -52,12 +51,14 @@ struct Requant16 {
   // dst_zp + rne(acc * m / 2^e) for 16 lanes, before the [qmin, qmax] clamp.
   __m512i apply(__m512i acc) const { return floor ? apply_floor(acc) : apply_exact(acc); }
 
-  // The floor path: the high halves of t + 2^(e-1), shifted by e - 32.
+  // The floor path: the high halves of t + 2^(e-1) + dst_zp * 2^e (odd
+  // dwords of the even and of the odd products, one two-source permute),
+  // shifted by e - 32.
   __m512i apply_floor(__m512i acc) const {
     const __m512i t_even = _mm512_add_epi64(_mm512_mul_epi32(acc, mult), floor_round_even);
     const __m512i t_odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult_odd), floor_round_odd);
-    const __m512i hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(t_even, 32), t_odd);
-    return _mm512_add_epi32(_mm512_srav_epi32(hi, floor_shift), dst_zp);
+    const __m512i high = _mm512_set_epi32(31, 15, 29, 13, 27, 11, 25, 9, 23, 7, 21, 5, 19, 3, 17, 1);
+    return _mm512_srav_epi32(_mm512_permutex2var_epi32(t_even, high, t_odd), floor_shift);
   }
 
   // requant8 of requant_avx2.h, step for step.

@@ -26,11 +26,14 @@ Dyadic normalize_requant_s32(Dyadic d) {
   return {d.m > 0 ? (1 << 30) : -(1 << 30), 1};
 }
 
-bool floor_lane_allowed(Dyadic r) {
+bool floor_lane_allowed(Dyadic r, int32_t dst_zp) {
+  if (std::abs(int64_t{dst_zp}) > 255) return false;
   if (r.m == 0) return true;
-  // hi32 then an arithmetic shift by e - 32 needs e >= 32; adding 2^(e-1) to
-  // |t| <= 2^62 stays inside int64 for e <= 62.
-  if (r.e < 32 || r.e > 62) return false;
+  // hi32 then an arithmetic shift by e - 32 needs e >= 32. The constant
+  // 2^(e-1) + dst_zp * 2^e added to |t| <= 2^62 stays inside int64 for
+  // e <= 54 (255.5 * 2^54 < 2^62), and being a multiple of 2^e, dst_zp * 2^e
+  // adds exactly dst_zp after the floor division.
+  if (r.e < 32 || r.e > 54) return false;
   // floor((t + 2^(e-1)) / 2^e) is rne(t / 2^e) except at ties, t / 2^e =
   // h + 1/2, where it rounds up and rne to even. A tie changes a clamped
   // output only when zp + h and zp + h + 1 both lie in [qmin, qmax], so h in
@@ -69,11 +72,11 @@ void set_requant_lane(RequantBlock8& b, int lane, Dyadic d, int32_t dst_zp) {
   shift[lane / 2] = r.e;
   rnd[lane / 2] = static_cast<int64_t>(round);
 
-  b.dst_zp[lane] = dst_zp;
-  const bool floor_ok = floor_lane_allowed(r);
+  const bool floor_ok = floor_lane_allowed(r, dst_zp);
   const int floor_e = r.m == 0 ? 32 : r.e;
   int64_t* floor_rnd = lane % 2 == 0 ? b.floor_round_even : b.floor_round_odd;
-  floor_rnd[lane / 2] = r.m == 0 ? 0 : int64_t{1} << (floor_e - 1);
+  floor_rnd[lane / 2] =
+      floor_ok ? (r.m == 0 ? 0 : int64_t{1} << (floor_e - 1)) + int64_t{dst_zp} * (int64_t{1} << floor_e) : 0;
   b.floor_shift[lane] = floor_ok ? floor_e - 32 : 0;
   if (floor_ok) {
     b.floor_lanes |= 1u << lane;

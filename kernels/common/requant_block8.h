@@ -22,10 +22,10 @@ namespace dyad::kernels {
 //
 // The floor path, a shorter form of the same function that the vector
 // epilogues take when every lane of a block allows it (floor_path()):
-//   q = (hi32(acc * mult + 2^(shift-1)) >> (shift - 32)) + dst_zp
+//   q = hi32(acc * mult + 2^(shift-1) + dst_zp * 2^shift) >> (shift - 32)
 // with arithmetic shifts, no clamp and no rounding bit: a floor division
 // after adding half, which is rne except at ties, for lanes whose shift is
-// in [32, 62] and where no int32 acc is a tie within 383 of dst_zp (so no
+// in [32, 54] and where no int32 acc is a tie within 383 of dst_zp (so no
 // clamped output depends on how ties round). docs/kernels.md ("Requant
 // epilogue") has the argument; floor_lane_allowed() is the condition.
 struct alignas(32) RequantBlock8 {
@@ -39,10 +39,9 @@ struct alignas(32) RequantBlock8 {
   int64_t round_even[4];
   int64_t round_odd[4];
   // The floor path (lanes with m = 0 use shift 32 and add 0).
-  int64_t floor_round_even[4];  // 2^(shift-1), lanes 0, 2, 4, 6
+  int64_t floor_round_even[4];  // 2^(shift-1) + dst_zp * 2^shift, lanes 0, 2, 4, 6
   int64_t floor_round_odd[4];   // lanes 1, 3, 5, 7
   int32_t floor_shift[8];       // shift - 32
-  int32_t dst_zp[8];
   uint32_t floor_lanes = 0;  // bit i: lane i allows the floor path
 
   bool floor_path() const { return floor_lanes == 0xFF; }
@@ -51,7 +50,7 @@ struct alignas(32) RequantBlock8 {
 // Whether rne(acc * m / 2^e) + dst_zp, clamped to bounds within 383 of
 // dst_zp, equals the floor path's result for every int32 acc ((m, e)
 // normalized, e in [1, 63]).
-bool floor_lane_allowed(Dyadic normalized);
+bool floor_lane_allowed(Dyadic normalized, int32_t dst_zp);
 
 // An (m, e) with e in [1, 63] giving the same clamped output as (m, e) for
 // every int32 acc, when |qmin - zp| and |qmax - zp| are below 2^29.

@@ -427,7 +427,7 @@ TEST_P(GemmVariantTest, FloorPathAtEveryOutputThreshold) {
   p.wei.assign(N, 1);
   for (int32_t n = 0; n < N; ++n) {
     const Dyadic d{uniform(rng, 1 << 30, INT32_MAX) * (n % 3 == 0 ? -1 : 1), uniform(rng, 38, 44)};
-    ASSERT_TRUE(floor_lane_allowed(d));
+    ASSERT_TRUE(floor_lane_allowed(d, p.desc.dst_zp));
     p.requant.push_back(d);
   }
   std::vector<uint8_t> src(M);

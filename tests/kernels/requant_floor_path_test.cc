@@ -23,21 +23,22 @@ int32_t floor_path_output(int32_t acc, const RequantBlock8& b, int lane, int32_t
   const int64_t round = lane % 2 == 0 ? b.floor_round_even[lane / 2] : b.floor_round_odd[lane / 2];
   const int64_t t = int64_t{acc} * b.mult[lane] + round;
   const int32_t hi = static_cast<int32_t>(t >> 32);
-  const int64_t q = int64_t{hi >> b.floor_shift[lane]} + b.dst_zp[lane];
+  const int64_t q = hi >> b.floor_shift[lane];
   return static_cast<int32_t>(std::clamp<int64_t>(q, qmin, qmax));
 }
 
 TEST(RequantFloorPath, WhichLanesMayTakeIt) {
-  EXPECT_TRUE(floor_lane_allowed({0, 1}));
-  EXPECT_TRUE(floor_lane_allowed({0x5A5A5A5B, 40}));
-  EXPECT_TRUE(floor_lane_allowed({-0x5A5A5A5B, 32}));
-  EXPECT_TRUE(floor_lane_allowed({767 << 20, 62}));
-  EXPECT_FALSE(floor_lane_allowed({765 << 20, 40}));  // odd part 765: ties in range
-  EXPECT_FALSE(floor_lane_allowed({3 << 28, 40}));
-  EXPECT_FALSE(floor_lane_allowed({1 << 30, 40}));
-  EXPECT_FALSE(floor_lane_allowed({INT32_MIN, 40}));
-  EXPECT_FALSE(floor_lane_allowed({0x5A5A5A5B, 31}));  // shift below 32
-  EXPECT_FALSE(floor_lane_allowed({0x5A5A5A5B, 63}));  // 2^(e-1) + t could leave int64
+  EXPECT_TRUE(floor_lane_allowed({0, 1}, 255));
+  EXPECT_TRUE(floor_lane_allowed({0x5A5A5A5B, 40}, -128));
+  EXPECT_TRUE(floor_lane_allowed({-0x5A5A5A5B, 32}, 0));
+  EXPECT_TRUE(floor_lane_allowed({767 << 20, 54}, 255));
+  EXPECT_FALSE(floor_lane_allowed({765 << 20, 40}, 0));  // odd part 765: ties in range
+  EXPECT_FALSE(floor_lane_allowed({3 << 28, 40}, 0));
+  EXPECT_FALSE(floor_lane_allowed({1 << 30, 40}, 0));
+  EXPECT_FALSE(floor_lane_allowed({INT32_MIN, 40}, 0));
+  EXPECT_FALSE(floor_lane_allowed({0x5A5A5A5B, 31}, 0));  // shift below 32
+  EXPECT_FALSE(floor_lane_allowed({0x5A5A5A5B, 55}, 0));  // t + the constant could leave int64
+  EXPECT_FALSE(floor_lane_allowed({0x5A5A5A5B, 40}, 256));  // zero point outside 8 bits
 }
 
 // The reason for the odd-part rule: with m = 2^30 every half is a tie, and
@@ -64,8 +65,8 @@ TEST(RequantFloorPath, ExactAtEveryThresholdAndExtreme) {
     const int32_t qmin = std::max(zp - 383, -128), qmax = std::min(zp + 383, 255);
     for (int lane = 0; lane < 8; ++lane) {
       const Dyadic r = normalize_requant_s32(d[lane]);
-      ASSERT_EQ(((b.floor_lanes >> lane) & 1) != 0, floor_lane_allowed(r));
-      if (!floor_lane_allowed(r)) continue;
+      ASSERT_EQ(((b.floor_lanes >> lane) & 1) != 0, floor_lane_allowed(r, zp));
+      if (!floor_lane_allowed(r, zp)) continue;
       ++lanes_checked;
       std::vector<int64_t> accs = {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX};
       // Around the acc where the exact output passes from h to h + 1.
