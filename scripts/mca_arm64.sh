@@ -74,6 +74,9 @@ run smmla bench/arm64/mca_gemm_smmla.cc armv8.2-a+dotprod+i8mm "(SmmlaKernel4til
 # SDOT limit is that loop's ceiling.
 run vnm bench/arm64/mca_vnm_sdot.cc armv8.2-a+dotprod "(4tileILi4ELi4E|mca_vnm_tile44)" sdot 16 16 \
   cortex-a76 neoverse-n1 neoverse-n2 cortex-a55
+# Its GEMV tile (1 token), which also decodes the controls every group pair.
+run vnm_gemv bench/arm64/mca_vnm_sdot.cc armv8.2-a+dotprod "(direct_tileILi8ELb0ELi2ELi1E|mca_vnm_direct21)" sdot 4 16 \
+  cortex-a76 neoverse-n1 neoverse-n2 cortex-a55
 # The matmul tile (an int16 a takes two of its byte planes per row: half the
 # MACs per SDOT of the 8-bit case).
 run matmul bench/arm64/mca_matmul_dotprod.cc armv8.2-a+dotprod "(4tileILi8E|mca_matmul_sdot_tile8)" sdot 64 16 \

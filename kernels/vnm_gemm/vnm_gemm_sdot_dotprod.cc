@@ -21,14 +21,18 @@
 // requant of the dense NEON GEMM (requant_neon.h). Sums of one output are
 // formed by one thread, and mod-2^32 sums do not depend on the order anyway.
 //
-// Driver: the planner's blocking for the ymm drivers (vnm_gemm.cc
-// fill_blocking: panels of up to 8 octets, K chunks, token blocks, windows of
-// 12-token tiles, vnm_make_windows). Per panel and K chunk the controls (and
-// int4 values, unpacked to bytes) are decoded once into scratch and reused by
-// every token tile; int8 values are read from the blob. Register tile: up to
-// 2 octets (4 row quads) x 4 tokens = 16 int32x4 sums, 4 controls, 4 value
-// vectors and the window. Every token count takes this path (no separate
-// GEMV driver on ARM yet).
+// Drivers, as the x86 ymm ones (vnm_gemm_avx2.h), on the planner's blocking
+// (vnm_gemm.cc fill_blocking):
+//   - direct (at most direct_max_tokens tokens, GEMV): streams the packed
+//     weights once over all group pairs, decoding controls in registers, two
+//     octets at a time, the tokens' windows read from their packed rows;
+//   - panels (more tokens): panels of up to 8 octets, K chunks, token blocks,
+//     windows of 12-token tiles (vnm_make_windows). Per panel and K chunk the
+//     controls (and int4 values, unpacked to bytes) are decoded once into
+//     scratch and reused by every token tile; int8 values are read from the
+//     blob.
+// Register tile: up to 2 octets (4 row quads) x 4 tokens = 16 int32x4 sums, 4
+// controls, 4 value vectors and the window.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -79,12 +83,12 @@ void gather_activations(const VnmGemmPlan& plan, const uint8_t* act, size_t rows
 
 // ---- weights ----------------------------------------------------------------------
 
-// The 32 control bytes of an octet at one group pair (quad 0, quad 1): per row
-// the table indices (p0, p1, 4 + p0', 4 + p1') from its position byte, mapped
-// through the kept columns (kept8: group 2gp's, then 2gp + 1's + M) unless the
-// window is gathered.
+// The controls of an octet's two row quads at one group pair: per row the
+// table indices (p0, p1, 4 + p0', 4 + p1') from its position byte, mapped
+// through the kept columns (kept8: group 2gp's, then 2gp + 1's + M) unless
+// the window is gathered.
 template <bool Gather>
-inline void decode_controls(const uint8_t* pos8, const uint8_t* kept8, uint8x8_t add_m, uint8_t* out) {
+__attribute__((always_inline)) inline void controls(const uint8_t* pos8, const uint8_t* kept8, uint8x8_t add_m, uint8x16_t* c) {
   static constexpr uint8_t kSpread[2][16] = {{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3},
                                              {4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7}};
   static constexpr int8_t kShift[16] = {0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6};
@@ -96,21 +100,46 @@ inline void decode_controls(const uint8_t* pos8, const uint8_t* kept8, uint8x8_t
     const uint8x8_t t = vadd_u8(vld1_u8(kept8), add_m);
     table = vcombine_u8(t, t);
   }
+#pragma GCC unroll 2
   for (int q = 0; q < 2; ++q) {
     uint8x16_t x = vqtbl1q_u8(pp, vld1q_u8(kSpread[q]));
     x = vandq_u8(vshlq_u8(x, vld1q_s8(kShift)), vdupq_n_u8(3));
     x = vorrq_u8(x, vld1q_u8(kHigh));
     if constexpr (!Gather) x = vqtbl1q_u8(table, x);
-    vst1q_u8(out + 16 * q, x);
+    c[q] = x;
   }
 }
 
-// The 32 int4 values of a unit as int8: byte j holds v[j] (low nibble) and
-// v[j + 16] (high), i.e. quad 0 in the low nibbles, quad 1 in the high ones.
+// The same, stored (32 bytes: quad 0, quad 1) for the panel driver.
+template <bool Gather>
+inline void decode_controls(const uint8_t* pos8, const uint8_t* kept8, uint8x8_t add_m, uint8_t* out) {
+  uint8x16_t c[2];
+  controls<Gather>(pos8, kept8, add_m, c);
+  vst1q_u8(out, c[0]);
+  vst1q_u8(out + 16, c[1]);
+}
+
+// The 32 values of an (octet, gp) unit as int8 quads (quad 0, quad 1). int4:
+// byte j holds v[j] (low nibble) and v[j + 16] (high), i.e. quad 0 in the low
+// nibbles, quad 1 in the high ones.
+template <int Bits>
+__attribute__((always_inline)) inline void values(const uint8_t* unit, int8x16_t* w) {
+  if constexpr (Bits == 8) {
+    w[0] = vld1q_s8(reinterpret_cast<const int8_t*>(unit));
+    w[1] = vld1q_s8(reinterpret_cast<const int8_t*>(unit) + 16);
+  } else {
+    const int8x16_t b = vreinterpretq_s8_u8(vld1q_u8(unit));
+    w[0] = vshrq_n_s8(vshlq_n_s8(b, 4), 4);
+    w[1] = vshrq_n_s8(b, 4);
+  }
+}
+
+// int4 values unpacked to bytes (32 per unit) for the panel driver.
 inline void unpack_int4(const uint8_t* unit, uint8_t* out) {
-  const int8x16_t b = vreinterpretq_s8_u8(vld1q_u8(unit));
-  vst1q_s8(reinterpret_cast<int8_t*>(out), vshrq_n_s8(vshlq_n_s8(b, 4), 4));
-  vst1q_s8(reinterpret_cast<int8_t*>(out) + 16, vshrq_n_s8(b, 4));
+  int8x16_t w[2];
+  values<4>(unit, w);
+  vst1q_s8(reinterpret_cast<int8_t*>(out), w[0]);
+  vst1q_s8(reinterpret_cast<int8_t*>(out) + 16, w[1]);
 }
 
 // ---- register tile --------------------------------------------------------------------
@@ -198,9 +227,9 @@ static_assert(kVnmTileTokens % kTileTokens == 0, "token tiles split the window t
 // ---- epilogue --------------------------------------------------------------------------
 
 // Channels 8*octet.. (those below N) of `rows` tokens from sums acc[r *
-// kPanelRow .. + 8], token r going to dst row token0 + r.
-void store_octet_rows(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, const int32_t* acc, size_t token0,
-                      size_t rows) {
+// acc_stride .. + 8], token r going to dst row token0 + r.
+void store_octet_rows(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, const int32_t* acc,
+                      size_t acc_stride, size_t token0, size_t rows) {
   const VnmGemmDesc& d = plan.desc;
   const int64_t n0 = 8 * octet;
   if (n0 >= d.shape.n) return;  // an all-padding octet
@@ -209,8 +238,8 @@ void store_octet_rows(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octe
   const int32x4_t c0 = vld1q_s32(e.col_const), c1 = vld1q_s32(e.col_const + 4);
   const int32x4_t qmin = vdupq_n_s32(d.qmin), qmax = vdupq_n_s32(d.qmax);
   for (size_t r = 0; r < rows; ++r) {
-    const int32x4_t s0 = vaddq_s32(vld1q_s32(acc + r * kPanelRow), c0);
-    const int32x4_t s1 = vaddq_s32(vld1q_s32(acc + r * kPanelRow + 4), c1);
+    const int32x4_t s0 = vaddq_s32(vld1q_s32(acc + r * acc_stride), c0);
+    const int32x4_t s1 = vaddq_s32(vld1q_s32(acc + r * acc_stride + 4), c1);
     const size_t row = (token0 + r) * args.dst_stride + n0;
     if (d.dst_type == VnmDstType::kInt32) {
       int32_t out[8];
@@ -228,7 +257,105 @@ void store_octet_rows(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octe
   }
 }
 
-// ---- driver ------------------------------------------------------------------------------
+// ---- direct driver (at most direct_max_tokens tokens, GEMV) ---------------------------------
+
+// NO octets (1 or 2, of one V-block when gathering) x T tokens over all group
+// pairs: streams the packed weights once, decoding each control in registers.
+// act: the T tokens' packed (or gathered) rows, act_stride apart, a window
+// every gp_stride bytes.
+template <int Bits, bool Gather, int NO, int T>
+void direct_tile(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet0, const uint8_t* act,
+                 size_t act_stride, size_t gp_stride, uint8x8_t add_m) {
+  constexpr int R = 2 * NO;
+  constexpr size_t kValueBytes = Bits == 8 ? 32 : 16;
+  const VnmLayout& l = plan.layout;
+  const int64_t v_octets = plan.desc.shape.v / 8;
+  int32x4_t s[T][R];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) s[t][r] = vdupq_n_s32(0);
+  const uint8_t* pos[NO];
+  const uint8_t* kept[NO];
+  const uint8_t* val[NO];
+  for (int o = 0; o < NO; ++o) {
+    pos[o] = plan.positions() + (octet0 + o) * l.group_pairs * 8;
+    kept[o] = plan.columns() + ((octet0 + o) / v_octets) * l.groups * 4;
+    val[o] = plan.values() + (octet0 + o) * l.group_pairs * kValueBytes;
+  }
+  for (int64_t gp = 0; gp < l.group_pairs; ++gp) {
+    uint8x16_t c[R];
+    int8x16_t w[R];
+#pragma GCC unroll 2
+    for (int o = 0; o < NO; ++o) {
+      // The weights stream from memory once: fetch about 1 KiB ahead.
+      __builtin_prefetch(val[o] + kValueBytes * gp + 1024);
+      __builtin_prefetch(pos[o] + 8 * gp + 256);
+      controls<Gather>(pos[o] + 8 * gp, kept[o] + 8 * gp, add_m, c + 2 * o);
+      values<Bits>(val[o] + kValueBytes * gp, w + 2 * o);
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) tbl_sdot<R>(s[t], vld1q_u8(act + t * act_stride + gp * gp_stride), c, w);
+  }
+  for (int o = 0; o < NO; ++o) {
+    int32_t sums[T][8];
+    for (int t = 0; t < T; ++t) {
+      vst1q_s32(sums[t], s[t][2 * o]);
+      vst1q_s32(sums[t] + 4, s[t][2 * o + 1]);
+    }
+    store_octet_rows(plan, args, octet0 + o, sums[0], 8, 0, T);
+  }
+}
+
+template <int Bits, bool Gather, int T>
+void direct_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t o0, int64_t o1, const uint8_t* act,
+                   size_t act_stride, size_t gp_stride, uint8x8_t add_m) {
+  int64_t o = o0;
+  for (; o + 2 <= o1; o += 2) direct_tile<Bits, Gather, 2, T>(plan, args, o, act, act_stride, gp_stride, add_m);
+  if (o < o1) direct_tile<Bits, Gather, 1, T>(plan, args, o, act, act_stride, gp_stride, add_m);
+}
+
+template <int Bits, bool Gather>
+void run_direct(const VnmGemmPlan& plan, const VnmArgs& args) {
+  const VnmLayout& l = plan.layout;
+  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
+  // Items: whole V-blocks when gathering (one gather per block, octet pairs
+  // inside one block), else runs of 16 octets.
+  const int64_t item_octets = Gather ? plan.desc.shape.v / 8 : 16;
+  const size_t items = static_cast<size_t>((l.octets + item_octets - 1) / item_octets);
+  const uint8x8_t add_m = vcreate_u8(uint64_t(uint8_t(plan.desc.shape.m)) * 0x0101010100000000ULL);
+  std::atomic<size_t> next{0};
+  auto task = [&](size_t thread) {
+    uint8_t* a_buf = args.scratch + thread * plan.scratch_bytes_per_thread;
+    uint8_t* g_buf = a_buf + plan.scratch_a_bytes;  // at least kVnmDirectMaxTokens rows each
+    bool packed = false;
+    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      if (!packed) {
+        pack_activations(plan, static_cast<const uint8_t*>(args.src), args.tokens, args.src_stride, a_buf);
+        packed = true;
+      }
+      const int64_t o0 = static_cast<int64_t>(item) * item_octets, o1 = std::min(l.octets, o0 + item_octets);
+      const uint8_t* act = a_buf;
+      size_t act_stride = plan.a_stride, gp_stride = 2 * size_t(plan.desc.shape.m);
+      if constexpr (Gather) {
+        gather_activations(plan, a_buf, args.tokens, static_cast<int64_t>(item), g_buf);
+        act = g_buf;
+        act_stride = plan.g_stride;
+        gp_stride = 8;
+      }
+      switch (args.tokens) {
+        case 1: direct_octets<Bits, Gather, 1>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
+        case 2: direct_octets<Bits, Gather, 2>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
+        case 3: direct_octets<Bits, Gather, 3>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
+        default: direct_octets<Bits, Gather, 4>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
+      }
+    }
+  };
+  static_assert(kVnmDirectMaxTokens == 4, "the switch above covers 1..4 tokens");
+  parallel_for(args.pool, std::min(threads, items), task);
+}
+
+// ---- panel driver (GEMM) ----------------------------------------------------------------
 
 template <int Bits, bool Gather>
 void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
@@ -319,7 +446,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
           }
         }
         for (int32_t o = 0; o < panel.octets; ++o) {
-          store_octet_rows(plan, args, panel.octet0 + o, acc + 8 * o, t0, rows);
+          store_octet_rows(plan, args, panel.octet0 + o, acc + 8 * o, kPanelRow, t0, rows);
         }
       }
     }
@@ -327,15 +454,21 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
   parallel_for(args.pool, std::min(threads, items), task);
 }
 
+
+template <int Bits>
+void run(const VnmGemmPlan& plan, const VnmArgs& args) {
+  const bool direct = args.tokens <= static_cast<size_t>(plan.direct_max_tokens);
+  if (plan.gather) {
+    direct ? run_direct<Bits, true>(plan, args) : run_panels<Bits, true>(plan, args);
+  } else {
+    direct ? run_direct<Bits, false>(plan, args) : run_panels<Bits, false>(plan, args);
+  }
+}
+
 }  // namespace
 
 void vnm_gemm_sdot_dotprod(const VnmGemmPlan& plan, const VnmArgs& args) {
-  const bool int4 = plan.desc.shape.value_bits == 4;
-  if (plan.gather) {
-    int4 ? run_panels<4, true>(plan, args) : run_panels<8, true>(plan, args);
-  } else {
-    int4 ? run_panels<4, false>(plan, args) : run_panels<8, false>(plan, args);
-  }
+  plan.desc.shape.value_bits == 4 ? run<4>(plan, args) : run<8>(plan, args);
 }
 
 }  // namespace dyad::kernels
