@@ -445,7 +445,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
             const size_t n = std::min(TT, rows - r);
             pack_activations(plan, src + (t0 + r) * args.src_stride, n, args.src_stride, a_buf);
             vnm_make_windows(a_buf, n, plan.a_stride, 2 * size_t(plan.desc.shape.m), l.group_pairs, kVnmWindowRow,
-                         win_buf + r / TT * tile_win_bytes);
+                             win_buf + r / TT * tile_win_bytes);
           }
         }
         packed_block = b;
@@ -459,7 +459,8 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
             for (size_t r = 0; r < rows; r += TT) {
               const size_t n = std::min(TT, rows - r);
               gather_activations(plan, a_buf + r * plan.a_stride, n, vblock, g_buf);
-              vnm_make_windows(g_buf, n, plan.g_stride, 8, l.group_pairs, kVnmWindowRow, win_buf + r / TT * tile_win_bytes);
+              vnm_make_windows(g_buf, n, plan.g_stride, 8, l.group_pairs, kVnmWindowRow,
+                               win_buf + r / TT * tile_win_bytes);
             }
             windowed_vblock = vblock;
           }

@@ -88,7 +88,8 @@ void gather_activations(const VnmGemmPlan& plan, const uint8_t* act, size_t rows
 // through the kept columns (kept8: group 2gp's, then 2gp + 1's + M) unless
 // the window is gathered.
 template <bool Gather>
-__attribute__((always_inline)) inline void controls(const uint8_t* pos8, const uint8_t* kept8, uint8x8_t add_m, uint8x16_t* c) {
+__attribute__((always_inline)) inline void controls(const uint8_t* pos8, const uint8_t* kept8, uint8x8_t add_m,
+                                                    uint8x16_t* c) {
   static constexpr uint8_t kSpread[2][16] = {{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3},
                                              {4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7}};
   static constexpr int8_t kShift[16] = {0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6};

@@ -6,9 +6,10 @@
 // that need padding, 1..30 tokens (GEMV and GEMM drivers), activation
 // formats and zero points at both ends, extreme values, int16 sums at their
 // bound, saturating outputs, extreme requant constants, int32 outputs and
-// 1..4 threads. The VNNI variants (vpdpbusd) run the same comparisons over
-// every pattern, bit width and source format, or are skipped naming the ISA
-// the CPU lacks; DYAD_ISA caps which variant dispatch picks. Also: the same
+// 1..4 threads. The VNNI variants (vpdpbusd) and, in the ARM build, the SDOT
+// one run the same comparisons over every pattern, bit width and source
+// format, or are skipped naming the ISA the CPU lacks; DYAD_ISA caps which
+// variant dispatch picks. Also: the same
 // bits as kernels/gemm's dense GEMM, and the same blob as the Python packer.
 #include "kernels/vnm_gemm/vnm_gemm.h"
 
