@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Static throughput estimate of the ARM64 GEMM inner loops with llvm-mca
-# (Debian `llvm`, LLVM 14): compiles bench/arm64/mca_gemm_{sdot,smmla}.cc as the
-# kernel files are compiled, cuts out the loop of the full 8-row register tile
-# (the block between a loop label and its backward branch holding the tile's
-# SDOT / SMMLA count), and prints, per core model, cycles per iteration, the
-# issue limit of the multiply instruction in that model (count x its reciprocal
-# throughput) and the fraction of it reached, plus instructions per MAC
-# (docs/performance.md, "ARM64: llvm-mca"). An estimate from LLVM's scheduling
-# models, not a measurement; LLVM 14 models Cortex-A76, Neoverse-N1 and N2 with
-# its Cortex-A57 model (the same numbers for all three) and Cortex-A55 with its own.
+# Static throughput estimate of the ARM64 inner loops with llvm-mca: compiles
+# bench/arm64/mca_*.cc (the GEMM, V:N:M and matmul register tiles) as the
+# kernel files are compiled, cuts out the loop of the full register tile (the
+# block between a loop label and its backward branch holding the tile's count
+# of the multiply instruction), and prints, per core model, cycles per
+# iteration, the issue limit of the multiply instruction in that model (count
+# x its reciprocal throughput) and the fraction of it reached, plus
+# instructions per MAC (docs/performance.md, "ARM64: llvm-mca"). An estimate
+# from LLVM's scheduling models, not a measurement. Uses llvm-mca-16 (Debian
+# 12 `llvm-16`) when installed, else `llvm-mca` (LLVM 14); LLVM_MCA overrides.
+# LLVM 16 has its own Neoverse-N2 model (also used for V1) and Cortex-A55
+# model; Cortex-A76 and Neoverse-N1 still run on its Cortex-A57 model (the
+# same numbers for both; LLVM 14 used that model for N2 too).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${TMPDIR:-/tmp}/dyad-mca"
+MCA="${LLVM_MCA:-$(command -v llvm-mca-16 || command -v llvm-mca)}"
 mkdir -p "$WORK"
 
-# name  source  -march  tile-function pattern  instruction  per-iteration count  MACs each  cores
+# name  source  -march  tile-function pattern  instruction (a regex of mnemonics)  per-iteration count
+# MACs each  cores
 run() {
   local name=$1 src=$2 march=$3 pattern=$4 insn=$5 count=$6 macs=$7
   shift 7
@@ -33,7 +38,7 @@ for i, l in enumerate(body):
     m = re.match(r"\s+(b\.?[a-z]{2}|b|cbnz|cbz)\s+.*?(\.L\w+)\s*$", l)
     if m and m.group(2) in labels and labels[m.group(2)] < i:
         loop = [x for x in body[labels[m.group(2)] + 1 : i + 1] if x.startswith("\t") and not x.startswith("\t.")]
-        if sum(x.split()[0] == insn for x in loop) == count and (best is None or len(loop) < len(best)):
+        if sum(bool(re.fullmatch(insn, x.split()[0])) for x in loop) == count and (best is None or len(loop) < len(best)):
             best = loop
 if best is None:
     sys.exit(f"no loop with {count} {insn} found in {path}")
@@ -42,7 +47,7 @@ loads = sum(x.split()[0].startswith("ld") for x in best)
 print(f"inner loop: {len(best)} instructions, {count} {insn}, {loads} load instructions")
 PY
   for cpu in "$@"; do
-    llvm-mca -mtriple=aarch64-linux-gnu -mcpu="$cpu" -mattr=+dotprod,+i8mm -iterations=1000 \
+    "$MCA" -mtriple=aarch64-linux-gnu -mcpu="$cpu" -mattr=+dotprod,+i8mm -iterations=1000 \
       "$WORK/$name.loop.s" > "$WORK/$name.$cpu.txt"
     /usr/bin/python3 - "$WORK/$name.$cpu.txt" "$name" "$cpu" "$insn" "$count" "$macs" <<'PY'
 import re, sys
@@ -62,6 +67,17 @@ PY
 }
 
 run sdot bench/arm64/mca_gemm_sdot.cc armv8.2-a+dotprod "(SdotKernel4tileILi8E|mca_sdot_tile8)" sdot 64 16 \
-  cortex-a76 neoverse-n1 cortex-a55
+  cortex-a76 neoverse-n1 neoverse-n2 cortex-a55
 run smmla bench/arm64/mca_gemm_smmla.cc armv8.2-a+dotprod+i8mm "(SmmlaKernel4tileILi8E|mca_smmla_tile8)" smmla 32 32 \
   neoverse-n2 cortex-a55
+# V:N:M SDOT: one TBL per SDOT on the same two vector pipes, so 50% of the
+# SDOT limit is that loop's ceiling.
+run vnm bench/arm64/mca_vnm_sdot.cc armv8.2-a+dotprod "(4tileILi4ELi4E|mca_vnm_tile44)" sdot 16 16 \
+  cortex-a76 neoverse-n1 neoverse-n2 cortex-a55
+# Its GEMV tile (1 token), which also decodes the controls every group pair.
+run vnm_gemv bench/arm64/mca_vnm_sdot.cc armv8.2-a+dotprod "(direct_tileILi8ELb0ELi2ELi1E|mca_vnm_direct21)" sdot 4 16 \
+  cortex-a76 neoverse-n1 neoverse-n2 cortex-a55
+# The matmul tile (an int16 a takes two of its byte planes per row: half the
+# MACs per SDOT of the 8-bit case).
+run matmul bench/arm64/mca_matmul_dotprod.cc armv8.2-a+dotprod "(4tileILi8E|mca_matmul_sdot_tile8)" sdot 64 16 \
+  cortex-a76 neoverse-n1 neoverse-n2 cortex-a55

@@ -144,6 +144,13 @@ bool matmul_variant(const Step& s, kernels::MatmulFn* fn, size_t (**scratch)(con
     *scratch = kernels::matmul_avx2_scratch_bytes;
     return true;
   }
+#if defined(__aarch64__)
+  if (ends_with("__dotprod")) {
+    *fn = kernels::matmul__dotprod;
+    *scratch = kernels::matmul_dotprod_scratch_bytes;
+    return true;
+  }
+#endif
   return false;
 }
 

@@ -36,6 +36,15 @@ void run_avx512vnni(const void* op_data, const StepIO& io) {
                               io.scratch_bytes_per_thread);
 }
 
+#if defined(__aarch64__)
+void run_dotprod(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const MatmulData*>(op_data);
+  kernels::matmul__dotprod(d->params, io.inputs[0], io.inputs[1], io.outputs[0], io.pool, io.scratch,
+                           io.scratch_bytes_per_thread);
+}
+bool dotprod_allowed() { return kernels::kernel_isa_usable(kernels::KernelIsa::kDotprod); }
+#endif
+
 // The vector variants, best first (the reference follows when none applies).
 struct MatmulVariant {
   const char* suffix;
@@ -49,6 +58,10 @@ constexpr MatmulVariant kVariants[] = {
     {"__avx512vnni", avx512vnni_allowed, kernels::matmul_avx512vnni_applies,
      kernels::matmul_avx512vnni_scratch_bytes, run_avx512vnni},
     {"__avx2", avx2_kernels_allowed, kernels::matmul_avx2_applies, kernels::matmul_avx2_scratch_bytes, run_avx2},
+#if defined(__aarch64__)
+    {"__dotprod", dotprod_allowed, kernels::matmul_dotprod_applies, kernels::matmul_dotprod_scratch_bytes,
+     run_dotprod},
+#endif
 };
 
 std::string shapes_text(const TensorDesc& a, const TensorDesc& b) {

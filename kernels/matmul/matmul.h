@@ -82,4 +82,15 @@ size_t matmul_avx512vnni_scratch_bytes(const MatmulParams& p);
 void matmul__avx512vnni(const MatmulParams& p, const void* a, const void* b, void* y, ThreadPool* pool,
                         uint8_t* scratch, size_t scratch_stride);
 
+// 64-bit ARM variant (matmul_dotprod.cc; built only for aarch64, needs
+// asimddp): SDOT on a and b shifted to int8 bytes (an int16 a as two byte
+// planes, 256 hi + lo), the zero points applied as row and column
+// corrections, 8 byte rows x 8 columns per register tile, all mod 2^32. Exact
+// under the same bound as AVX-512 VNNI (no int16 limit on z_b). Scratch and
+// task split as for AVX2.
+bool matmul_dotprod_applies(const MatmulParams& p);
+size_t matmul_dotprod_scratch_bytes(const MatmulParams& p);
+void matmul__dotprod(const MatmulParams& p, const void* a, const void* b, void* y, ThreadPool* pool,
+                     uint8_t* scratch, size_t scratch_stride);
+
 }  // namespace dyad::kernels

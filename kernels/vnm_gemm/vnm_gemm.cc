@@ -22,6 +22,8 @@ namespace {
 // Best first, reference last. The VNNI variants accept every desc the AVX2
 // ones do (and int8 weights of -128 with 256-value sources), so where the
 // CPU has them (and DYAD_ISA allows them) the AVX2 ones are not reached.
+// 64-bit ARM lists its SDOT variant instead (only the lines of the
+// architecture being built are compiled).
 constexpr VnmVariant kVariants[] = {
     {"vnm_dp__avx512vnni", KernelIsa::kAvx512Vnni, VnmFamily::kDp, 0, &vnm_gemm_dp_avx512vnni},
     {"vnm_dp__avxvnni", KernelIsa::kAvxVnni, VnmFamily::kDp, 0, &vnm_gemm_dp_avxvnni},
@@ -29,6 +31,9 @@ constexpr VnmVariant kVariants[] = {
     {"vnm_ubs_qc8w__avx2", KernelIsa::kAvx2, VnmFamily::kUbs, 8, &vnm_gemm_ubs_qc8w_avx2},
     {"vnm_signw_qc8w__avx2", KernelIsa::kAvx2, VnmFamily::kSignW, 8, &vnm_gemm_signw_qc8w_avx2},
     {"vnm_signa_qc8w__avx2", KernelIsa::kAvx2, VnmFamily::kSignA, 8, &vnm_gemm_signa_qc8w_avx2},
+#if defined(__aarch64__)
+    {"vnm_sdot__dotprod", KernelIsa::kDotprod, VnmFamily::kSdot, 0, &vnm_gemm_sdot_dotprod},
+#endif
     {"vnm_ref", KernelIsa::kRef, VnmFamily::kRef, 0, &vnm_gemm_ref},
 };
 static_assert(kVariants[std::size(kVariants) - 1].family == VnmFamily::kRef, "the reference must be last");
@@ -158,7 +163,8 @@ std::string refusal(const VnmVariant& v, const VnmGemmDesc& d, const Facts& f, b
     case VnmFamily::kSignA:
       if (f.has_minus_128) return "a weight is -128 (sign(w, x') of -128 does not fit int8)";
       return "";
-    case VnmFamily::kDp:  // u8 x s8 products are exact in vpdpbusd; only the int32 bound above applies
+    case VnmFamily::kDp:    // u8 x s8 products are exact in vpdpbusd; only the int32 bound above applies
+    case VnmFamily::kSdot:  // s8 x s8 products are exact in SDOT; the same
     case VnmFamily::kRef:
       break;
   }
@@ -251,7 +257,8 @@ bool build_plan(VnmGemmPlan& plan, const VnmVariant* v, const VnmGemmWeights& w,
       }
       case VnmFamily::kDp: plan.src_offset = d.src_min; break;
       case VnmFamily::kSignW: plan.src_offset = d.src_min + 127; break;
-      case VnmFamily::kSignA: plan.src_offset = d.src_min + 128; break;
+      case VnmFamily::kSignA:
+      case VnmFamily::kSdot: plan.src_offset = d.src_min + 128; break;
       case VnmFamily::kRef: break;
     }
     plan.gather = d.shape.m > 8;

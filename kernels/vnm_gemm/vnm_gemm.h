@@ -93,7 +93,7 @@ struct VnmGemmVariantInfo {
   const char* name;
   bool is_reference;
   bool cpu_supported;  // the ISA is present on this machine (DYAD_ISA caps only dispatch)
-  const char* isa;     // "ref", "avx2", "avxvnni", "avx512vnni"
+  const char* isa;     // "ref", "avx2", "avxvnni", "avx512vnni", "dotprod"
 };
 // Best first, reference last.
 std::vector<VnmGemmVariantInfo> vnm_gemm_variants();

@@ -338,21 +338,6 @@ struct TileOperands {
   size_t int16_steps;    // plan.int16_steps
 };
 
-// Windows of n token rows (row stride `stride`, a window every gp_stride
-// bytes) for all group pairs: out[gp][t][16], window_row bytes per gp (16 x
-// the tile's tokens; rows past n are left as they are).
-inline void make_windows(const uint8_t* rows, size_t n, size_t stride, size_t gp_stride, int64_t group_pairs,
-                         size_t window_row, uint8_t* out) {
-  for (int64_t gp = 0; gp < group_pairs; ++gp) {
-    uint8_t* o = out + gp * window_row;
-    const uint8_t* r = rows + gp * gp_stride;
-    for (size_t t = 0; t < n; ++t) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16 * t),
-                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + t * stride)));
-    }
-  }
-}
-
 // One octet x TT tokens over the chunk; sums go to (or onto) acc, whose
 // token rows are kPanelRow int32 apart. 12 accumulators + window + control +
 // values (+ |values| or one more temporary) fill the 16 ymm registers.
@@ -459,8 +444,8 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
           for (size_t r = 0; r < rows; r += TT) {
             const size_t n = std::min(TT, rows - r);
             pack_activations(plan, src + (t0 + r) * args.src_stride, n, args.src_stride, a_buf);
-            make_windows(a_buf, n, plan.a_stride, 2 * size_t(plan.desc.shape.m), l.group_pairs, kVnmWindowRow,
-                         win_buf + r / TT * tile_win_bytes);
+            vnm_make_windows(a_buf, n, plan.a_stride, 2 * size_t(plan.desc.shape.m), l.group_pairs, kVnmWindowRow,
+                             win_buf + r / TT * tile_win_bytes);
           }
         }
         packed_block = b;
@@ -474,7 +459,8 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
             for (size_t r = 0; r < rows; r += TT) {
               const size_t n = std::min(TT, rows - r);
               gather_activations(plan, a_buf + r * plan.a_stride, n, vblock, g_buf);
-              make_windows(g_buf, n, plan.g_stride, 8, l.group_pairs, kVnmWindowRow, win_buf + r / TT * tile_win_bytes);
+              vnm_make_windows(g_buf, n, plan.g_stride, 8, l.group_pairs, kVnmWindowRow,
+                               win_buf + r / TT * tile_win_bytes);
             }
             windowed_vblock = vblock;
           }

@@ -207,7 +207,7 @@ void decode_chunk(const Weights<Bits, Gather>& wt, const VnmPanel& panel, int64_
 // multiple of 4 zeroed (their lanes are computed, never stored).
 void tile_windows(const uint8_t* rows, size_t n, size_t stride, size_t gp_stride, int64_t group_pairs,
                   uint8_t* out) {
-  vnm_avx2::make_windows(rows, n, stride, gp_stride, group_pairs, kWindowRow, out);
+  vnm_make_windows(rows, n, stride, gp_stride, group_pairs, kWindowRow, out);
   const size_t padded = (n + 3) / 4 * 4;
   if (padded == n) return;
   for (int64_t gp = 0; gp < group_pairs; ++gp) std::memset(out + gp * kWindowRow + 16 * n, 0, 16 * (padded - n));

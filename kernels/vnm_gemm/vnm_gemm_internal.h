@@ -1,17 +1,20 @@
 // Internals shared by the V:N:M planner (vnm_gemm.cc) and its kernels
 // (vnm_gemm_ref.cc, vnm_gemm_avx2.cc, vnm_gemm_avxvnni.cc,
-// vnm_gemm_avx512vnni.cc): variants, the plan, and the per-octet epilogue
-// constants. Not part of the public API (vnm_gemm.h).
+// vnm_gemm_avx512vnni.cc, vnm_gemm_sdot_dotprod.cc): variants, the plan, the
+// per-octet epilogue constants and the ISA-neutral activation windows. Not
+// part of the public API (vnm_gemm.h).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <vector>
 
 #include "kernels/common/aligned_bytes.h"
 #include "kernels/common/cpu.h"
+#include "kernels/common/isa_namespace.h"
 #include "kernels/common/requant_block8.h"
 #include "kernels/vnm_gemm/vnm_gemm.h"
 
@@ -30,6 +33,7 @@ enum class VnmFamily : uint8_t {
            // needs src_max - src_min <= 254, any int8 weight
   kSignA,  // |x'| (u8) x sign(w, x') (s8), x' = src - (src_min + 128) in [-128, 127];
            // any 8-bit source, needs every weight in [-127, 127]
+  kSdot,   // x' = src - (src_min + 128) (s8) x w (s8) with ARM SDOT: any source, any int8 or int4 weight
 };
 
 struct VnmArgs {
@@ -59,6 +63,7 @@ void vnm_gemm_signw_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
 void vnm_gemm_signa_qc8w_avx2(const VnmGemmPlan& plan, const VnmArgs& args);
 void vnm_gemm_dp_avxvnni(const VnmGemmPlan& plan, const VnmArgs& args);
 void vnm_gemm_dp_avx512vnni(const VnmGemmPlan& plan, const VnmArgs& args);
+void vnm_gemm_sdot_dotprod(const VnmGemmPlan& plan, const VnmArgs& args);
 
 // Output constants of one octet (8 output channels), in the form the AVX2
 // epilogue reads: a = acc + col_const (int32, wrapping: exact, see
@@ -123,5 +128,21 @@ struct VnmGemmPlan {
          scratch_vals_bytes = 0, scratch_acc_bytes = 0;
   size_t scratch_bytes_per_thread = 0;
 };
+
+// Windows of n token rows (row stride `stride`, a window every gp_stride
+// bytes) for all group pairs: out[gp][t][16], window_row bytes per gp (16 x
+// the tile's tokens; rows past n are left as they are). Every panel driver
+// (x86 and ARM) lays out its token tiles this way. In the ISA namespace: files
+// built with different flags inline their own copy (isa_namespace.h).
+inline namespace DYAD_ISA_NAMESPACE {
+inline void vnm_make_windows(const uint8_t* rows, size_t n, size_t stride, size_t gp_stride, int64_t group_pairs,
+                             size_t window_row, uint8_t* out) {
+  for (int64_t gp = 0; gp < group_pairs; ++gp) {
+    uint8_t* o = out + gp * window_row;
+    const uint8_t* r = rows + gp * gp_stride;
+    for (size_t t = 0; t < n; ++t) std::memcpy(o + 16 * t, r + t * stride, 16);
+  }
+}
+}  // namespace DYAD_ISA_NAMESPACE
 
 }  // namespace dyad::kernels

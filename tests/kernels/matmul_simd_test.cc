@@ -1,4 +1,4 @@
-// The vector matmuls (AVX2, AVX-512 VNNI) against the reference, bit for bit:
+// The vector matmuls (AVX2, AVX-512 VNNI; SDOT/SMLAL on ARM) against the reference, bit for bit:
 // every dtype combination, both B layouts, sizes around the 4-row tile, the
 // 16-column panel, the 64-column register tile and K not a multiple of the
 // k group, extreme values and zero points, raw and requantized outputs
@@ -53,6 +53,9 @@ const Variant kVariants[] = {
     {"avx512vnni", KernelIsa::kAvx512Vnni, matmul_avx512vnni_applies, matmul_avx512vnni_scratch_bytes,
      matmul__avx512vnni},
     {"avx2", KernelIsa::kAvx2, matmul_avx2_applies, matmul_avx2_scratch_bytes, matmul__avx2},
+#if defined(__aarch64__)
+    {"dotprod", KernelIsa::kDotprod, matmul_dotprod_applies, matmul_dotprod_scratch_bytes, matmul__dotprod},
+#endif
 };
 
 void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
@@ -243,6 +246,28 @@ TEST(MatmulAvx2Bound, AppliesExactlyWhileTheAccumulatorFitsInt32) {
   p.b_zero_point = 40000;  // b - z_b no longer fits int16
   EXPECT_FALSE(matmul_avx2_applies(p));
 }
+
+#if defined(__aarch64__)
+// The ARM variant stores b - o_b as a byte for any z_b (an int16 a as two
+// byte planes), so only the int32 bound limits it.
+TEST(MatmulDotprodBound, AppliesExactlyWhileTheAccumulatorFitsInt32) {
+  MatmulParams p;
+  p.batch = p.m = p.n = 1;
+  p.k = 4;
+  p.b_zero_point = 40000;  // 4 * 128 * 40127 < 2^31
+  EXPECT_TRUE(matmul_dotprod_applies(p));
+  p.a_type = IntType::kS16;
+  p.k = 1;  // 32768 * 40127 < 2^31
+  EXPECT_TRUE(matmul_dotprod_applies(p));
+  p.k = 2;
+  EXPECT_FALSE(matmul_dotprod_applies(p));
+  p.b_zero_point = 0;
+  p.k = INT32_MAX / (32768 * 128);
+  EXPECT_TRUE(matmul_dotprod_applies(p));
+  p.k += 1;
+  EXPECT_FALSE(matmul_dotprod_applies(p));
+}
+#endif
 
 }  // namespace
 }  // namespace dyad::kernels

@@ -6,9 +6,10 @@
 // that need padding, 1..30 tokens (GEMV and GEMM drivers), activation
 // formats and zero points at both ends, extreme values, int16 sums at their
 // bound, saturating outputs, extreme requant constants, int32 outputs and
-// 1..4 threads. The VNNI variants (vpdpbusd) run the same comparisons over
-// every pattern, bit width and source format, or are skipped naming the ISA
-// the CPU lacks; DYAD_ISA caps which variant dispatch picks. Also: the same
+// 1..4 threads. The VNNI variants (vpdpbusd) and, in the ARM build, the SDOT
+// one run the same comparisons over every pattern, bit width and source
+// format, or are skipped naming the ISA the CPU lacks; DYAD_ISA caps which
+// variant dispatch picks. Also: the same
 // bits as kernels/gemm's dense GEMM, and the same blob as the Python packer.
 #include "kernels/vnm_gemm/vnm_gemm.h"
 
@@ -468,9 +469,9 @@ TEST(VnmGemm, ReferenceMatchesHandComputedGolden) {
 
 // The main sweep: every variant that accepts the problem, bit for bit.
 TEST(VnmGemm, VariantsMatchDenseReferenceSweep) {
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2 (the sparse vector variants are AVX2's)";
-  std::mt19937 rng(2024);
   const std::vector<std::string> variants = fast_variants();
+  if (variants.empty()) GTEST_SKIP() << "no vector variant (AVX2 on x86, SDOT on ARM) on this CPU";
+  std::mt19937 rng(2024);
   int compared = 0;
   for (int32_t v : {16, 32, 64, 128})
     for (int32_t m : {4, 5, 6, 8, 16}) {
@@ -493,7 +494,7 @@ TEST(VnmGemm, VariantsMatchDenseReferenceSweep) {
         }
       }
     }
-  EXPECT_GT(compared, 500);
+  EXPECT_GE(compared, 480);  // each of the 160 problems x 3 token counts on at least one variant
 }
 
 // Each family on the problems it exists for, with every token count the
@@ -816,10 +817,45 @@ TEST_P(VnmVnniTest, ExtremeValues) {
   }
 }
 
+// The same comparisons for 64-bit ARM's SDOT variant (s8 x s8, the same
+// ranges as vpdpbusd's); each architecture names the variants it builds.
+#if defined(__aarch64__)
+INSTANTIATE_TEST_SUITE_P(Arm, VnmVnniTest, ::testing::Values("vnm_sdot__dotprod"),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           return param.param.substr(param.param.find("__") + 2);
+                         });
+#else
 INSTANTIATE_TEST_SUITE_P(Vnni, VnmVnniTest, ::testing::Values("vnm_dp__avx512vnni", "vnm_dp__avxvnni"),
                          [](const ::testing::TestParamInfo<std::string>& param) {
                            return param.param.substr(param.param.find("__") + 2);
                          });
+#endif
+
+#if defined(__aarch64__)
+// On ARM: DYAD_ISA=neon (no SDOT) leaves the reference, dotprod and above
+// pick the SDOT variant, which takes a -128 weight with a 256-value source.
+TEST(VnmGemm, DispatchFollowsTheArmIsaCap) {
+  if (!kernel_isa_present(KernelIsa::kDotprod)) GTEST_SKIP() << "this CPU lacks dotprod (asimddp)";
+  std::mt19937 rng(43);
+  Problem p = make_problem(rng, {64, 96, 16, 8, 8}, kU8, VnmDstType::kInt8, -128, 127);
+  auto chosen = [&] {
+    std::string error;
+    auto plan = vnm_gemm_plan(p.desc, p.weights(), &error);
+    EXPECT_TRUE(plan) << error;
+    return std::string(plan ? vnm_gemm_plan_variant_name(*plan) : "");
+  };
+  {
+    ScopedEnv cap("DYAD_ISA", "neon");
+    EXPECT_EQ(chosen(), "vnm_ref");
+  }
+  {
+    ScopedEnv cap("DYAD_ISA", "dotprod");
+    EXPECT_EQ(chosen(), "vnm_sdot__dotprod");
+  }
+  EXPECT_EQ(chosen(), "vnm_sdot__dotprod");
+  EXPECT_TRUE(run_and_compare(p, "", 20, 2, rng, kU8, "-128 weight"));
+}
+#endif
 
 // DYAD_ISA caps the choice: the AVX2 family under avx2 (as on an AVX2-only
 // CPU), the ymm VNNI variant under avxvnni, the zmm one above; ref forces

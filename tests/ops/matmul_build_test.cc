@@ -23,9 +23,11 @@ const std::vector<int8_t> kA = {1, 2, 3, 4, 5, 6};
 const std::vector<int8_t> kB = {1, 2, 3, 4, 5, 6};
 const std::vector<int8_t> kBt = {1, 3, 5, 2, 4, 6};  // the same matrix as [N, K]
 
-// The kernel the planner picks: the AVX2 variant where the CPU has it.
+// The kernel the planner picks: the AVX2 variant where the CPU has it (on
+// ARM the SDOT one).
 std::string expected_kernel(const std::string& op) {
   if (kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni)) return op + "__avx512vnni";
+  if (kernels::kernel_isa_usable(kernels::KernelIsa::kDotprod)) return op + "__dotprod";
   return op + (kernels::cpu_features().avx2 ? "__avx2" : "__ref");
 }
 
