@@ -116,25 +116,31 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
       }
       for (size_t p = g * group; p < std::min(panels, (g + 1) * group); ++p) {
         const void* w = Kernel::panel(plan, p, w_buf);
-        for (size_t s0 = 0; s0 < steps; s0 += k_block) {
-          const size_t s1 = std::min(steps, s0 + k_block);
-          for (size_t r0 = 0; r0 < rows; r0 += MR) {
-            const uint8_t* a = a_rows + r0 * a_stride;
-            int32_t* c = acc + r0 * NR;
-            const size_t n = std::min<size_t>(MR, rows - r0);
-            if constexpr (requires { &Kernel::reads_rows_in_place; }) {
-              if (in_place) {
-                tile_rows<Kernel>(n, plan, a, a_stride, w, s0, s1, c, s0 > 0);
-                continue;
-              }
-            }
-            tile_rows<Kernel>(n, plan, a, w, direct, s0, s1, c, s0 > 0);
+        auto run_tile = [&](size_t r0, size_t s0, size_t s1) {
+          const uint8_t* a = a_rows + r0 * a_stride;
+          int32_t* c = acc + r0 * NR;
+          const size_t n = std::min<size_t>(MR, rows - r0);
+          if constexpr (requires { &Kernel::reads_rows_in_place; }) {
+            if (in_place) return tile_rows<Kernel>(n, plan, a, a_stride, w, s0, s1, c, s0 > 0);
           }
-        }
-        for (size_t r0 = 0; r0 < rows; r0 += MR) {
+          tile_rows<Kernel>(n, plan, a, w, direct, s0, s1, c, s0 > 0);
+        };
+        auto store_tile_rows = [&](size_t r0) {
           const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
           Kernel::store_rows(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+        };
+        if (k_blocks == 1) {
+          // One K block: each tile's epilogue right after its products, while
+          // its sums are in L1 (a whole block's sums, mc x NR int32, are not).
+          for (size_t r0 = 0; r0 < rows; r0 += MR) {
+            run_tile(r0, 0, steps);
+            store_tile_rows(r0);
+          }
+          continue;
         }
+        for (size_t s0 = 0; s0 < steps; s0 += k_block)
+          for (size_t r0 = 0; r0 < rows; r0 += MR) run_tile(r0, s0, std::min(steps, s0 + k_block));
+        for (size_t r0 = 0; r0 < rows; r0 += MR) store_tile_rows(r0);
       }
     }
   };
