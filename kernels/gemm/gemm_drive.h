@@ -129,18 +129,15 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
           Kernel::store_rows(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
         };
-        if (k_blocks == 1) {
-          // One K block: each tile's epilogue right after its products, while
-          // its sums are in L1 (a whole block's sums, mc x NR int32, are not).
+        // Each tile's epilogue right after its last K block's products, while
+        // its sums are in L1 (a whole M block's sums, mc x NR int32, are not).
+        for (size_t s0 = 0; s0 < steps; s0 += k_block) {
+          const size_t s1 = std::min(steps, s0 + k_block);
           for (size_t r0 = 0; r0 < rows; r0 += MR) {
-            run_tile(r0, 0, steps);
-            store_tile_rows(r0);
+            run_tile(r0, s0, s1);
+            if (s1 == steps) store_tile_rows(r0);
           }
-          continue;
         }
-        for (size_t s0 = 0; s0 < steps; s0 += k_block)
-          for (size_t r0 = 0; r0 < rows; r0 += MR) run_tile(r0, s0, std::min(steps, s0 + k_block));
-        for (size_t r0 = 0; r0 < rows; r0 += MR) store_tile_rows(r0);
       }
     }
   };
