@@ -87,6 +87,13 @@ constexpr int32_t kVnmTileTokens = 12;
 constexpr size_t kVnmWindowRow = 16 * kVnmTileTokens;
 constexpr int32_t kVnmZmmTileTokens = 16;
 constexpr int32_t kVnmZmmPanelOctets = 4;
+// The zmm driver's window rows: 16 bytes per group pair, padded to a
+// multiple of 4 group pairs, then to a multiple of 64 bytes that is not one
+// of 256 (the 4 token rows a register tile reads then do not share L1 sets).
+inline size_t vnm_zmm_window_stride(int64_t group_pairs) {
+  const size_t bytes = size_t(group_pairs + 3) / 4 * 64;
+  return bytes % 256 == 0 ? bytes + 64 : bytes;
+}
 
 struct VnmGemmPlan {
   VnmGemmDesc desc;
