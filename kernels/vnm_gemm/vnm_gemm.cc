@@ -223,9 +223,9 @@ void fill_blocking(VnmGemmPlan& plan) {
   plan.scratch_win_bytes = zmm ? tb * vnm_zmm_window_stride(l.group_pairs)
                                : round_up(tb / tile * size_t(l.group_pairs) * 16 * tile, 64);
   const size_t chunk_units = size_t(panel_octets) * plan.chunk_gp;
-  plan.scratch_ctrl_bytes = chunk_units * 32;
+  plan.scratch_ctrl_bytes = zmm ? 2 * size_t(panel_octets) * vnm_zmm_quad_stride(plan.chunk_gp) : chunk_units * 32;
   const bool vals = zmm || plan.desc.shape.value_bits == 4 || plan.variant->family == VnmFamily::kSignW;
-  plan.scratch_vals_bytes = vals ? chunk_units * 32 : 0;
+  plan.scratch_vals_bytes = vals ? plan.scratch_ctrl_bytes : 0;
   // zmm: one zmm (4 rows x 4 group-pair lanes) per token and row quad.
   plan.scratch_acc_bytes = zmm ? tb * 2 * kVnmZmmPanelOctets * 64 : round_up(tb * kVnmPanelOctets * 8 * sizeof(int32_t), 64);
   plan.scratch_bytes_per_thread = plan.scratch_a_bytes + plan.scratch_g_bytes + plan.scratch_win_bytes +

@@ -50,20 +50,36 @@ constexpr int64_t kPrefetchGroupPairs = 16;  // decode_chunk's prefetch distance
 // zmm (4 rows x 4 group-pair lanes) each.
 inline int32_t* tile_sums(int32_t* acc, size_t token, size_t quad) { return acc + (token * kPanelQuads + quad) * 16; }
 
+// Lane k of the result: the sum of the 4 lanes of z[k] (4 rows each), so the
+// 16 int32 are rows 0..15 of the four quads.
+inline __m512i sum_lanes(const __m512i z[4]) {
+  const __m512i u01 = _mm512_add_epi32(_mm512_shuffle_i64x2(z[0], z[1], 0x88), _mm512_shuffle_i64x2(z[0], z[1], 0xDD));
+  const __m512i u23 = _mm512_add_epi32(_mm512_shuffle_i64x2(z[2], z[3], 0x88), _mm512_shuffle_i64x2(z[2], z[3], 0xDD));
+  return _mm512_add_epi32(_mm512_shuffle_i64x2(u01, u23, 0x88), _mm512_shuffle_i64x2(u01, u23, 0xDD));
+}
+
 // R row quads x Q tokens over blocks [0, n_blk) of 4 group pairs. win: the
 // first token's windows at the chunk's first group pair (token q at
 // + q * win_stride); ctrl / vals: the first quad's decoded controls / values
-// (quad r at + r * quad_stride).
+// (quad r at + r * quad_stride). After the last chunk (`last`) each token's
+// lanes are added up: one zmm of the tile's 16 (or 8) rows, at the first
+// quad's slot.
 template <int R, int Q>
 void tile(const uint8_t* win, size_t win_stride, const uint8_t* ctrl, const uint8_t* vals, size_t quad_stride,
-          size_t n_blk, int32_t* sums, bool accumulate) {
+          size_t n_blk, int32_t* sums, bool accumulate, bool last) {
   __m512i s[R][Q];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int q = 0; q < Q; ++q)
       s[r][q] = accumulate ? _mm512_loadu_si512(sums + (q * kPanelQuads + r) * 16) : _mm512_setzero_si512();
+  // The next tile (4 tokens on) reads its sums when it starts; fetch them
+  // from L2 meanwhile (a block's sums are 64 KB; they leave L1 between chunks).
+  const int32_t* next = sums + kTileTokens * kPanelQuads * 16;
   for (size_t i = 0; i < n_blk; ++i) {
+    if (accumulate && i < size_t(R * kTileTokens))
+      _mm_prefetch(reinterpret_cast<const char*>(next + ((i % kTileTokens) * kPanelQuads + i / kTileTokens) * 16),
+                   _MM_HINT_T0);
     __m512i c[R], w[R];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -77,13 +93,22 @@ void tile(const uint8_t* win, size_t win_stride, const uint8_t* ctrl, const uint
       for (int r = 0; r < R; ++r) s[r][q] = _mm512_dpbusd_epi32(s[r][q], _mm512_shuffle_epi8(a, c[r]), w[r]);
     }
   }
+  if (last) {
+#pragma GCC unroll 4
+    for (int q = 0; q < Q; ++q) {
+      const __m512i z[4] = {s[0][q], s[1][q], R > 2 ? s[R > 2 ? 2 : 0][q] : _mm512_setzero_si512(),
+                            R > 3 ? s[R > 3 ? 3 : 0][q] : _mm512_setzero_si512()};
+      _mm512_storeu_si512(sums + q * kPanelQuads * 16, sum_lanes(z));
+    }
+    return;
+  }
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int q = 0; q < Q; ++q) _mm512_storeu_si512(sums + (q * kPanelQuads + r) * 16, s[r][q]);
 }
 
-using TileFn = void (*)(const uint8_t*, size_t, const uint8_t*, const uint8_t*, size_t, size_t, int32_t*, bool);
+using TileFn = void (*)(const uint8_t*, size_t, const uint8_t*, const uint8_t*, size_t, size_t, int32_t*, bool, bool);
 
 template <int R, size_t... Q>
 constexpr std::array<TileFn, sizeof...(Q)> tiles_of(std::index_sequence<Q...>) {
@@ -102,17 +127,10 @@ inline void transpose_lanes(const __m512i z[4], __m512i y[4]) {
   y[2] = _mm512_shuffle_i64x2(t1, t3, 0x88), y[3] = _mm512_shuffle_i64x2(t1, t3, 0xDD);
 }
 
-// Lane k of the result: the sum of the 4 lanes of z[k] (4 rows each), so the
-// 16 int32 are rows 0..15 of the four quads.
-inline __m512i sum_lanes(const __m512i z[4]) {
-  const __m512i u01 = _mm512_add_epi32(_mm512_shuffle_i64x2(z[0], z[1], 0x88), _mm512_shuffle_i64x2(z[0], z[1], 0xDD));
-  const __m512i u23 = _mm512_add_epi32(_mm512_shuffle_i64x2(z[2], z[3], 0x88), _mm512_shuffle_i64x2(z[2], z[3], 0xDD));
-  return _mm512_add_epi32(_mm512_shuffle_i64x2(u01, u23, 0x88), _mm512_shuffle_i64x2(u01, u23, 0xDD));
-}
-
 // Requantizes and stores the rows of octets o, o + 1 (one octet when `pair`
 // is false) of the panel's sums for `rows` tokens of the block starting at
-// dst row t0: per token 16 channels as one zmm.
+// dst row t0: per token 16 channels as one zmm (the tiles' lane sums at
+// quad 2o).
 void store_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, int32_t quad, bool pair,
                   const int32_t* acc, size_t t0, size_t rows) {
   const VnmGemmDesc& d = plan.desc;
@@ -129,10 +147,7 @@ void store_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, i
   const Requant16 rq(lo.rq, hi.rq);
   const __m512i qmin = _mm512_set1_epi32(d.qmin), qmax = _mm512_set1_epi32(d.qmax);
   for (size_t t = 0; t < rows; ++t) {
-    __m512i z[4];
-    for (int k = 0; k < 4; ++k)
-      z[k] = k < 2 || pair ? _mm512_loadu_si512(tile_sums(const_cast<int32_t*>(acc), t, quad + k)) : _mm512_setzero_si512();
-    const __m512i a = _mm512_add_epi32(sum_lanes(z), col);
+    const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(tile_sums(const_cast<int32_t*>(acc), t, quad)), col);
     const size_t row = (t0 + t) * args.dst_stride + n0;
     if (!requant) {
       _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + row, mask, a);
@@ -250,7 +265,18 @@ void token_windows(const uint8_t* rows, size_t n, size_t stride, size_t gp_strid
   for (size_t t = 0; t < n; ++t) {
     const uint8_t* r = rows + t * stride;
     uint8_t* o = out + t * win_stride;
-    for (int64_t g = 0; g < group_pairs; ++g)
+    int64_t g = 0;
+    if (gp_stride == 16) {  // M = 8: the windows lie side by side already
+      for (; g + 4 <= group_pairs; g += 4) _mm512_storeu_si512(o + 16 * g, _mm512_loadu_si512(r + 16 * g));
+    } else if (gp_stride == 8) {  // M = 4 or gathered: window g is qwords g, g + 1
+      for (; g + 4 <= group_pairs; g += 4) {
+        const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 8 * g));
+        const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 8 * g + 8));
+        const __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        _mm512_storeu_si512(o + 16 * g, _mm512_shuffle_i64x2(x, x, 0xD8));
+      }
+    }
+    for (; g < group_pairs; ++g)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16 * g),
                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + g * gp_stride)));
     std::memset(o + 16 * group_pairs, 0, 16 * size_t(padded - group_pairs));
@@ -271,7 +297,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
   const size_t items = token_blocks * groups;
   const int64_t v_octets = plan.desc.shape.v / 8;
   const size_t win_stride = vnm_zmm_window_stride(l.group_pairs);
-  const size_t quad_stride = size_t(plan.chunk_gp) * 16;
+  const size_t quad_stride = vnm_zmm_quad_stride(plan.chunk_gp);
   // Bytes (0, 0, 0, 0, M, M, M, M) repeated: the second group's window offset.
   const __m512i add_m = _mm512_set1_epi64(int64_t{plan.desc.shape.m * 0x01010101LL} << 32);
   const auto* src = static_cast<const uint8_t*>(args.src);
@@ -321,13 +347,14 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
           const size_t n_blk = size_t(n_gp + 3) / 4;
           // Decoded once for all token tiles of the block.
           decode_chunk(wt, panel, gp0, n_gp, add_m, quad_stride, ctrl_buf, vals_buf);
-          for (size_t r0 = 0; r0 < rows; r0 += kTileTokens) {
-            const size_t q = std::min<size_t>(kTileTokens, rows - r0);
-            const uint8_t* win = win_buf + r0 * win_stride + size_t(gp0) * 16;
-            for (int32_t q0 = 0; q0 < quads; q0 += kTileQuads) {
-              const int r = std::min(kTileQuads, quads - q0);
+          for (int32_t q0 = 0; q0 < quads; q0 += kTileQuads) {
+            const int r = std::min(kTileQuads, quads - q0);
+            for (size_t r0 = 0; r0 < rows; r0 += kTileTokens) {
+              const size_t q = std::min<size_t>(kTileTokens, rows - r0);
+              const uint8_t* win = win_buf + r0 * win_stride + size_t(gp0) * 16;
               kTiles[r / 2 - 1][q - 1](win, win_stride, ctrl_buf + q0 * quad_stride, vals_buf + q0 * quad_stride,
-                                       quad_stride, n_blk, tile_sums(acc, r0, q0), gp0 > 0);
+                                       quad_stride, n_blk, tile_sums(acc, r0, q0), gp0 > 0,
+                                       gp0 + plan.chunk_gp >= l.group_pairs);
             }
           }
         }
