@@ -11,16 +11,16 @@
 // pairs are one 64-byte load each, so nothing is stored more than once. One
 // vpshufb picks each row's 2 + 2 activations in every lane, one vpdpbusd adds
 // the 4 products per row: 2 instructions per 64 useful products. The lanes
-// hold partial sums of different group pairs; the epilogue adds them
-// (6 lane shuffles + 3 adds per 16 rows of a token) and requantizes 16
-// channels at a time (Requant16, the shared epilogue). The controls and
+// hold partial sums of different group pairs; after the last K chunk the
+// tile adds them (6 lane shuffles + 3 adds per 16 rows of a token) and the
+// epilogue requantizes 16 channels at a time (Requant16, the shared one). The controls and
 // values of a panel's K chunk are decoded once per token block (pair_controls,
 // the zmm form of the ymm decoder in vnm_gemm_avx2.h, then a 4 x 4 transpose
 // of lanes), and reused by every token tile. Register tile: 4 row quads
 // (16 rows) x 4 tokens: 16 sums, 4 controls, 4 values, a window and a
 // temporary. (The previous layout, 4 tokens x 4 rows of one group pair per
 // zmm, needed its controls and values stored 4 times, once per lane: that
-// decoding took 16% of a BERT FFN layer on AMD Zen 5, against about 5% now.)
+// decoding took 16% of a BERT FFN layer on AMD Zen 5, against 8-12% now.)
 //
 // GEMV (at most direct_max_tokens tokens): the direct ymm driver of
 // vnm_gemm_avx2.h with the EVEX vpdpbusd step; it streams the weights once.
