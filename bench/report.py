@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/report.py --from-json docs/perf/bench.json --out-dir docs/perf
 
 Benchmark names are "<family>/<impl>/<shape>[/threads:<n>]" (gemm/, conv/, depthwise/,
-add/, max_pool/) or "vnm/<shape>/<config>/<pattern>". Every ratio compares two entries of
+add/, max_pool/, average_pool/, global_average_pool/) or "vnm/<shape>/<config>/<pattern>". Every ratio compares two entries of
 the same run: dense families against oneDNN u8s8s32 (at its native ISA, or the cap in
 DYAD_BENCH_ONEDNN_ISA, e.g. avx2: bench/common/onednn_setup.h; the kernels line under
 each table names oneDNN's implementation) or, where oneDNN has no counterpart, against dyad's
@@ -20,7 +20,7 @@ import sys
 from collections import OrderedDict
 
 PEER = "onednn_u8s8s32"
-DEFAULT_FILTER = r"^(gemm|conv|depthwise|add|max_pool|vnm)/"
+DEFAULT_FILTER = r"^(gemm|conv|depthwise|add|max_pool|average_pool|global_average_pool|vnm)/"
 REFERENCE = "dyad_ref"   # the peer of families oneDNN has no counterpart for
 
 

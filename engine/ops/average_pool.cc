@@ -19,6 +19,11 @@ void run_avx2(const void* op_data, const StepIO& io) {
   kernels::average_pool__avx2(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0],
                               io.outputs[0], io.pool);
 }
+
+void run_avx512(const void* op_data, const StepIO& io) {
+  kernels::average_pool__avx512(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0], io.outputs[0],
+                                io.pool);
+}
 }  // namespace
 
 Status build_average_pool(BuildContext& ctx) {
@@ -31,6 +36,10 @@ Status build_average_pool(BuildContext& ctx) {
   if (p->kernel_h * p->kernel_w > (int64_t{1} << 31))
     return ctx.error("attrs.kernel", "a window of more than 2^31 positions could overflow the "
                                      "int64 sum");
+  if (avx512_kernels_allowed() && kernels::average_avx2_fits(p->type, p->kernel_h * p->kernel_w)) {
+    ctx.set_kernel("average_pool__avx512", run_avx512, std::move(p));
+    return Status::ok();
+  }
   if (avx2_kernels_allowed()) {
     if (kernels::average_avx2_fits(p->type, p->kernel_h * p->kernel_w)) {
       ctx.set_kernel("average_pool__avx2", run_avx2, std::move(p));

@@ -21,6 +21,11 @@ void run_avx2(const void* op_data, const StepIO& io) {
   kernels::global_average_pool__avx2(
       *static_cast<const kernels::GlobalAveragePoolParams*>(op_data), io.inputs[0], io.outputs[0]);
 }
+
+void run_avx512(const void* op_data, const StepIO& io) {
+  kernels::global_average_pool__avx512(
+      *static_cast<const kernels::GlobalAveragePoolParams*>(op_data), io.inputs[0], io.outputs[0]);
+}
 }  // namespace
 
 Status build_global_average_pool(BuildContext& ctx) {
@@ -43,6 +48,10 @@ Status build_global_average_pool(BuildContext& ctx) {
   p->pixels = in.h * in.w;
   p->channels = in.c;
   p->type = int_type_of(ctx.input(0).dtype);
+  if (avx512_kernels_allowed() && kernels::average_avx2_fits(p->type, p->pixels)) {
+    ctx.set_kernel("global_average_pool__avx512", run_avx512, std::move(p));
+    return Status::ok();
+  }
   if (avx2_kernels_allowed()) {
     if (kernels::average_avx2_fits(p->type, p->pixels)) {
       ctx.set_kernel("global_average_pool__avx2", run_avx2, std::move(p));

@@ -18,6 +18,10 @@ void run_avx2(const void* op_data, const StepIO& io) {
   kernels::max_pool__avx2(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0],
                           io.outputs[0], io.pool);
 }
+
+void run_avx512(const void* op_data, const StepIO& io) {
+  kernels::max_pool__avx512(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0], io.outputs[0], io.pool);
+}
 }  // namespace
 
 Status build_max_pool(BuildContext& ctx) {
@@ -26,6 +30,10 @@ Status build_max_pool(BuildContext& ctx) {
                                       {DType::kInt8, DType::kUint8, DType::kInt4, DType::kUint4,
                                        DType::kInt16, DType::kInt32, DType::kInt64},
                                       p.get()));
+  if (avx512_kernels_allowed() && kernels::max_pool_avx2_supports(*p)) {
+    ctx.set_kernel("max_pool__avx512", run_avx512, std::move(p));
+    return Status::ok();
+  }
   if (avx2_kernels_allowed()) {
     if (kernels::max_pool_avx2_supports(*p)) {
       ctx.set_kernel("max_pool__avx2", run_avx2, std::move(p));

@@ -15,5 +15,7 @@ void average_pool__ref(const Pool2dParams& p, const void* src, void* dst, Thread
 // AVX2 variant (average_pool_avx2.cc), same split over threads; exact when
 // average_avx2_fits(p.type, p.kernel_h * p.kernel_w) (kernels/common/pool2d.h).
 void average_pool__avx2(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
+// AVX-512 F/BW variant (average_pool_avx512.cc), exact under the same condition.
+void average_pool__avx512(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
 
 }  // namespace dyad::kernels

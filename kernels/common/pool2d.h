@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/common/int_elements.h"
+#include "kernels/common/isa_namespace.h"
 
 namespace dyad::kernels {
 
@@ -23,6 +24,9 @@ struct Pool2dParams {
 struct PoolSpan {
   int64_t begin, end;
 };
+// The inline functions below are compiled into the AVX2 and AVX-512 files
+// too: each ISA keeps its own copies (kernels/common/isa_namespace.h).
+inline namespace DYAD_ISA_NAMESPACE {
 inline PoolSpan pool_span(int64_t o, int64_t stride, int64_t pad, int64_t kernel, int64_t size) {
   const int64_t first = o * stride - pad;
   return {first > 0 ? first : 0, first + kernel < size ? first + kernel : size};
@@ -34,6 +38,8 @@ inline int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
+}  // namespace DYAD_ISA_NAMESPACE
+
 // floor(n / d) = (n * mult) >> shift for every 0 <= n < 2^31 and 1 <= d < 2^31
 // (the average pools' AVX2 variants; docs/kernels.md "Pools"). With
 // 2^(L-1) < d <= 2^L, shift = 31 + L and mult = ceil(2^shift / d) < 2^32:
@@ -44,6 +50,8 @@ struct ExactDivisor {
   uint32_t mult = 1;
   int shift = 0;
 };
+
+inline namespace DYAD_ISA_NAMESPACE {
 
 inline ExactDivisor exact_divisor(uint32_t d) {
   int L = 0;
@@ -62,4 +70,5 @@ inline bool average_avx2_fits(IntType t, int64_t max_count) {
   return max_count >= 1 && max_count < (int64_t{1} << 31) / span;
 }
 
+}  // namespace DYAD_ISA_NAMESPACE
 }  // namespace dyad::kernels

@@ -58,6 +58,11 @@ void add__avx2(const AddVecPlan&, const void*, const void*, void*, ThreadPool*) 
 void add__avx512(const AddVecPlan&, const void*, const void*, void*, ThreadPool*) { DYAD_ABSENT(add__avx512); }
 void average_pool__avx2(const Pool2dParams&, const void*, void*, ThreadPool*) { DYAD_ABSENT(average_pool__avx2); }
 void max_pool__avx2(const Pool2dParams&, const void*, void*, ThreadPool*) { DYAD_ABSENT(max_pool__avx2); }
+void average_pool__avx512(const Pool2dParams&, const void*, void*, ThreadPool*) { DYAD_ABSENT(average_pool__avx512); }
+void max_pool__avx512(const Pool2dParams&, const void*, void*, ThreadPool*) { DYAD_ABSENT(max_pool__avx512); }
+void global_average_pool__avx512(const GlobalAveragePoolParams&, const void*, void*) {
+  DYAD_ABSENT(global_average_pool__avx512);
+}
 void global_average_pool__avx2(const GlobalAveragePoolParams&, const void*, void*) {
   DYAD_ABSENT(global_average_pool__avx2);
 }

@@ -22,5 +22,7 @@ void global_average_pool__ref(const GlobalAveragePoolParams& p, const void* src,
 // AVX2 variant (global_average_pool_avx2.cc); exact when
 // average_avx2_fits(p.type, p.pixels) (kernels/common/pool2d.h).
 void global_average_pool__avx2(const GlobalAveragePoolParams& p, const void* src, void* dst);
+// AVX-512 F/BW variant (global_average_pool_avx512.cc), exact under the same condition.
+void global_average_pool__avx512(const GlobalAveragePoolParams& p, const void* src, void* dst);
 
 }  // namespace dyad::kernels

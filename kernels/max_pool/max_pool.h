@@ -15,5 +15,7 @@ void max_pool__ref(const Pool2dParams& p, const void* src, void* dst, ThreadPool
 // but int64. The caller checks that the CPU has AVX2.
 inline bool max_pool_avx2_supports(const Pool2dParams& p) { return p.type != IntType::kS64; }
 void max_pool__avx2(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
+// AVX-512 F/BW variant (max_pool_avx512.cc): the same containers.
+void max_pool__avx512(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
 
 }  // namespace dyad::kernels

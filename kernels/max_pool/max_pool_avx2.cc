@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "kernels/common/thread_pool.h"
+#include "kernels/common/pool2d_sweep.h"
 #include "kernels/max_pool/max_pool.h"
 
 namespace dyad::kernels {
@@ -62,30 +62,19 @@ void window_max(const T* x, int64_t row_stride, int64_t px_stride, int64_t rows,
 template <typename T>
 void max_pool_typed(const Pool2dParams& p, const T* x, T* y, ThreadPool* pool) {
   const int64_t row_bytes = p.channels * static_cast<int64_t>(sizeof(T));
-  parallel_for(pool, static_cast<size_t>(p.batch * p.out_h), [&](size_t task) {
-    const int64_t n = static_cast<int64_t>(task) / p.out_h;
-    const int64_t oh = static_cast<int64_t>(task) % p.out_h;
-    const PoolSpan rows = pool_span(oh, p.stride_h, p.pad_top, p.kernel_h, p.in_h);
-    const int64_t h0 = rows.begin, h1 = rows.end;
-    for (int64_t ow = 0; ow < p.out_w; ++ow) {
-      if (stop_requested(pool)) return;  // a cancelled run discards this step
-      const PoolSpan cols = pool_span(ow, p.stride_w, p.pad_left, p.kernel_w, p.in_w);
-      const int64_t w0 = cols.begin, w1 = cols.end;
-      const T* first = x + ((n * p.in_h + h0) * p.in_w + w0) * p.channels;
-      T* out = y + ((n * p.out_h + oh) * p.out_w + ow) * p.channels;
-      const int64_t row_stride = p.in_w * p.channels;
-      if (row_bytes >= 32) {
-        window_max<T, __m256i>(first, row_stride, p.channels, h1 - h0, w1 - w0, p.channels, out);
-      } else if (row_bytes >= 16) {
-        window_max<T, __m128i>(first, row_stride, p.channels, h1 - h0, w1 - w0, p.channels, out);
-      } else {
-        for (int64_t c = 0; c < p.channels; ++c) {
-          T best = first[c];
-          for (int64_t h = 0; h < h1 - h0; ++h)
-            for (int64_t w = 0; w < w1 - w0; ++w)
-              best = std::max(best, first[h * row_stride + w * p.channels + c]);
-          out[c] = best;
-        }
+  pool2d_sweep<int>(p, pool, [&](const PoolWindow& win, int&) {
+    const T* first = x + win.in;
+    T* out = y + win.out;
+    if (row_bytes >= 32) {
+      window_max<T, __m256i>(first, win.row_stride, p.channels, win.rows, win.cols, p.channels, out);
+    } else if (row_bytes >= 16) {
+      window_max<T, __m128i>(first, win.row_stride, p.channels, win.rows, win.cols, p.channels, out);
+    } else {
+      for (int64_t c = 0; c < p.channels; ++c) {
+        T best = first[c];
+        for (int64_t h = 0; h < win.rows; ++h)
+          for (int64_t w = 0; w < win.cols; ++w) best = std::max(best, first[h * win.row_stride + w * p.channels + c]);
+        out[c] = best;
       }
     }
   });

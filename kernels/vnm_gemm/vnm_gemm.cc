@@ -44,12 +44,11 @@ static_assert(kVariants[std::size(kVariants) - 1].family == VnmFamily::kRef, "th
 // L2; a large block amortizes the control decoding over many tokens.
 constexpr size_t kActivationBlockBytes = 1024 * 1024;
 constexpr size_t kChunkControlBytes = 16 * 1024;      // decoded controls of one panel and K chunk (L1)
-// The zmm driver: panels of kVnmZmmPanelOctets (4) octets, K chunks of 32
-// group pairs; its controls and values are stored 4 times (one copy per
-// 128-bit lane), 32 KB per panel and chunk, which stay in L1 while every
-// token tile passes (64 group pairs, 64 KB, ran 1.3-1.4x slower; 16 and 24
-// the same as 32 within noise).
-constexpr int64_t kZmmChunkGroupPairs = 32;
+// The zmm driver: panels of kVnmZmmPanelOctets (4) octets, K chunks of up to
+// 128 group pairs (a multiple of 4: a zmm holds 4), whose controls and values
+// (16 + 16 bytes per row quad and group pair, 32 KB per panel and chunk) stay
+// in L1 while every token tile passes.
+constexpr int64_t kZmmChunkGroupPairs = 128;
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
@@ -195,7 +194,6 @@ void fill_blocking(VnmGemmPlan& plan) {
   // once per 128-bit lane.
   const bool zmm = plan.variant->isa == KernelIsa::kAvx512Vnni;
   const int32_t panel_octets = zmm ? kVnmZmmPanelOctets : kVnmPanelOctets;
-  const size_t lane_copies = zmm ? 4 : 1;
   plan.panels.clear();
   for (int32_t o = 0; o < l.octets;) {
     // Gathered activations belong to one V-block: panels never cross one.
@@ -224,15 +222,18 @@ void fill_blocking(VnmGemmPlan& plan) {
   const int64_t max_chunk = zmm ? kZmmChunkGroupPairs : kChunkControlBytes / (32 * kVnmPanelOctets);
   const int64_t chunks = (l.group_pairs + max_chunk - 1) / max_chunk;
   plan.chunk_gp = static_cast<int32_t>((l.group_pairs + chunks - 1) / chunks);
+  if (zmm) plan.chunk_gp = (plan.chunk_gp + 3) / 4 * 4;  // whole zmm of 4 group pairs
   const size_t tb = plan.token_block;
   plan.scratch_a_bytes = round_up((plan.gather ? tb : tile) * plan.a_stride, 64);
   plan.scratch_g_bytes = round_up(tile * plan.g_stride, 64);
-  plan.scratch_win_bytes = round_up(tb / tile * size_t(l.group_pairs) * 16 * tile, 64);
+  plan.scratch_win_bytes = zmm ? tb * vnm_zmm_window_stride(l.group_pairs)
+                               : round_up(tb / tile * size_t(l.group_pairs) * 16 * tile, 64);
   const size_t chunk_units = size_t(panel_octets) * plan.chunk_gp;
-  plan.scratch_ctrl_bytes = chunk_units * 32 * lane_copies;
+  plan.scratch_ctrl_bytes = zmm ? 2 * size_t(panel_octets) * vnm_zmm_quad_stride(plan.chunk_gp) : chunk_units * 32;
   const bool vals = zmm || plan.desc.shape.value_bits == 4 || plan.variant->family == VnmFamily::kSignW;
-  plan.scratch_vals_bytes = vals ? chunk_units * 32 * lane_copies : 0;
-  plan.scratch_acc_bytes = round_up(tb * kVnmPanelOctets * 8 * sizeof(int32_t), 64);
+  plan.scratch_vals_bytes = vals ? plan.scratch_ctrl_bytes : 0;
+  // zmm: one zmm (4 rows x 4 group-pair lanes) per token and row quad.
+  plan.scratch_acc_bytes = zmm ? tb * 2 * kVnmZmmPanelOctets * 64 : round_up(tb * kVnmPanelOctets * 8 * sizeof(int32_t), 64);
   plan.scratch_bytes_per_thread = plan.scratch_a_bytes + plan.scratch_g_bytes + plan.scratch_win_bytes +
                                   plan.scratch_ctrl_bytes + plan.scratch_vals_bytes + plan.scratch_acc_bytes;
 }

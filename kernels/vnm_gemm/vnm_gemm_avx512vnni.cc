@@ -2,31 +2,35 @@
 // u = src - src_min (u8) x the row's values (s8), quad sums into int32 with
 // the non-saturating form, so every 8- or 4-bit source and every int8 or int4
 // weight is exact (the planner admits only descs whose accumulator fits
-// int32; the sums wrap mod 2^32 like the AVX2 ones).
+// int32; the sums wrap mod 2^32 like the AVX2 ones, so their order is free).
 //
-// GEMM (panel driver): a zmm holds 4 tokens x 4 rows (a "row quad"): 128-bit
-// lane j is token j's 16-byte window of the group pair, and the lane's 4
-// int32 sums are the quad's rows. One vpshufb with the quad's controls
-// (the same 16 bytes in every lane) picks each row's 2 + 2 activations in
-// every lane at once, and one vpdpbusd with the quad's values (also in every
-// lane) adds the 4 products per row: 2 instructions per 64 useful products,
-// and the windows load 4 tokens at a time as they lie in scratch, no
-// broadcast. The controls and values of a panel's K chunk are decoded once,
-// two octets per zmm (pair_controls, the zmm form of the ymm decoder in
-// vnm_gemm_avx2.h), and stored once per lane, then reused by every token
-// tile. Register tile: 4 row quads (16 rows) x 4 token quads (16 tokens):
-// 16 sums, 4 controls, 4 values, a window and a temporary.
-// The sums of a tile stay in that zmm layout in scratch across K chunks; the
-// epilogue transposes 4 quads x 4 tokens into 16-channel rows and
-// requantizes them 16 channels at a time (Requant16, the shared epilogue).
+// GEMM (panel driver): a zmm holds 1 token x 4 rows (a "row quad") x 4
+// consecutive group pairs: 128-bit lane j is group pair 4i + j. The token's
+// windows of 4 group pairs are one 64-byte load (16 bytes per group pair, as
+// they lie in scratch), the quad's controls and values of the same 4 group
+// pairs are one 64-byte load each, so nothing is stored more than once. One
+// vpshufb picks each row's 2 + 2 activations in every lane, one vpdpbusd adds
+// the 4 products per row: 2 instructions per 64 useful products. The lanes
+// hold partial sums of different group pairs; after the last K chunk the
+// tile adds them (6 lane shuffles + 3 adds per 16 rows of a token) and the
+// epilogue requantizes 16 channels at a time (Requant16, the shared one). The controls and
+// values of a panel's K chunk are decoded once per token block (pair_controls,
+// the zmm form of the ymm decoder in vnm_gemm_avx2.h, then a 4 x 4 transpose
+// of lanes), and reused by every token tile. Register tile: 4 row quads
+// (16 rows) x 4 tokens: 16 sums, 4 controls, 4 values, a window and a
+// temporary. (The previous layout, 4 tokens x 4 rows of one group pair per
+// zmm, needed its controls and values stored 4 times, once per lane: that
+// decoding took 16% of a BERT FFN layer on AMD Zen 5, against 8-12% now.)
 //
 // GEMV (at most direct_max_tokens tokens): the direct ymm driver of
 // vnm_gemm_avx2.h with the EVEX vpdpbusd step; it streams the weights once.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
+#include <utility>
 
 #include "kernels/common/requant_avx512.h"
 #include "kernels/vnm_gemm/vnm_gemm_avx2.h"
@@ -36,61 +40,84 @@ namespace {
 
 using vnm_avx2::Weights;
 
-constexpr int kTileQuads = 4;                          // row quads of a register tile
-constexpr int kTokenQuads = kVnmZmmTileTokens / 4;     // token quads of a register tile
-constexpr size_t kWindowRow = 16 * kVnmZmmTileTokens;  // window bytes of a tile per group pair
-constexpr size_t kQuadBytes = 64;                      // a quad's controls (or values) of one group pair, 4 lanes
-static_assert(kVnmZmmTileTokens % 4 == 0, "token quads");
-
-// Sums of one token block x one panel, kept in the tiles' zmm layout:
-// [token tile][row quad of the panel][token quad], 16 int32 each.
+constexpr int kTileQuads = 4;   // row quads of a register tile
+constexpr int kTileTokens = 4;  // tokens of a register tile
+constexpr size_t kBlockBytes = 64;  // a quad's controls (or values, or a token's windows) of 4 group pairs
 constexpr size_t kPanelQuads = 2 * kVnmZmmPanelOctets;
-inline int32_t* tile_sums(int32_t* acc, size_t tile, size_t quad) {
-  return acc + (tile * kPanelQuads + quad) * kTokenQuads * 16;
+constexpr int64_t kPrefetchGroupPairs = 16;  // decode_chunk's prefetch distance
+
+// Sums of one token block x one panel: [token][row quad of the panel], one
+// zmm (4 rows x 4 group-pair lanes) each.
+inline int32_t* tile_sums(int32_t* acc, size_t token, size_t quad) { return acc + (token * kPanelQuads + quad) * 16; }
+
+// Lane k of the result: the sum of the 4 lanes of z[k] (4 rows each), so the
+// 16 int32 are rows 0..15 of the four quads.
+inline __m512i sum_lanes(const __m512i z[4]) {
+  const __m512i u01 = _mm512_add_epi32(_mm512_shuffle_i64x2(z[0], z[1], 0x88), _mm512_shuffle_i64x2(z[0], z[1], 0xDD));
+  const __m512i u23 = _mm512_add_epi32(_mm512_shuffle_i64x2(z[2], z[3], 0x88), _mm512_shuffle_i64x2(z[2], z[3], 0xDD));
+  return _mm512_add_epi32(_mm512_shuffle_i64x2(u01, u23, 0x88), _mm512_shuffle_i64x2(u01, u23, 0xDD));
 }
 
-// R row quads x Q token quads over group pairs [0, n_gp) of a chunk. win:
-// the tile's windows at the chunk's first group pair; ctrl / vals: the first
-// quad's decoded controls / values (quad r at + r * quad_stride).
+// R row quads x Q tokens over blocks [0, n_blk) of 4 group pairs. win: the
+// first token's windows at the chunk's first group pair (token q at
+// + q * win_stride); ctrl / vals: the first quad's decoded controls / values
+// (quad r at + r * quad_stride). After the last chunk (`last`) each token's
+// lanes are added up: one zmm of the tile's 16 (or 8) rows, at the first
+// quad's slot.
 template <int R, int Q>
-void tile(const uint8_t* win, const uint8_t* ctrl, const uint8_t* vals, size_t quad_stride, size_t n_gp,
-          int32_t* sums, bool accumulate) {
+void tile(const uint8_t* win, size_t win_stride, const uint8_t* ctrl, const uint8_t* vals, size_t quad_stride,
+          size_t n_blk, int32_t* sums, bool accumulate, bool last) {
   __m512i s[R][Q];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
+#pragma GCC unroll 4
     for (int q = 0; q < Q; ++q)
-      s[r][q] = accumulate ? _mm512_loadu_si512(sums + (r * kTokenQuads + q) * 16) : _mm512_setzero_si512();
-  for (size_t i = 0; i < n_gp; ++i) {
+      s[r][q] = accumulate ? _mm512_loadu_si512(sums + (q * kPanelQuads + r) * 16) : _mm512_setzero_si512();
+  // The next tile (4 tokens on) reads its sums when it starts; fetch them
+  // from L2 meanwhile (a block's sums are 64 KB; they leave L1 between chunks).
+  const int32_t* next = sums + kTileTokens * kPanelQuads * 16;
+  for (size_t i = 0; i < n_blk; ++i) {
+    if (accumulate && i < size_t(R * kTileTokens))
+      _mm_prefetch(reinterpret_cast<const char*>(next + ((i % kTileTokens) * kPanelQuads + i / kTileTokens) * 16),
+                   _MM_HINT_T0);
     __m512i c[R], w[R];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      c[r] = _mm512_loadu_si512(ctrl + r * quad_stride + i * kQuadBytes);
-      w[r] = _mm512_loadu_si512(vals + r * quad_stride + i * kQuadBytes);
+      c[r] = _mm512_loadu_si512(ctrl + r * quad_stride + i * kBlockBytes);
+      w[r] = _mm512_loadu_si512(vals + r * quad_stride + i * kBlockBytes);
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 4
     for (int q = 0; q < Q; ++q) {
-      const __m512i a = _mm512_loadu_si512(win + i * kWindowRow + q * 64);
+      const __m512i a = _mm512_loadu_si512(win + q * win_stride + i * kBlockBytes);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) s[r][q] = _mm512_dpbusd_epi32(s[r][q], _mm512_shuffle_epi8(a, c[r]), w[r]);
     }
   }
+  if (last) {
+#pragma GCC unroll 4
+    for (int q = 0; q < Q; ++q) {
+      const __m512i z[4] = {s[0][q], s[1][q], R > 2 ? s[R > 2 ? 2 : 0][q] : _mm512_setzero_si512(),
+                            R > 3 ? s[R > 3 ? 3 : 0][q] : _mm512_setzero_si512()};
+      _mm512_storeu_si512(sums + q * kPanelQuads * 16, sum_lanes(z));
+    }
+    return;
+  }
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int q = 0; q < Q; ++q) _mm512_storeu_si512(sums + (r * kTokenQuads + q) * 16, s[r][q]);
+#pragma GCC unroll 4
+    for (int q = 0; q < Q; ++q) _mm512_storeu_si512(sums + (q * kPanelQuads + r) * 16, s[r][q]);
 }
 
-using TileFn = void (*)(const uint8_t*, const uint8_t*, const uint8_t*, size_t, size_t, int32_t*, bool);
+using TileFn = void (*)(const uint8_t*, size_t, const uint8_t*, const uint8_t*, size_t, size_t, int32_t*, bool, bool);
 
 template <int R, size_t... Q>
 constexpr std::array<TileFn, sizeof...(Q)> tiles_of(std::index_sequence<Q...>) {
   return {&tile<R, int(Q) + 1>...};
 }
 // kTiles[R / 2 - 1][Q - 1]: a panel of one octet (gathered activations, V = 8)
-// has 2 row quads; the last token tile of a block may have fewer quads.
-constexpr std::array<TileFn, kTokenQuads> kTiles[2] = {tiles_of<2>(std::make_index_sequence<kTokenQuads>{}),
-                                                       tiles_of<4>(std::make_index_sequence<kTokenQuads>{})};
+// has 2 row quads; the last tile of a token block may have fewer tokens.
+constexpr std::array<TileFn, kTileTokens> kTiles[2] = {tiles_of<2>(std::make_index_sequence<kTileTokens>{}),
+                                                       tiles_of<4>(std::make_index_sequence<kTileTokens>{})};
 
 // The 4 x 4 transpose of 128-bit lanes: z[k] lane j -> y[j] lane k.
 inline void transpose_lanes(const __m512i z[4], __m512i y[4]) {
@@ -102,9 +129,10 @@ inline void transpose_lanes(const __m512i z[4], __m512i y[4]) {
 
 // Requantizes and stores the rows of octets o, o + 1 (one octet when `pair`
 // is false) of the panel's sums for `rows` tokens of the block starting at
-// dst row t0: per token 16 channels as one zmm.
+// dst row t0: per token 16 channels as one zmm (the tiles' lane sums at
+// quad 2o).
 void store_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, int32_t quad, bool pair,
-                  int32_t* acc, size_t t0, size_t rows) {
+                  const int32_t* acc, size_t t0, size_t rows) {
   const VnmGemmDesc& d = plan.desc;
   const int64_t n0 = 8 * octet;
   if (n0 >= d.shape.n) return;  // all padding
@@ -118,25 +146,17 @@ void store_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, i
   const bool requant = d.dst_type != VnmDstType::kInt32;
   const Requant16 rq(lo.rq, hi.rq);
   const __m512i qmin = _mm512_set1_epi32(d.qmin), qmax = _mm512_set1_epi32(d.qmax);
-  for (size_t t = 0; t < rows; t += 4) {
-    const size_t ti = t / kVnmZmmTileTokens, q = t % kVnmZmmTileTokens / 4;
-    __m512i z[4], y[4];
-    for (int k = 0; k < 4; ++k) {
-      z[k] = k < 2 || pair ? _mm512_loadu_si512(tile_sums(acc, ti, quad + k) + q * 16) : _mm512_setzero_si512();
+  for (size_t t = 0; t < rows; ++t) {
+    const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(tile_sums(const_cast<int32_t*>(acc), t, quad)), col);
+    const size_t row = (t0 + t) * args.dst_stride + n0;
+    if (!requant) {
+      _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + row, mask, a);
+      continue;
     }
-    transpose_lanes(z, y);
-    for (size_t j = 0; j < std::min<size_t>(4, rows - t); ++j) {
-      const __m512i a = _mm512_add_epi32(y[j], col);
-      const size_t row = (t0 + t + j) * args.dst_stride + n0;
-      if (!requant) {
-        _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + row, mask, a);
-        continue;
-      }
-      // Clamped into the 8-bit container, so the truncating vpmovdb gives
-      // its byte for int8 and uint8 alike.
-      const __m512i v = _mm512_min_epi32(_mm512_max_epi32(rq.apply(a), qmin), qmax);
-      _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + row, mask, _mm512_cvtepi32_epi8(v));
-    }
+    // Clamped into the 8-bit container, so the truncating vpmovdb gives
+    // its byte for int8 and uint8 alike.
+    const __m512i v = _mm512_min_epi32(_mm512_max_epi32(rq.apply(a), qmin), qmax);
+    _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + row, mask, _mm512_cvtepi32_epi8(v));
   }
 }
 
@@ -159,9 +179,35 @@ inline __m512i pair_controls(const uint8_t* pos_a, const uint8_t* pos_b, const u
   return _mm512_shuffle_epi8(_mm512_add_epi8(table, add_m), idx);
 }
 
+// The values of one octet at group pairs gp..gp+3 (n of them valid, the rest
+// 0) as its two quads: quad k's 16 bytes of group pair gp + j in lane j.
+template <int Bits, bool Gather>
+inline void octet_values(const Weights<Bits, Gather>& wt, const uint8_t* unit, int64_t n, __m512i q[2]) {
+  constexpr size_t kUnit = Weights<Bits, Gather>::kUnitBytes;
+  __m512i z0, z1;  // group pairs (0, 1), (2, 3): 32 bytes each, quad 0 then quad 1
+  if constexpr (Bits == 8) {
+    if (n == 4) {
+      z0 = _mm512_loadu_si512(unit), z1 = _mm512_loadu_si512(unit + 64);
+    } else {
+      const int64_t bytes = n * 32;
+      z0 = _mm512_maskz_loadu_epi8(bytes >= 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1, unit);
+      z1 = bytes > 64 ? _mm512_maskz_loadu_epi8((__mmask64{1} << (bytes - 64)) - 1, unit + 64) : _mm512_setzero_si512();
+    }
+  } else {
+    __m256i v[4];
+    for (int64_t j = 0; j < 4; ++j) v[j] = j < n ? wt.value(unit + kUnit * j) : _mm256_setzero_si256();
+    z0 = _mm512_inserti64x4(_mm512_castsi256_si512(v[0]), v[1], 1);
+    z1 = _mm512_inserti64x4(_mm512_castsi256_si512(v[2]), v[3], 1);
+  }
+  q[0] = _mm512_shuffle_i64x2(z0, z1, 0x88);
+  q[1] = _mm512_shuffle_i64x2(z0, z1, 0xDD);
+}
+
 // Decodes the controls and values of the panel's octets for group pairs
 // [gp0, gp0 + n_gp) into ctrl_buf / vals_buf: row quad k of the panel at
-// k * quad_stride, its 16 bytes per group pair in all 4 lanes.
+// k * quad_stride, 64 bytes per 4 group pairs (lane j: group pair 4i + j);
+// group pairs past n_gp up to the next multiple of 4 get control 0 and
+// value 0.
 template <int Bits, bool Gather>
 void decode_chunk(const Weights<Bits, Gather>& wt, const VnmPanel& panel, int64_t gp0, int64_t n_gp,
                   __m512i add_m, size_t quad_stride, uint8_t* ctrl_buf, uint8_t* vals_buf) {
@@ -173,49 +219,73 @@ void decode_chunk(const Weights<Bits, Gather>& wt, const VnmPanel& panel, int64_
     const uint8_t* pos_b = wt.positions_of(b) + 8 * gp0;
     const uint8_t* kept_a = wt.tables(a) + 8 * gp0;
     const uint8_t* kept_b = wt.tables(b) + 8 * gp0;
-    const uint8_t* val[2] = {wt.values_of(a) + kUnit * gp0, wt.values_of(b) + kUnit * gp0};
-    const int quads = pair ? 4 : 2;
+    const uint8_t* val_a = wt.values_of(a) + kUnit * gp0;
+    const uint8_t* val_b = wt.values_of(b) + kUnit * gp0;
     uint8_t* c = ctrl_buf + 2 * o * quad_stride;
     uint8_t* v = vals_buf + 2 * o * quad_stride;
-    for (int64_t i = 0; i < n_gp; ++i) {
-      const __m512i ci = pair_controls<Gather>(pos_a + 8 * i, pos_b + 8 * i, kept_a + 8 * i, kept_b + 8 * i, add_m);
-      _mm512_storeu_si512(c + i * kQuadBytes, _mm512_shuffle_i32x4(ci, ci, 0x00));
-      _mm512_storeu_si512(c + quad_stride + i * kQuadBytes, _mm512_shuffle_i32x4(ci, ci, 0x55));
-      if (pair) {
-        _mm512_storeu_si512(c + 2 * quad_stride + i * kQuadBytes, _mm512_shuffle_i32x4(ci, ci, 0xAA));
-        _mm512_storeu_si512(c + 3 * quad_stride + i * kQuadBytes, _mm512_shuffle_i32x4(ci, ci, 0xFF));
+    for (int64_t i = 0; i < n_gp; i += 4) {
+      const int64_t n = std::min<int64_t>(4, n_gp - i);
+      // The weights stream from memory once per run: fetch ahead (a miss
+      // past the octet's end only loads a line the next octet needs).
+      _mm_prefetch(reinterpret_cast<const char*>(val_a + kUnit * (i + kPrefetchGroupPairs)), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(val_b + kUnit * (i + kPrefetchGroupPairs)), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(pos_a + 8 * (i + 2 * kPrefetchGroupPairs)), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(pos_b + 8 * (i + 2 * kPrefetchGroupPairs)), _MM_HINT_T0);
+      __m512i z[4], y[4];
+      for (int64_t j = 0; j < 4; ++j) {
+        const int64_t g = i + j;
+        z[j] = j < n ? pair_controls<Gather>(pos_a + 8 * g, pos_b + 8 * g, kept_a + 8 * g, kept_b + 8 * g, add_m)
+                     : _mm512_setzero_si512();
       }
-      for (int k = 0; k < quads; k += 2) {
-        const uint8_t* unit = val[k / 2] + kUnit * i;
-        __m512i lo, hi;
-        if constexpr (Bits == 8) {
-          lo = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(unit)));
-          hi = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(unit + 16)));
-        } else {
-          const __m256i vi = wt.value(unit);
-          lo = _mm512_broadcast_i32x4(_mm256_castsi256_si128(vi));
-          hi = _mm512_broadcast_i32x4(_mm256_extracti128_si256(vi, 1));
-        }
-        _mm512_storeu_si512(v + k * quad_stride + i * kQuadBytes, lo);
-        _mm512_storeu_si512(v + (k + 1) * quad_stride + i * kQuadBytes, hi);
+      transpose_lanes(z, y);
+      const size_t at = size_t(i / 4) * kBlockBytes;
+      __m512i qa[2], qb[2];
+      octet_values(wt, val_a + kUnit * i, n, qa);
+      _mm512_storeu_si512(c + at, y[0]);
+      _mm512_storeu_si512(c + quad_stride + at, y[1]);
+      _mm512_storeu_si512(v + at, qa[0]);
+      _mm512_storeu_si512(v + quad_stride + at, qa[1]);
+      if (pair) {
+        octet_values(wt, val_b + kUnit * i, n, qb);
+        _mm512_storeu_si512(c + 2 * quad_stride + at, y[2]);
+        _mm512_storeu_si512(c + 3 * quad_stride + at, y[3]);
+        _mm512_storeu_si512(v + 2 * quad_stride + at, qb[0]);
+        _mm512_storeu_si512(v + 3 * quad_stride + at, qb[1]);
       }
     }
   }
 }
 
-// Windows of n <= kVnmZmmTileTokens token rows, the slots up to the next
-// multiple of 4 zeroed (their lanes are computed, never stored).
-void tile_windows(const uint8_t* rows, size_t n, size_t stride, size_t gp_stride, int64_t group_pairs,
-                  uint8_t* out) {
-  vnm_make_windows(rows, n, stride, gp_stride, group_pairs, kWindowRow, out);
-  const size_t padded = (n + 3) / 4 * 4;
-  if (padded == n) return;
-  for (int64_t gp = 0; gp < group_pairs; ++gp) std::memset(out + gp * kWindowRow + 16 * n, 0, 16 * (padded - n));
+// The windows of n token rows (row t at rows + t * stride; group pair g's
+// 16 bytes at + g * gp_stride) as rows of win_stride bytes: 16 bytes per
+// group pair, zeros up to the next multiple of 4 group pairs.
+void token_windows(const uint8_t* rows, size_t n, size_t stride, size_t gp_stride, int64_t group_pairs,
+                   size_t win_stride, uint8_t* out) {
+  const int64_t padded = (group_pairs + 3) / 4 * 4;
+  for (size_t t = 0; t < n; ++t) {
+    const uint8_t* r = rows + t * stride;
+    uint8_t* o = out + t * win_stride;
+    int64_t g = 0;
+    if (gp_stride == 16) {  // M = 8: the windows lie side by side already
+      for (; g + 4 <= group_pairs; g += 4) _mm512_storeu_si512(o + 16 * g, _mm512_loadu_si512(r + 16 * g));
+    } else if (gp_stride == 8) {  // M = 4 or gathered: window g is qwords g, g + 1
+      for (; g + 4 <= group_pairs; g += 4) {
+        const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 8 * g));
+        const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 8 * g + 8));
+        const __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        _mm512_storeu_si512(o + 16 * g, _mm512_shuffle_i64x2(x, x, 0xD8));
+      }
+    }
+    for (; g < group_pairs; ++g)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16 * g),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + g * gp_stride)));
+    std::memset(o + 16 * group_pairs, 0, 16 * size_t(padded - group_pairs));
+  }
 }
 
 template <int Bits, bool Gather>
 void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
-  constexpr size_t TT = kVnmZmmTileTokens;
+  constexpr size_t TT = kVnmZmmTileTokens;  // rows packed (and gathered) at a time
   const Weights<Bits, Gather> wt(plan);
   const VnmLayout& l = plan.layout;
   const size_t tokens = args.tokens, tb = plan.token_block;
@@ -226,8 +296,8 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
   const size_t groups = (panels + group - 1) / group;
   const size_t items = token_blocks * groups;
   const int64_t v_octets = plan.desc.shape.v / 8;
-  const size_t tile_win_bytes = size_t(l.group_pairs) * kWindowRow;
-  const size_t quad_stride = size_t(plan.chunk_gp) * kQuadBytes;
+  const size_t win_stride = vnm_zmm_window_stride(l.group_pairs);
+  const size_t quad_stride = vnm_zmm_quad_stride(plan.chunk_gp);
   // Bytes (0, 0, 0, 0, M, M, M, M) repeated: the second group's window offset.
   const __m512i add_m = _mm512_set1_epi64(int64_t{plan.desc.shape.m * 0x01010101LL} << 32);
   const auto* src = static_cast<const uint8_t*>(args.src);
@@ -251,8 +321,8 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
           for (size_t r = 0; r < rows; r += TT) {
             const size_t n = std::min(TT, rows - r);
             vnm_avx2::pack_activations(plan, src + (t0 + r) * args.src_stride, n, args.src_stride, a_buf);
-            tile_windows(a_buf, n, plan.a_stride, 2 * size_t(plan.desc.shape.m), l.group_pairs,
-                         win_buf + r / TT * tile_win_bytes);
+            token_windows(a_buf, n, plan.a_stride, 2 * size_t(plan.desc.shape.m), l.group_pairs, win_stride,
+                          win_buf + r * win_stride);
           }
         }
         packed_block = b;
@@ -267,22 +337,24 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
             for (size_t r = 0; r < rows; r += TT) {
               const size_t n = std::min(TT, rows - r);
               vnm_avx2::gather_activations(plan, a_buf + r * plan.a_stride, n, vblock, g_buf);
-              tile_windows(g_buf, n, plan.g_stride, 8, l.group_pairs, win_buf + r / TT * tile_win_bytes);
+              token_windows(g_buf, n, plan.g_stride, 8, l.group_pairs, win_stride, win_buf + r * win_stride);
             }
             windowed_vblock = vblock;
           }
         }
         for (int64_t gp0 = 0; gp0 < l.group_pairs; gp0 += plan.chunk_gp) {
           const int64_t n_gp = std::min<int64_t>(plan.chunk_gp, l.group_pairs - gp0);
+          const size_t n_blk = size_t(n_gp + 3) / 4;
           // Decoded once for all token tiles of the block.
           decode_chunk(wt, panel, gp0, n_gp, add_m, quad_stride, ctrl_buf, vals_buf);
-          for (size_t r0 = 0; r0 < rows; r0 += TT) {
-            const size_t token_quads = (std::min(TT, rows - r0) + 3) / 4;
-            const uint8_t* win = win_buf + r0 / TT * tile_win_bytes + size_t(gp0) * kWindowRow;
-            for (int32_t q0 = 0; q0 < quads; q0 += kTileQuads) {
-              const int r = std::min(kTileQuads, quads - q0);
-              kTiles[r / 2 - 1][token_quads - 1](win, ctrl_buf + q0 * quad_stride, vals_buf + q0 * quad_stride,
-                                                 quad_stride, size_t(n_gp), tile_sums(acc, r0 / TT, q0), gp0 > 0);
+          for (int32_t q0 = 0; q0 < quads; q0 += kTileQuads) {
+            const int r = std::min(kTileQuads, quads - q0);
+            for (size_t r0 = 0; r0 < rows; r0 += kTileTokens) {
+              const size_t q = std::min<size_t>(kTileTokens, rows - r0);
+              const uint8_t* win = win_buf + r0 * win_stride + size_t(gp0) * 16;
+              kTiles[r / 2 - 1][q - 1](win, win_stride, ctrl_buf + q0 * quad_stride, vals_buf + q0 * quad_stride,
+                                       quad_stride, n_blk, tile_sums(acc, r0, q0), gp0 > 0,
+                                       gp0 + plan.chunk_gp >= l.group_pairs);
             }
           }
         }

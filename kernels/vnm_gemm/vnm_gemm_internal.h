@@ -92,6 +92,21 @@ constexpr int32_t kVnmTileTokens = 12;
 constexpr size_t kVnmWindowRow = 16 * kVnmTileTokens;
 constexpr int32_t kVnmZmmTileTokens = 16;
 constexpr int32_t kVnmZmmPanelOctets = 4;
+// The zmm driver's window rows: 16 bytes per group pair, padded to a
+// multiple of 4 group pairs, then to a multiple of 64 bytes that is not one
+// of 256 (the 4 token rows a register tile reads then do not share L1 sets).
+inline size_t vnm_zmm_window_stride(int64_t group_pairs) {
+  const size_t bytes = size_t(group_pairs + 3) / 4 * 64;
+  return bytes % 256 == 0 ? bytes + 64 : bytes;
+}
+// Bytes between the decoded controls (or values) of two row quads of a K
+// chunk of chunk_gp group pairs (a multiple of 4): 16 per group pair, plus 64
+// when that is a multiple of 512, so the 8 streams a register tile reads do
+// not fall into the same few L1 sets.
+inline size_t vnm_zmm_quad_stride(int32_t chunk_gp) {
+  const size_t bytes = size_t(chunk_gp) * 16;
+  return bytes % 512 == 0 ? bytes + 64 : bytes;
+}
 
 struct VnmGemmPlan {
   VnmGemmDesc desc;

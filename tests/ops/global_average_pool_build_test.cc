@@ -25,7 +25,8 @@ TEST(GlobalAveragePoolBuild, KeepdimsAndShapes) {
   EXPECT_EQ(m->output(0).shape, (Shape{2, 2}));
   EXPECT_EQ(run_model<int8_t>(model({{"keepdims", false}}), kInput),
             (std::vector<int8_t>{2, -3, -4, -1}));
-  expect_kernel_choice(model(nullptr), "global_average_pool__avx2", "global_average_pool__ref");
+  expect_vector_kernel_choice(model(nullptr), "global_average_pool__avx512", "global_average_pool__avx2",
+                              "global_average_pool__ref");
 }
 
 TEST(GlobalAveragePoolBuild, Errors) {

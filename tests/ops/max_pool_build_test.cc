@@ -23,7 +23,7 @@ TEST(MaxPoolBuild, WindowsAndPadding) {
   EXPECT_EQ(run_model<int8_t>(model({{"kernel", {2, 2}}, {"padding", 1}}),
                               {bytes_of<int8_t>({-1, -2, -3, -4, -5, -6, -7, -8, -9})}),
             (std::vector<int8_t>{-1, -2, -4, -5}));
-  expect_kernel_choice(model({{"kernel", 2}}), "max_pool__avx2", "max_pool__ref");
+  expect_vector_kernel_choice(model({{"kernel", 2}}), "max_pool__avx512", "max_pool__avx2", "max_pool__ref");
 }
 
 TEST(MaxPoolBuild, Int16) {

@@ -100,4 +100,17 @@ inline void expect_kernel_choice(const json& model, const std::string& avx2,
   unsetenv("DYAD_KERNELS");
 }
 
+// An op with AVX-512 (F/BW/VL/DQ) and AVX2 variants: the best the CPU has,
+// the AVX2 one under DYAD_ISA=avx2, the reference under DYAD_KERNELS=ref.
+inline void expect_vector_kernel_choice(const json& model, const std::string& avx512, const std::string& avx2,
+                                        const std::string& ref) {
+  expect_kernel_choice(model, kernels::avx512_elementwise_usable() ? avx512 : avx2, ref);
+  const char* old = std::getenv("DYAD_ISA");
+  const std::string saved = old ? old : "";
+  setenv("DYAD_ISA", "avx2", 1);
+  EXPECT_EQ(kernel_of(model), kernels::cpu_features().avx2 ? avx2 : ref);
+  if (old) setenv("DYAD_ISA", saved.c_str(), 1);
+  else unsetenv("DYAD_ISA");
+}
+
 }  // namespace dyad::test

@@ -1,12 +1,15 @@
-// The AVX2 pools against their references, bit for bit: max_pool,
-// average_pool and global_average_pool over every container they accept,
-// extreme values, channel counts around the vector widths, windows with
-// padding and strides, sizes past a vector, and 1-4 threads.
+// The vector pools (AVX2 and AVX-512, each called by name) against their
+// references, bit for bit: max_pool, average_pool and global_average_pool
+// over every container they accept, extreme values, channel counts around
+// the vector widths (tails), windows with padding and strides, sizes past a
+// vector, and 1-4 threads. A variant the CPU lacks is skipped, naming the
+// missing feature.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/average_pool/average_pool.h"
@@ -36,7 +39,7 @@ std::vector<uint8_t> random_tensor(IntType t, size_t n, std::mt19937_64& rng) {
 
 // A random valid pooling geometry (padding below the kernel).
 Pool2dParams random_pool(IntType t, std::mt19937_64& rng) {
-  static const int64_t kChannels[] = {1, 3, 8, 15, 16, 17, 31, 32, 33, 64, 70};
+  static const int64_t kChannels[] = {1, 3, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70, 129};
   Pool2dParams p;
   p.type = t;
   p.batch = 1 + static_cast<int64_t>(rng() % 2);
@@ -57,6 +60,32 @@ Pool2dParams random_pool(IntType t, std::mt19937_64& rng) {
 }
 
 using PoolFn = void (*)(const Pool2dParams&, const void*, void*, ThreadPool*);
+using GlobalPoolFn = void (*)(const GlobalAveragePoolParams&, const void*, void*);
+
+// One vector variant of the three pools.
+struct PoolVariant {
+  const char* name;
+  const char* missing;  // the feature named when the CPU lacks it
+  bool (*present)();
+  PoolFn max_pool, average_pool;
+  GlobalPoolFn global_average_pool;
+};
+
+const PoolVariant kVariants[] = {
+    {"avx2", "AVX2", [] { return cpu_features().avx2; }, max_pool__avx2, average_pool__avx2,
+     global_average_pool__avx2},
+    {"avx512", "AVX-512 F/BW/VL/DQ", avx512_elementwise_present, max_pool__avx512, average_pool__avx512,
+     global_average_pool__avx512},
+};
+
+void PrintTo(const PoolVariant& v, std::ostream* os) { *os << v.name; }
+
+class PoolVec : public ::testing::TestWithParam<PoolVariant> {
+ protected:
+  void SetUp() override {
+    if (!GetParam().present()) GTEST_SKIP() << "this CPU lacks " << GetParam().missing << ", needed by " << GetParam().name;
+  }
+};
 
 void compare_pool(PoolFn ref, PoolFn fast, std::initializer_list<IntType> types, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -82,19 +111,17 @@ void compare_pool(PoolFn ref, PoolFn fast, std::initializer_list<IntType> types,
     }
 }
 
-TEST(MaxPoolAvx2, EqualsReference) {
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
-  compare_pool(max_pool__ref, max_pool__avx2,
+TEST_P(PoolVec, MaxPoolEqualsReference) {
+  compare_pool(max_pool__ref, GetParam().max_pool,
                {IntType::kS8, IntType::kU8, IntType::kS16, IntType::kS32}, 11);
 }
 
-TEST(AveragePoolAvx2, EqualsReference) {
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
-  compare_pool(average_pool__ref, average_pool__avx2, {IntType::kS8, IntType::kU8, IntType::kS16},
+TEST_P(PoolVec, AveragePoolEqualsReference) {
+  compare_pool(average_pool__ref, GetParam().average_pool, {IntType::kS8, IntType::kU8, IntType::kS16},
                12);
 }
 
-TEST(AveragePoolAvx2, ExactDivisorOverItsWholeRange) {
+TEST(PoolVecDivisor, ExactDivisorOverItsWholeRange) {
   // floor(n / d) = (n * mult) >> shift for n < 2^31: every d up to 5000 at
   // the n where an error would show first (multiples of d and one below),
   // and n = 2^31 - 1.
@@ -112,9 +139,8 @@ TEST(AveragePoolAvx2, ExactDivisorOverItsWholeRange) {
   }
 }
 
-TEST(AveragePoolAvx2, LargestWindowsOfExtremes) {
+TEST_P(PoolVec, LargestWindowsOfExtremes) {
   // Windows of all-minimum and all-maximum values: the sums' extremes.
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
   for (IntType t : {IntType::kS8, IntType::kU8, IntType::kS16}) {
     Pool2dParams p;
     p.type = t;
@@ -133,17 +159,16 @@ TEST(AveragePoolAvx2, LargestWindowsOfExtremes) {
       store_ints(v.data(), n, t, x.data(), 0);
       std::vector<uint8_t> want(p.channels * int_type_bytes(t)), got(want.size());
       average_pool__ref(p, x.data(), want.data(), nullptr);
-      average_pool__avx2(p, x.data(), got.data(), nullptr);
+      GetParam().average_pool(p, x.data(), got.data(), nullptr);
       EXPECT_EQ(got, want);
     }
   }
 }
 
-TEST(GlobalAveragePoolAvx2, EqualsReference) {
-  if (!cpu_features().avx2) GTEST_SKIP() << "no AVX2";
+TEST_P(PoolVec, GlobalAveragePoolEqualsReference) {
   std::mt19937_64 rng(13);
   for (IntType t : {IntType::kS8, IntType::kU8, IntType::kS16})
-    for (int64_t channels : {1, 7, 8, 9, 31, 32, 33, 64, 100})
+    for (int64_t channels : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 129})
       for (int64_t pixels : {1, 2, 7, 49, 196, 3000}) {
         GlobalAveragePoolParams p;
         p.batch = 2;
@@ -155,18 +180,21 @@ TEST(GlobalAveragePoolAvx2, EqualsReference) {
         std::vector<uint8_t> want(static_cast<size_t>(p.batch * channels) * int_type_bytes(t));
         std::vector<uint8_t> got(want.size(), 0xA5);
         global_average_pool__ref(p, x.data(), want.data());
-        global_average_pool__avx2(p, x.data(), got.data());
+        GetParam().global_average_pool(p, x.data(), got.data());
         ASSERT_EQ(got, want) << int(t) << " C " << channels << " pixels " << pixels;
       }
 }
 
-TEST(PoolAvx2, ContainersTheAveragesRefuse) {
+TEST(PoolVecDivisor, ContainersTheAveragesRefuse) {
   EXPECT_TRUE(average_avx2_fits(IntType::kS8, 49));
   EXPECT_TRUE(average_avx2_fits(IntType::kS16, 32767));
   EXPECT_FALSE(average_avx2_fits(IntType::kS16, 32769));  // 65535 * 32769 > 2^31
   EXPECT_FALSE(average_avx2_fits(IntType::kS32, 4));
   EXPECT_FALSE(average_avx2_fits(IntType::kU8, int64_t{1} << 24));
 }
+
+INSTANTIATE_TEST_SUITE_P(Variants, PoolVec, ::testing::ValuesIn(kVariants),
+                         [](const ::testing::TestParamInfo<PoolVariant>& param) { return std::string(param.param.name); });
 
 }  // namespace
 }  // namespace dyad::kernels
