@@ -33,6 +33,13 @@ void run_avx512(const void* op_data, const StepIO& io) {
                        io.outputs[0], io.pool);
 }
 
+#if defined(__aarch64__)
+void run_neon(const void* op_data, const StepIO& io) {
+  kernels::add__neon(*static_cast<const kernels::AddVecPlan*>(op_data), io.inputs[0], io.inputs[1],
+                     io.outputs[0], io.pool);
+}
+#endif
+
 // The kernel sums the two rounded branches in 128 bits; this proves neither
 // can exceed 2^kAddBranchBits for any input of its dtype. Only int64 inputs
 // with large left shifts can fail it.
@@ -80,15 +87,19 @@ Status build_add(BuildContext& ctx) {
   DYAD_RETURN_IF_ERROR(check_branch_range(ctx, "a_", a, p.a_zero_point, data->a_requant));
   DYAD_RETURN_IF_ERROR(check_branch_range(ctx, "b_", b, p.b_zero_point, data->b_requant));
   DYAD_RETURN_IF_ERROR(read_activation(ctx, y, p.dst_zero_point, &p.dst_min, &p.dst_max));
-  // Variants, best first: AVX-512, AVX2 (one plan for both), reference.
-  if (avx2_kernels_allowed() || avx512_kernels_allowed()) {
+  // Variants, best first: AVX-512, AVX2, NEON (one plan for all), reference.
+  if (avx2_kernels_allowed() || avx512_kernels_allowed() || neon_kernels_allowed()) {
     auto plan = std::make_shared<kernels::AddVecPlan>();
     std::string why;
     if (kernels::add_vec_plan(p, data->a_requant.data(), data->b_requant.data(), plan.get(), &why)) {
       if (avx512_kernels_allowed())
         ctx.set_kernel("add__avx512", run_avx512, std::move(plan));
-      else
+      else if (avx2_kernels_allowed())
         ctx.set_kernel("add__avx2", run_avx2, std::move(plan));
+#if defined(__aarch64__)
+      else
+        ctx.set_kernel("add__neon", run_neon, std::move(plan));
+#endif
       return Status::ok();
     }
     log_reference_reason(ctx, why);

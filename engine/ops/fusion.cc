@@ -52,11 +52,15 @@ Step fused_step(const Step& first, const Step& second, const std::string& kernel
   return s;
 }
 
-// The requantize half of a fusion: a vector requantize of an int64 input
-// with zero point 0 (what int_gelu and int_layernorm write) whose channels
-// are 1 or `channels`, and its 64-bit-lane plan.
-bool wide_requantize(const Step& requant, int64_t channels, kernels::RequantizeWidePlan* wide) {
-  if (requant.kernel_name != "requantize__avx512" && requant.kernel_name != "requantize__avx2") return false;
+// The requantize half of a fusion: a requantize of an int64 input with zero
+// point 0 (what int_gelu and int_layernorm write) whose channels are 1 or
+// `channels`, and its 64-bit-lane plan. On x86 the step must have a vector
+// requantize; on 64-bit ARM (`neon`: the first half is a NEON kernel, so
+// dispatch allows vector kernels) it is the reference, as the NEON
+// requantize takes no int64 input.
+bool wide_requantize(const Step& requant, int64_t channels, bool neon, kernels::RequantizeWidePlan* wide) {
+  if (!neon && requant.kernel_name != "requantize__avx512" && requant.kernel_name != "requantize__avx2")
+    return false;
   const auto* d = static_cast<const RequantizeData*>(requant.op_data.get());
   const kernels::RequantizeParams& r = d->params;
   if (r.src_type != kernels::IntType::kS64 || r.src_zero_point != 0) return false;
@@ -72,14 +76,22 @@ bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused
   // Only the vector GELU (the reference keeps DYAD_KERNELS=ref and
   // unsupported constants on the reference path) and a vector requantize.
   const bool avx512 = gelu.kernel_name == "int_gelu__avx512";
-  if (!avx512 && gelu.kernel_name != "int_gelu__avx2") return false;
+  const bool neon = gelu.kernel_name == "int_gelu__neon";
+  if (!avx512 && !neon && gelu.kernel_name != "int_gelu__avx2") return false;
   auto data = std::make_shared<IntGeluRequantizeData>();
   data->gelu_owner = gelu.op_data;
   data->requant_owner = requant.op_data;
   data->gelu = static_cast<const IntGeluData*>(gelu.op_data.get());
   data->requant = static_cast<const RequantizeData*>(requant.op_data.get());
-  if (!wide_requantize(requant, data->gelu->params.channels, &data->wide)) return false;
+  if (!wide_requantize(requant, data->gelu->params.channels, neon, &data->wide)) return false;
   const size_t bytes = wide_plan_bytes(data->wide);
+#if defined(__aarch64__)
+  if (neon) {
+    *fused = fused_step(gelu, requant, "int_gelu_requantize__neon", run_fused<kernels::int_gelu_requantize__neon>,
+                        data, bytes);
+    return true;
+  }
+#endif
   *fused = avx512 ? fused_step(gelu, requant, "int_gelu_requantize__avx512",
                                run_fused<kernels::int_gelu_requantize__avx512>, data, bytes)
                   : fused_step(gelu, requant, "int_gelu_requantize__avx2",
@@ -94,16 +106,19 @@ struct IntLayerNormRequantizeData {
   kernels::RequantizeWidePlan wide;
 };
 
+template <auto Kernel>
 void run_layernorm_requantize(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const IntLayerNormRequantizeData*>(op_data);
-  kernels::int_layernorm_requantize__avx512(d->ln, d->requant->params, d->wide, io.inputs[0], io.outputs[0],
-                                            io.pool);
+  Kernel(d->ln, d->requant->params, d->wide, io.inputs[0], io.outputs[0], io.pool);
 }
 
 bool fuse_int_layernorm_requantize(const Step& ln, const Step& requant, Step* fused) {
-  // The AVX-512 LayerNorm only (the row code the fused kernel shares), and
-  // the AVX-512 requantize (the fused kernel's other half needs F/BW/VL/DQ).
-  if (ln.kernel_name != "int_layernorm__avx512vnni" || requant.kernel_name != "requantize__avx512") return false;
+  // A vector LayerNorm (the row code the fused kernel shares). On x86 the
+  // AVX-512 one with the AVX-512 requantize (the fused kernel's other half
+  // needs F/BW/VL/DQ); on 64-bit ARM the NEON one (wide_requantize).
+  const bool neon = ln.kernel_name == "int_layernorm__neon";
+  if (!neon && (ln.kernel_name != "int_layernorm__avx512vnni" || requant.kernel_name != "requantize__avx512"))
+    return false;
   auto data = std::make_shared<IntLayerNormRequantizeData>();
   data->ln_owner = ln.op_data;
   data->requant_owner = requant.op_data;
@@ -111,9 +126,17 @@ bool fuse_int_layernorm_requantize(const Step& ln, const Step& requant, Step* fu
   data->ln = ln_data->params;
   data->ln.bias_int = ln_data->bias_int.data();
   data->requant = static_cast<const RequantizeData*>(requant.op_data.get());
-  if (!wide_requantize(requant, data->ln.channels, &data->wide)) return false;
+  if (!wide_requantize(requant, data->ln.channels, neon, &data->wide)) return false;
   const size_t bytes = wide_plan_bytes(data->wide);
-  *fused = fused_step(ln, requant, "int_layernorm_requantize__avx512", run_layernorm_requantize, data, bytes);
+#if defined(__aarch64__)
+  if (neon) {
+    *fused = fused_step(ln, requant, "int_layernorm_requantize__neon",
+                        run_layernorm_requantize<kernels::int_layernorm_requantize__neon>, data, bytes);
+    return true;
+  }
+#endif
+  *fused = fused_step(ln, requant, "int_layernorm_requantize__avx512",
+                      run_layernorm_requantize<kernels::int_layernorm_requantize__avx512>, data, bytes);
   return true;
 }
 
@@ -168,6 +191,10 @@ bool fuse_attention(const Step& scores, const Step& softmax, const Step& context
     plan.softmax_fn = kernels::int_softmax_s32__avx512;
   else if (softmax.kernel_name == "int_softmax_s32__avx2")
     plan.softmax_fn = kernels::int_softmax_s32__avx2;
+#if defined(__aarch64__)
+  else if (softmax.kernel_name == "int_softmax_s32__neon")
+    plan.softmax_fn = kernels::int_softmax_s32__neon;
+#endif
   else
     return false;
   const auto& s = static_cast<const MatmulData*>(scores.op_data.get())->params;

@@ -33,6 +33,14 @@ void run_avx512(const void* op_data, const StepIO& io) {
                             io.pool);
 }
 
+#if defined(__aarch64__)
+void run_neon(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntGeluData*>(op_data);
+  kernels::int_gelu__neon(d->with_constants(), d->vec, io.inputs[0], static_cast<int64_t*>(io.outputs[0]),
+                          io.pool);
+}
+#endif
+
 // numerics.md 4 for each channel's input scale (one scale, or one per channel
 // along the last axis).
 Status derive_constants(const BuildContext& ctx, size_t channels, IntGeluData* d) {
@@ -125,17 +133,21 @@ Status build_int_gelu(BuildContext& ctx) {
   p.x_type = int_type_of(x.dtype);
   p.channels = static_cast<int64_t>(channels);
   p.rows = shape_elements(x.shape) / p.channels;
-  // Variants, best first: AVX-512, AVX2 (both need int_gelu_vec_plan's
+  // Variants, best first: AVX-512, AVX2, NEON (all need int_gelu_vec_plan's
   // ranges), reference.
   const char* why = "";
-  const bool vec = (avx2_kernels_allowed() || avx512_kernels_allowed()) &&
-                   kernels::int_gelu_vec_plan(data->with_constants(), &data->vec, &why);
+  const bool any_vec = avx2_kernels_allowed() || avx512_kernels_allowed() || neon_kernels_allowed();
+  const bool vec = any_vec && kernels::int_gelu_vec_plan(data->with_constants(), &data->vec, &why);
   if (vec && avx512_kernels_allowed()) {
     ctx.set_kernel("int_gelu__avx512", run_avx512, std::move(data));
   } else if (vec && avx2_kernels_allowed()) {
     ctx.set_kernel("int_gelu__avx2", run_avx2, std::move(data));
+#if defined(__aarch64__)
+  } else if (vec && neon_kernels_allowed()) {
+    ctx.set_kernel("int_gelu__neon", run_neon, std::move(data));
+#endif
   } else {
-    if (avx2_kernels_allowed()) log_reference_reason(ctx, why);
+    if (any_vec) log_reference_reason(ctx, why);
     ctx.set_kernel("int_gelu__ref", run_ref, std::move(data));
   }
   return Status::ok();

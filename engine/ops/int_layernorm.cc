@@ -32,6 +32,15 @@ void run_avx512vnni(const void* op_data, const StepIO& io) {
   kernels::int_layernorm__avx512vnni(p, io.inputs[0], static_cast<int64_t*>(io.outputs[0]), io.pool);
 }
 
+#if defined(__aarch64__)
+void run_neon(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntLayerNormData*>(op_data);
+  kernels::IntLayerNormParams p = d->params;
+  p.bias_int = d->bias_int.data();
+  kernels::int_layernorm__neon(p, io.inputs[0], static_cast<int64_t*>(io.outputs[0]), io.pool);
+}
+#endif
+
 }  // namespace
 
 Status build_int_layernorm(BuildContext& ctx) {
@@ -73,8 +82,14 @@ Status build_int_layernorm(BuildContext& ctx) {
   if (!kernels::int_layernorm_params_valid(p))
     return ctx.error("inputs[0]", "tensor '" + x.name + "' " + shape_to_string(x.shape) +
                                       " does not meet the kernel's limits (n <= 2^31)");
+  // Variants, best first: AVX-512, NEON (each row checks its own bounds and
+  // falls back to the reference row), reference.
   if (kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni))
     ctx.set_kernel("int_layernorm__avx512vnni", run_avx512vnni, std::move(data));
+#if defined(__aarch64__)
+  else if (kernels::kernel_isa_usable(kernels::KernelIsa::kNeon))
+    ctx.set_kernel("int_layernorm__neon", run_neon, std::move(data));
+#endif
   else
     ctx.set_kernel("int_layernorm__ref", run_ref, std::move(data));
   return Status::ok();

@@ -45,6 +45,14 @@ void run_avx512(const void* op_data, const StepIO& io) {
                                    static_cast<int16_t*>(io.outputs[0]), io.pool);
 }
 
+#if defined(__aarch64__)
+void run_neon(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const IntSoftmaxData*>(op_data);
+  kernels::int_softmax_s32__neon(run_params(*d, io), d->vec, static_cast<const int32_t*>(io.inputs[0]),
+                                 static_cast<int16_t*>(io.outputs[0]), io.pool);
+}
+#endif
+
 Status read_constants(BuildContext& ctx, kernels::IntSoftmaxParams* p) {
   int given = 0;
   for (const char* a : kConstantAttrs) given += ctx.has_attr(a);
@@ -173,17 +181,21 @@ Status build_int_softmax(BuildContext& ctx) {
   if (d->has_mask) check.mask.data = &check;
   if (!kernels::int_softmax_params_valid(check))
     return ctx.error("attrs", "the constants or the mask do not meet the kernel's ranges");
-  // Variants, best first: AVX-512, AVX2 (both need int_softmax_vec_plan's
+  // Variants, best first: AVX-512, AVX2, NEON (all need int_softmax_vec_plan's
   // ranges), reference.
   const char* why = "";
-  const bool vec = (avx2_kernels_allowed() || avx512_kernels_allowed()) &&
-                   kernels::int_softmax_vec_plan(p, &d->vec, &why);
+  const bool any_vec = avx2_kernels_allowed() || avx512_kernels_allowed() || neon_kernels_allowed();
+  const bool vec = any_vec && kernels::int_softmax_vec_plan(p, &d->vec, &why);
   if (vec && avx512_kernels_allowed()) {
     ctx.set_kernel("int_softmax_s32__avx512", run_avx512, std::move(d));
   } else if (vec && avx2_kernels_allowed()) {
     ctx.set_kernel("int_softmax_s32__avx2", run_avx2, std::move(d));
+#if defined(__aarch64__)
+  } else if (vec && neon_kernels_allowed()) {
+    ctx.set_kernel("int_softmax_s32__neon", run_neon, std::move(d));
+#endif
   } else {
-    if (avx2_kernels_allowed()) log_reference_reason(ctx, why);
+    if (any_vec) log_reference_reason(ctx, why);
     ctx.set_kernel("int_softmax_s32__ref", run_ref, std::move(d));
   }
   return Status::ok();

@@ -1,5 +1,6 @@
-// Plan-time choice between an op's AVX2 variant and its reference kernel
-// (add, pools, depthwise conv2d; the GEMM has its own in gemm_select.h).
+// Plan-time choice between an op's vector variants and its reference kernel
+// (add, pools, int_softmax, int_gelu, int_layernorm, depthwise conv2d; the
+// GEMM has its own in gemm_select.h).
 #pragma once
 
 #include <string>
@@ -17,8 +18,13 @@ bool avx2_kernels_allowed();
 // is avx512vnni or above (kernels/common/cpu.h).
 bool avx512_kernels_allowed();
 
+// True when the 64-bit ARM NEON variants (*_neon.cc, built on aarch64 only)
+// may be used: the CPU has Advanced SIMD and the DYAD_ISA cap is neon or
+// above (false on x86-64).
+bool neon_kernels_allowed();
+
 // With DYAD_VERBOSE=dispatch, says why the node keeps its reference kernel
-// although AVX2 variants are allowed (the choice itself is logged by
+// although vector variants are allowed (the choice itself is logged by
 // BuildContext::set_kernel).
 void log_reference_reason(const BuildContext& ctx, const std::string& why);
 

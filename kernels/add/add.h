@@ -35,8 +35,8 @@ void add__ref(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_requa
 // One output of the definition above (values a and b of their dtypes).
 int64_t add_value(const AddParams& p, int64_t a, int64_t b, Dyadic a_requant, Dyadic b_requant);
 
-// ---- Vector variants (add_simd.h, add_avx2.cc, add_avx512.cc; plan in
-// add_plan.cc) ----
+// ---- Vector variants (add_simd.h, add_avx2.cc, add_avx512.cc, add_neon.cc;
+// plan in add_plan.cc) ----
 // Each branch is computed exactly in 64-bit lanes: d = x - z in int32, then
 // t = (d * m) << ls and rne(t / 2^rs) with rs in [1, 63], |t| <= 2^62.
 // docs/kernels.md ("add") has the argument.
@@ -95,5 +95,7 @@ void add_scalar_range(const AddVecPlan& plan, const void* a, const void* b, void
 // 8 elements (one block) per step; AVX-512 (F/BW/VL/DQ): 16 (two blocks).
 void add__avx2(const AddVecPlan& plan, const void* a, const void* b, void* dst, ThreadPool* pool);
 void add__avx512(const AddVecPlan& plan, const void* a, const void* b, void* dst, ThreadPool* pool);
+// 64-bit ARM (add_neon.cc, built on aarch64 only): 8 elements per step, as AVX2.
+void add__neon(const AddVecPlan& plan, const void* a, const void* b, void* dst, ThreadPool* pool);
 
 }  // namespace dyad::kernels

@@ -1,5 +1,5 @@
 // The vector residual add (add.h, AddVecPlan) over an ISA's `Simd`
-// operations; include after kernels/common/simd_avx2.h or simd_avx512.h.
+// operations; include after kernels/common/simd_avx2.h, simd_avx512.h or simd_neon.h.
 //
 // kLanes32 elements per step (one AddBlock8 of constants per 8 elements),
 // as int32 differences d = x - z; each branch in 64-bit lanes, the even

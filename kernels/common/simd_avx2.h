@@ -1,7 +1,8 @@
 // The integer vector operations the element-wise SIMD kernels are written in
 // (requantize's 64-bit path, int_softmax, int_gelu), on AVX2 (include only
 // from *_avx2.cc files). kernels/common/simd_avx512.h has the same names on
-// zmm registers; each kernel's algorithm is one template over `Simd`, compiled
+// zmm registers, kernels/common/simd_neon.h on pairs of 128-bit ARM NEON
+// registers; each kernel's algorithm is one template over `Simd`, compiled
 // once per ISA. Every operation is exact, with the wrap-around (mod 2^n)
 // semantics of the instructions; shifts by a vector count give 0 for counts
 // of 64 or more (vpsrlvq/vpsllvq).

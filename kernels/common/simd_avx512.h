@@ -1,6 +1,9 @@
 // The operations of kernels/common/simd_avx2.h on zmm registers (include only
-// from *_avx512.cc files, built with AVX-512 F/BW/VL/DQ): same names, same
-// exact results per lane, twice the lanes. Comparison results are opmasks.
+// from *_avx512.cc files, built with AVX-512 F/BW/VL/DQ, or from
+// *_avx512vnni.cc files, which lack DQ and so must not call mullo64): same
+// names, same exact results per lane, twice the lanes. Comparison results
+// are opmasks. sra64, hsum64, hmin64 and hmax64 (the int_layernorm rows) are
+// here and in simd_neon.h only.
 #pragma once
 
 #include <immintrin.h>
@@ -52,6 +55,8 @@ struct Simd {
   static V max64(V a, V b) { return _mm512_max_epi64(a, b); }
   static V sign64(V a) { return _mm512_srai_epi64(a, 63); }
   static V srai64_14(V a) { return _mm512_srai_epi64(a, 14); }
+  // Arithmetic right shift of every lane by `count` in [0, 63] (floor).
+  static V sra64(V a, int count) { return _mm512_sra_epi64(a, _mm_cvtsi32_si128(count)); }
   template <int k>
   static V srli64(V a) { return _mm512_srli_epi64(a, k); }
   template <int k>
@@ -62,6 +67,10 @@ struct Simd {
   static V mul_u32(V a, V b) { return _mm512_mul_epu32(a, b); }
   static V mul_s32(V a, V b) { return _mm512_mul_epi32(a, b); }
   static V mullo64(V a, V b) { return _mm512_mullo_epi64(a, b); }  // AVX-512 DQ
+  // Wrapping sum, minimum and maximum of the int64 lanes.
+  static int64_t hsum64(V a) { return _mm512_reduce_add_epi64(a); }
+  static int64_t hmin64(V a) { return _mm512_reduce_min_epi64(a); }
+  static int64_t hmax64(V a) { return _mm512_reduce_max_epi64(a); }
 
   // The even 32-bit lanes from `even` (the low halves of its 64-bit lanes)
   // and the odd ones from the low halves of `odd`'s 64-bit lanes.

@@ -30,5 +30,9 @@ void int_gelu_requantize__avx512(const IntGeluParams& gelu, const IntGeluVecPlan
 void int_gelu_requantize__avx2(const IntGeluParams& gelu, const IntGeluVecPlan& gelu_plan,
                                const RequantizeParams& requant, const RequantizeWidePlan& requant_plan,
                                const void* x, void* y, ThreadPool* pool);
+// 64-bit ARM (int_gelu_requantize_neon.cc, built on aarch64 only).
+void int_gelu_requantize__neon(const IntGeluParams& gelu, const IntGeluVecPlan& gelu_plan,
+                               const RequantizeParams& requant, const RequantizeWidePlan& requant_plan,
+                               const void* x, void* y, ThreadPool* pool);
 
 }  // namespace dyad::kernels

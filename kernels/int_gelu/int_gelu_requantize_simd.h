@@ -1,5 +1,5 @@
 // The fused int_gelu + requantize (int_gelu_requantize.h) over an ISA's
-// `Simd` operations; include after kernels/common/simd_avx2.h or simd_avx512.h.
+// `Simd` operations; include after kernels/common/simd_avx2.h, simd_avx512.h or simd_neon.h.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 // The vector int_gelu (int_gelu_vec.h) over an ISA's `Simd` operations;
-// include after kernels/common/simd_avx2.h or simd_avx512.h. int_gelu_vec.cc
-// has the exactness argument.
+// include after kernels/common/simd_avx2.h, simd_avx512.h or simd_neon.h.
+// int_gelu_vec.cc has the exactness argument.
 #pragma once
 
 #include <cstddef>

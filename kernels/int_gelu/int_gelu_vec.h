@@ -1,4 +1,4 @@
-// The vector int_gelu (AVX2 and AVX-512 variants): plan-time constants and
+// The vector int_gelu (AVX2, AVX-512 and NEON variants): plan-time constants and
 // range checks (int_gelu_vec.cc, with the exactness argument). The algorithm
 // is int_gelu_simd.h, one template over the ISA's `Simd` operations.
 #pragma once
@@ -33,5 +33,8 @@ void int_gelu__avx2(const IntGeluParams& p, const IntGeluVecPlan& plan, const vo
                     ThreadPool* pool);
 void int_gelu__avx512(const IntGeluParams& p, const IntGeluVecPlan& plan, const void* x, int64_t* y,
                       ThreadPool* pool);
+// 64-bit ARM (int_gelu_neon.cc, built on aarch64 only).
+void int_gelu__neon(const IntGeluParams& p, const IntGeluVecPlan& plan, const void* x, int64_t* y,
+                    ThreadPool* pool);
 
 }  // namespace dyad::kernels

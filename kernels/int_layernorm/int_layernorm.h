@@ -53,13 +53,16 @@ void int_layernorm_row(const IntLayerNormParams& p, const void* x, int64_t row, 
 // The same row into out_row (n values).
 void int_layernorm_row_to(const IntLayerNormParams& p, const void* x, int64_t row, int64_t* out_row);
 
-// AVX-512 variant (int_layernorm_avx512vnni.cc; AVX-512 F/BW only): the sum,
-// the variance and the output 8 int64 lanes at a time. A row takes the vector
-// path when its values lie within 2^31 - 1 of the mean, n * max|y|^2 < 2^64
-// (so the variance is an exact uint64 sum of exact 32 x 32-bit squares),
-// factor < 2^31 and every |bias_int| <= 2^62 (so nothing saturates); any
-// other row is int_layernorm_row. Same result as the reference.
+// Vector variants (int_layernorm_simd.h over the ISA's `Simd`): the sum, the
+// variance and the output in int64 lanes. A row takes the vector path when
+// its values lie within 2^31 - 1 of the mean, n * max|y|^2 < 2^64 (so the
+// variance is an exact uint64 sum of exact 32 x 32-bit squares), factor <
+// 2^31 and every |bias_int| <= 2^62 (so nothing saturates); any other row is
+// int_layernorm_row. Same result as the reference.
+// AVX-512 (int_layernorm_avx512vnni.cc; AVX-512 F/BW only): 8 int64 lanes.
 void int_layernorm__avx512vnni(const IntLayerNormParams& p, const void* x, int64_t* out, ThreadPool* pool);
+// 64-bit ARM (int_layernorm_neon.cc, built on aarch64 only): 2 x 2 int64 lanes.
+void int_layernorm__neon(const IntLayerNormParams& p, const void* x, int64_t* out, ThreadPool* pool);
 
 // rne(sum / n) for n >= 1, exact: floor quotient, then +1 when the remainder
 // is above one half, or exactly one half and the floor quotient is odd.

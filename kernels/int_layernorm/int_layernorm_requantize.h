@@ -3,9 +3,9 @@
 // and is requantized from there, so the int64 tensor between the two ops is
 // never stored. The engine fuses the two steps when the LayerNorm output has
 // no other reader (engine/ops/fusion.cc). Bit for bit int_layernorm__ref then
-// requantize__ref: the row is computed by the AVX-512 LayerNorm row code or
-// the reference row, and requantized by the 64-bit-lane requantize, each
-// exact on its own.
+// requantize__ref: the row is computed by the vector LayerNorm row code
+// (int_layernorm_simd.h) or the reference row, and requantized by the
+// 64-bit-lane requantize, each exact on its own (int_layernorm_requantize_simd.h).
 #pragma once
 
 #include "kernels/int_layernorm/int_layernorm.h"
@@ -20,5 +20,9 @@ class ThreadPool;
 void int_layernorm_requantize__avx512(const IntLayerNormParams& ln, const RequantizeParams& requant,
                                       const RequantizeWidePlan& requant_plan, const void* x, void* y,
                                       ThreadPool* pool);
+// 64-bit ARM (int_layernorm_requantize_neon.cc, built on aarch64 only).
+void int_layernorm_requantize__neon(const IntLayerNormParams& ln, const RequantizeParams& requant,
+                                    const RequantizeWidePlan& requant_plan, const void* x, void* y,
+                                    ThreadPool* pool);
 
 }  // namespace dyad::kernels

@@ -1,5 +1,5 @@
 // The vector int_softmax (int_softmax_vec.h) over an ISA's `Simd`
-// operations; include after kernels/common/simd_avx2.h or simd_avx512.h.
+// operations; include after kernels/common/simd_avx2.h, simd_avx512.h or simd_neon.h.
 // int_softmax_vec.cc has the exactness argument of each step.
 #pragma once
 

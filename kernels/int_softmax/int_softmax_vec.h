@@ -1,4 +1,4 @@
-// The vector int_softmax (AVX2 and AVX-512 variants): plan-time constants and
+// The vector int_softmax (AVX2, AVX-512 and NEON variants): plan-time constants and
 // range checks (int_softmax_vec.cc, with the exactness argument), and the
 // generic helpers the vector rows call for masks and tails. The algorithm is
 // int_softmax_simd.h, one template over the ISA's `Simd` operations.
@@ -45,6 +45,9 @@ void int_softmax_s32__avx2(const IntSoftmaxParams& p, const IntSoftmaxVecPlan& p
                            int16_t* y, ThreadPool* pool);
 void int_softmax_s32__avx512(const IntSoftmaxParams& p, const IntSoftmaxVecPlan& plan, const int32_t* x,
                              int16_t* y, ThreadPool* pool);
+// 64-bit ARM (int_softmax_neon.cc, built on aarch64 only).
+void int_softmax_s32__neon(const IntSoftmaxParams& p, const IntSoftmaxVecPlan& plan, const int32_t* x,
+                           int16_t* y, ThreadPool* pool);
 
 // e16 of one entry (the reference formula, for vector tails): x with the row
 // maximum max_x, masked or not.

@@ -1,4 +1,4 @@
-// The vector adds (add__avx2, add__avx512) against add__ref, bit for bit:
+// The vector adds (add__avx2, add__avx512, add__neon) against add__ref, bit for bit:
 // every container pair, zero points at both ends, extreme inputs, multipliers
 // and shifts, channel counts around the vector widths, element counts with
 // tails, 1-4 threads; and when the plan refuses. A variant the CPU cannot run
@@ -15,6 +15,7 @@
 
 #include "kernels/add/add.h"
 #include "kernels/common/cpu.h"
+#include "tests/kernels/elementwise_variants.h"
 #include "kernels/common/thread_pool.h"
 
 namespace dyad::kernels {
@@ -62,16 +63,18 @@ constexpr IntType kTypes[] = {IntType::kS8, IntType::kU8, IntType::kS16, IntType
 class AddVec : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "avx2" && !kernel_isa_present(KernelIsa::kAvx2))
-      GTEST_SKIP() << "this CPU lacks AVX2 (+FMA, BMI2); the avx2 add is not tested";
-    if (GetParam() == "avx512" && !avx512_elementwise_present())
-      GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the avx512 add is not tested";
+    const std::string missing = elementwise_variant_missing(GetParam());
+    if (!missing.empty()) GTEST_SKIP() << missing << "; the " << GetParam() << " add is not tested";
   }
   void run(const AddVecPlan& plan, const void* a, const void* b, void* dst, ThreadPool* pool) const {
     if (GetParam() == "avx2")
       add__avx2(plan, a, b, dst, pool);
-    else
+    else if (GetParam() == "avx512")
       add__avx512(plan, a, b, dst, pool);
+#if defined(__aarch64__)
+    else if (GetParam() == "neon")
+      add__neon(plan, a, b, dst, pool);
+#endif
   }
 };
 
@@ -331,7 +334,7 @@ TEST(AddVecPlan, RefusesWhatItCannotComputeExactly) {
   EXPECT_FALSE(add_vec_plan(p, big.data(), q.data(), &plan, &why));
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, AddVec, ::testing::Values("avx2", "avx512"),
+INSTANTIATE_TEST_SUITE_P(Variants, AddVec, ::testing::ValuesIn(elementwise_variants()),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace

@@ -1,9 +1,9 @@
-// The fused int_gelu + requantize (AVX2 and AVX-512) against int_gelu__ref
+// The fused int_gelu + requantize (AVX2, AVX-512, NEON) against int_gelu__ref
 // then requantize__ref, bit for bit: GELU constants from real scales, the
 // requantize multipliers of I-BERT's GELU output (negative, large shifts) and
 // random ones, per-tensor and per-channel requant, int8/uint8 outputs with
 // zero points and activation clamps, int8/int16/int32 inputs, channel counts
-// that are not multiples of the vector width, 1-3 threads. A variant the CPU
+// that are not multiples of the vector width, 1-4 threads. A variant the CPU
 // cannot run is skipped with the ISA named.
 #include <gtest/gtest.h>
 
@@ -15,6 +15,7 @@
 
 #include "engine/ops/ibert_constants.h"
 #include "kernels/common/cpu.h"
+#include "tests/kernels/elementwise_variants.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/int_gelu/int_gelu_requantize.h"
 
@@ -24,10 +25,8 @@ namespace {
 class IntGeluRequantize : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "avx2" && !kernel_isa_present(KernelIsa::kAvx2))
-      GTEST_SKIP() << "this CPU lacks AVX2 (+FMA, BMI2); the avx2 int_gelu_requantize is not tested";
-    if (GetParam() == "avx512" && !avx512_elementwise_present())
-      GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the avx512 int_gelu_requantize is not tested";
+    const std::string missing = elementwise_variant_missing(GetParam());
+    if (!missing.empty()) GTEST_SKIP() << missing << "; the " << GetParam() << " int_gelu_requantize is not tested";
   }
 };
 
@@ -104,8 +103,12 @@ void expect_same(const std::string& isa, std::mt19937_64& rng, IntType x_type, s
   requantize__ref(r, requant.data(), gelu.data(), want.data());
   if (isa == "avx2")
     int_gelu_requantize__avx2(g, gplan, r, wplan, x.data(), got.data(), pool.get());
-  else
+  else if (isa == "avx512")
     int_gelu_requantize__avx512(g, gplan, r, wplan, x.data(), got.data(), pool.get());
+#if defined(__aarch64__)
+  else if (isa == "neon")
+    int_gelu_requantize__neon(g, gplan, r, wplan, x.data(), got.data(), pool.get());
+#endif
   for (size_t i = 0; i < count; ++i)
     if (want[i] != got[i]) {
       ADD_FAILURE() << isa << ": element " << i << " of " << count << " x=" << values[i] << " gelu=" << gelu[i]
@@ -123,12 +126,12 @@ TEST_P(IntGeluRequantize, MatchesGeluThenRequantize) {
   for (size_t channels : {1, 5, 8, 16, 17, 31, 768, 3072})
     for (bool per_channel : {false, true})
       for (IntType dst : {IntType::kS8, IntType::kU8}) {
-        expect_same(GetParam(), rng, x_types[index % 3], channels, per_channel, dst, 1 + index % 3);
+        expect_same(GetParam(), rng, x_types[index % 3], channels, per_channel, dst, 1 + index % 4);
         ++index;
       }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, IntGeluRequantize, ::testing::Values("avx2", "avx512"),
+INSTANTIATE_TEST_SUITE_P(Variants, IntGeluRequantize, ::testing::ValuesIn(elementwise_variants()),
                          [](const auto& variant) { return variant.param; });
 
 }  // namespace

@@ -1,9 +1,9 @@
-// The vector int_gelu (AVX2 and AVX-512 variants) against the reference, bit
+// The vector int_gelu (AVX2, AVX-512 and NEON variants) against the reference, bit
 // for bit: constants derived from real scales (1e-2 .. 1e-6, per channel) and
 // at the edges of the vector plan (factors erf_i + shift_int up to 2^32 - 1),
 // int32 inputs over the whole range (INT32_MIN/MAX, 0, +-b_int +- 1, the
 // clip point), int8/uint8/int16 inputs, channel counts that are not
-// multiples of the vector width, 1 and 2 threads. A variant the CPU cannot
+// multiples of the vector width, 1 to 4 threads. A variant the CPU cannot
 // run is skipped with the ISA named.
 #include <gtest/gtest.h>
 
@@ -15,6 +15,7 @@
 
 #include "engine/ops/ibert_constants.h"
 #include "kernels/common/cpu.h"
+#include "tests/kernels/elementwise_variants.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/int_gelu/int_gelu.h"
 #include "kernels/int_gelu/int_gelu_vec.h"
@@ -43,10 +44,8 @@ Constants from_scales(size_t channels, std::mt19937_64& rng, double lo_exp, doub
 class IntGeluVec : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "avx2" && !kernel_isa_present(KernelIsa::kAvx2))
-      GTEST_SKIP() << "this CPU lacks AVX2 (+FMA, BMI2); the avx2 int_gelu is not tested";
-    if (GetParam() == "avx512" && !avx512_elementwise_present())
-      GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the avx512 int_gelu is not tested";
+    const std::string missing = elementwise_variant_missing(GetParam());
+    if (!missing.empty()) GTEST_SKIP() << missing << "; the " << GetParam() << " int_gelu is not tested";
   }
 
   void expect_same(IntType type, int64_t rows, const Constants& k, int threads, std::mt19937_64& rng) {
@@ -84,8 +83,12 @@ class IntGeluVec : public ::testing::TestWithParam<std::string> {
     int_gelu__ref(p, x.data(), want.data(), pool.get());
     if (GetParam() == "avx2")
       int_gelu__avx2(p, plan, x.data(), got.data(), pool.get());
-    else
+    else if (GetParam() == "avx512")
       int_gelu__avx512(p, plan, x.data(), got.data(), pool.get());
+#if defined(__aarch64__)
+    else if (GetParam() == "neon")
+      int_gelu__neon(p, plan, x.data(), got.data(), pool.get());
+#endif
     for (size_t i = 0; i < count; ++i)
       if (want[i] != got[i]) {
         const size_t c = i % k.b.size();
@@ -103,7 +106,7 @@ TEST_P(IntGeluVec, RealScalesEveryTypeChannelCountAndThreads) {
   const IntType types[] = {IntType::kS32, IntType::kS8, IntType::kU8, IntType::kS16};
   int index = 0;
   for (size_t channels : {1, 3, 8, 13, 16, 17, 768, 3072})
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 3, 4}) {
       const Constants k = from_scales(channels, rng, -6.0, -2.0);
       const int64_t rows = 1 + static_cast<int64_t>(40000 / channels) / (1 + index % 3);
       expect_same(types[index % 4], rows, k, threads, rng);
@@ -123,7 +126,7 @@ TEST_P(IntGeluVec, ConstantsAtTheEdgesOfThePlan) {
   k.c = {-(int64_t{1} << 45), 0, 0, 0, -6925075, -692507494};
   k.shift = {-((int64_t{1} << 31) - 1), -((int64_t{1} << 32) - (int64_t{1} << 30) - 1), -((int64_t{1} << 32) - 2), 0,
              -423, -42268};
-  for (int threads : {1, 2}) expect_same(IntType::kS32, 5000, k, threads, rng);
+  for (int threads : {1, 2, 3, 4}) expect_same(IntType::kS32, 5000, k, threads, rng);
 }
 
 TEST(IntGeluVecPlan, RefusesWhatNeedsSaturation) {
@@ -146,7 +149,7 @@ TEST(IntGeluVecPlan, RefusesWhatNeedsSaturation) {
   EXPECT_FALSE(int_gelu_vec_plan(p, &plan, nullptr));
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, IntGeluVec, ::testing::Values("avx2", "avx512"),
+INSTANTIATE_TEST_SUITE_P(Variants, IntGeluVec, ::testing::ValuesIn(elementwise_variants()),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace

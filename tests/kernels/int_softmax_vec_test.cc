@@ -1,10 +1,10 @@
-// The vector int_softmax (AVX2 and AVX-512 variants) against the reference,
+// The vector int_softmax (AVX2, AVX-512 and NEON variants) against the reference,
 // bit for bit: constants derived from real scales (well and badly calibrated
 // acts) and at the edges of the vector plan's ranges (largest divisor, b_int
 // at the int32 limit, z just below 2^32, E = 33 and 255, M = 0 and 2^63 - 1),
 // scores over the whole int32 range and at every multiple of x0_int +- 1 (the
 // division), masks of every element width (broadcast, random, fully masked
-// rows), the 256 output, row lengths around the vector widths, 1 and 2
+// rows), the 256 output, row lengths around the vector widths, 1 to 4
 // threads. A variant the CPU cannot run is skipped with the ISA named.
 #include <gtest/gtest.h>
 
@@ -17,6 +17,7 @@
 
 #include "engine/ops/ibert_constants.h"
 #include "kernels/common/cpu.h"
+#include "tests/kernels/elementwise_variants.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/int_softmax/int_softmax.h"
 #include "kernels/int_softmax/int_softmax_vec.h"
@@ -51,10 +52,8 @@ std::string label(const char* what, N number) {
 class IntSoftmaxVec : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "avx2" && !kernel_isa_present(KernelIsa::kAvx2))
-      GTEST_SKIP() << "this CPU lacks AVX2 (+FMA, BMI2); the avx2 int_softmax is not tested";
-    if (GetParam() == "avx512" && !avx512_elementwise_present())
-      GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the avx512 int_softmax is not tested";
+    const std::string missing = elementwise_variant_missing(GetParam());
+    if (!missing.empty()) GTEST_SKIP() << missing << "; the " << GetParam() << " int_softmax is not tested";
   }
 
   // Both kernels on x; the plan must accept p.
@@ -69,8 +68,12 @@ class IntSoftmaxVec : public ::testing::TestWithParam<std::string> {
     int_softmax_s32__ref(p, x.data(), want.data(), pool.get());
     if (GetParam() == "avx2")
       int_softmax_s32__avx2(p, plan, x.data(), got.data(), pool.get());
-    else
+    else if (GetParam() == "avx512")
       int_softmax_s32__avx512(p, plan, x.data(), got.data(), pool.get());
+#if defined(__aarch64__)
+    else if (GetParam() == "neon")
+      int_softmax_s32__neon(p, plan, x.data(), got.data(), pool.get());
+#endif
     for (size_t i = 0; i < x.size(); ++i)
       if (want[i] != got[i]) {
         const int64_t row = static_cast<int64_t>(i) / p.length;
@@ -112,7 +115,7 @@ TEST_P(IntSoftmaxVec, RealScalesEveryLengthAndThreads) {
   for (double scale : {0.05, 0.01, 1e-3, 3e-4, 1e-4})
     for (double act : {1.0, 0.5, 2.0})
       for (int64_t length : {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 128, 129, 300})
-        for (int threads : {1, 2}) {
+        for (int threads : {1, 2, 3, 4}) {
           IntSoftmaxParams p = from_scale(scale, act);
           p.rows = 1 + static_cast<int64_t>(rng() % 40);
           p.length = length;
@@ -208,7 +211,7 @@ TEST_P(IntSoftmaxVec, MasksOfEveryWidthBroadcastAndFullyMasked) {
   std::mt19937_64 rng(4);
   for (size_t elem_bytes : {1, 2, 4, 8})
     for (int64_t length : {3, 16, 45, 128})
-      for (int threads : {1, 2}) {
+      for (int threads : {1, 2, 3, 4}) {
         IntSoftmaxParams p = from_scale(3e-4, 1.0);
         const int64_t batch = 2, heads = 3, queries = 5;
         p.rows = batch * heads * queries;
@@ -268,7 +271,7 @@ TEST(IntSoftmaxVecPlan, RefusesOutsideItsRanges) {
   EXPECT_FALSE(int_softmax_vec_plan(q, &plan, nullptr));
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, IntSoftmaxVec, ::testing::Values("avx2", "avx512"),
+INSTANTIATE_TEST_SUITE_P(Variants, IntSoftmaxVec, ::testing::ValuesIn(elementwise_variants()),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace

@@ -28,7 +28,7 @@ TEST(AddBuild, StoredAndDerivedConstants) {
   EXPECT_EQ(run_model<int8_t>(model(), kInputs), (std::vector<int8_t>{-2, 98, 2, -128}));
   EXPECT_EQ(run_model<int8_t>(model(json::object()), kInputs),
             (std::vector<int8_t>{-2, 98, 2, -128}));
-  expect_kernel_choice(model(), avx512_kernels_allowed() ? "add__avx512" : "add__avx2", "add__ref");
+  expect_kernel_choice(model(), avx512_kernels_allowed() ? "add__avx512" : "add__" + vector_isa(), "add__ref");
 }
 
 TEST(AddBuild, ReluAndInt16Output) {

@@ -11,9 +11,10 @@ namespace dyad::test {
 namespace {
 
 // The variant dispatch picks on this CPU (the vector plans take these
-// operands): AVX-512, else AVX2, else the reference.
+// operands): AVX-512, else AVX2, else NEON, else the reference.
 std::string expected_kernel() {
   if (avx512_kernels_allowed()) return "int_gelu__avx512";
+  if (neon_kernels_allowed()) return "int_gelu__neon";
   return avx2_kernels_allowed() ? "int_gelu__avx2" : "int_gelu__ref";
 }
 

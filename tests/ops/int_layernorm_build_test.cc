@@ -33,7 +33,10 @@ TEST(IntLayerNormBuild, HandComputedRows) {
   const json attrs = {{"shift", 0}, {"bias_int", {0, 10, -10, 5}}};
   EXPECT_EQ(run_model<int64_t>(model(attrs, {4, 4}, "int16"), {bytes_of(x)}), want);
   EXPECT_EQ(run_model<int64_t>(model(attrs, {4, 4}, "int16"), {bytes_of(x)}, 3), want);
-  EXPECT_EQ(kernel_of(model(attrs, {4, 4}, "int16")), std::string(kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni) ? "int_layernorm__avx512vnni" : "int_layernorm__ref"));
+  const std::string want_kernel = kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni) ? "int_layernorm__avx512vnni"
+                                  : kernels::kernel_isa_usable(kernels::KernelIsa::kNeon)     ? "int_layernorm__neon"
+                                                                                               : "int_layernorm__ref";
+  EXPECT_EQ(kernel_of(model(attrs, {4, 4}, "int16")), want_kernel);
 }
 
 TEST(IntLayerNormBuild, ShiftFloorsNegativesAndCanZeroTheStd) {

@@ -90,11 +90,23 @@ inline std::string kernel_of(const json& model) {
   return s.is_ok() ? m->plan().steps.at(0).kernel_name : "";
 }
 
-// The step runs `avx2` where the CPU has AVX2 (`ref` elsewhere), and `ref`
-// under DYAD_KERNELS=ref.
-inline void expect_kernel_choice(const json& model, const std::string& avx2,
+// The suffix of the vector variants of add and the pools on this build:
+// "avx2" on x86-64, "neon" on 64-bit ARM.
+inline std::string vector_isa() {
+#if defined(__aarch64__)
+  return "neon";
+#else
+  return "avx2";
+#endif
+}
+
+// The step runs `vec` where the CPU has the vector ISA (AVX2 on x86-64, NEON
+// on 64-bit ARM; `ref` elsewhere), and `ref` under DYAD_KERNELS=ref.
+inline void expect_kernel_choice(const json& model, const std::string& vec,
                                  const std::string& ref) {
-  EXPECT_EQ(kernel_of(model), kernels::cpu_features().avx2 ? avx2 : ref);
+  const bool has_vector =
+      kernels::cpu_features().avx2 || kernels::kernel_isa_usable(kernels::KernelIsa::kNeon);
+  EXPECT_EQ(kernel_of(model), has_vector ? vec : ref);
   setenv("DYAD_KERNELS", "ref", 1);
   EXPECT_EQ(kernel_of(model), ref);
   unsetenv("DYAD_KERNELS");

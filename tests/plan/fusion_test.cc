@@ -1,7 +1,7 @@
 // Step fusion (engine/ops/fusion.h, engine/plan/planner.cc fuse_steps):
 // int_gelu or int_layernorm followed by the requantize that alone reads its
 // int64 output runs as one step, with the same output bytes as the two steps (DYAD_FUSION=off)
-// and as the reference kernels (DYAD_KERNELS=ref), at 1-3 threads; a GELU
+// and as the reference kernels (DYAD_KERNELS=ref), at 1-4 threads; a GELU
 // output that is also a graph output, or read twice, is not fused.
 #include <gtest/gtest.h>
 
@@ -71,8 +71,11 @@ void set_env(const char* name, const char* value) {
 
 TEST(StepFusion, IntGeluRequantizeIsOneStepWithTheSameBytes) {
   const json m = gelu_requantize_model(false, false);
-  const std::string vec = avx512_kernels_allowed() ? "avx512" : avx2_kernels_allowed() ? "avx2" : "";
-  if (vec.empty()) GTEST_SKIP() << "this CPU lacks AVX2: no vector int_gelu, nothing to fuse";
+  const std::string vec = avx512_kernels_allowed() ? "avx512"
+                          : avx2_kernels_allowed() ? "avx2"
+                          : neon_kernels_allowed() ? "neon"
+                                                   : "";
+  if (vec.empty()) GTEST_SKIP() << "this CPU lacks AVX2 and NEON: no vector int_gelu, nothing to fuse";
   EXPECT_EQ(kernels_of(m), std::vector<std::string>{"int_gelu_requantize__" + vec});
 
   set_env("DYAD_KERNELS", "ref");
@@ -85,13 +88,14 @@ TEST(StepFusion, IntGeluRequantizeIsOneStepWithTheSameBytes) {
   EXPECT_EQ(run_model<int8_t>(m, {input()}), want);
   set_env("DYAD_FUSION", nullptr);
 
-  for (int threads : {1, 2, 3}) EXPECT_EQ(run_model<int8_t>(m, {input()}, threads), want) << threads;
+  for (int threads : {1, 2, 3, 4}) EXPECT_EQ(run_model<int8_t>(m, {input()}, threads), want) << threads;
   // The reference output is not degenerate (the test could tell a wrong kernel).
   EXPECT_GT(std::set<int8_t>(want.begin(), want.end()).size(), 20u);
 }
 
 TEST(StepFusion, VisibleOrSharedGeluOutputIsNotFused) {
-  if (!avx2_kernels_allowed() && !avx512_kernels_allowed()) GTEST_SKIP() << "no vector int_gelu on this CPU";
+  if (!avx2_kernels_allowed() && !avx512_kernels_allowed() && !neon_kernels_allowed())
+    GTEST_SKIP() << "no vector int_gelu on this CPU";
   EXPECT_EQ(kernels_of(gelu_requantize_model(true, false)).size(), 2u);
   EXPECT_EQ(kernels_of(gelu_requantize_model(false, true)).size(), 3u);
 }
@@ -131,8 +135,9 @@ std::vector<uint8_t> layernorm_input() {
 TEST(StepFusion, IntLayerNormRequantizeIsOneStepWithTheSameBytes) {
   const json m = layernorm_requantize_model();
   if (kernels_of(m).size() != 1)
-    GTEST_SKIP() << "no AVX-512 int_layernorm + requantize on this CPU (or cap): nothing to fuse";
-  EXPECT_EQ(kernels_of(m), std::vector<std::string>{"int_layernorm_requantize__avx512"});
+    GTEST_SKIP() << "no AVX-512 or NEON int_layernorm + requantize on this CPU (or cap): nothing to fuse";
+  const std::string vec = neon_kernels_allowed() ? "neon" : "avx512";
+  EXPECT_EQ(kernels_of(m), std::vector<std::string>{"int_layernorm_requantize__" + vec});
   set_env("DYAD_KERNELS", "ref");
   const std::vector<int8_t> want = run_model<int8_t>(m, {layernorm_input()});
   set_env("DYAD_KERNELS", nullptr);
@@ -140,7 +145,7 @@ TEST(StepFusion, IntLayerNormRequantizeIsOneStepWithTheSameBytes) {
   EXPECT_EQ(kernels_of(m).size(), 2u);
   EXPECT_EQ(run_model<int8_t>(m, {layernorm_input()}), want);
   set_env("DYAD_FUSION", nullptr);
-  for (int threads : {1, 2, 3}) EXPECT_EQ(run_model<int8_t>(m, {layernorm_input()}, threads), want) << threads;
+  for (int threads : {1, 2, 3, 4}) EXPECT_EQ(run_model<int8_t>(m, {layernorm_input()}, threads), want) << threads;
   EXPECT_GT(std::set<int8_t>(want.begin(), want.end()).size(), 20u);
 }
 

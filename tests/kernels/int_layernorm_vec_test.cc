@@ -1,12 +1,16 @@
-// The AVX-512 integer LayerNorm against the reference, bit for bit: every
-// input dtype and zero point, row lengths around the 8-lane vector, shifts
-// 0..62, rows that take the vector path and rows that must fall back (values
-// beyond 2^31 of the mean, variance beyond 2^64, factor 2^31, constant rows,
-// biases beyond 2^62 that saturate), the simulator's goldens, 1 and 2 threads.
+// The vector integer LayerNorms (int_layernorm__avx512vnni; on 64-bit ARM
+// int_layernorm__neon) against the reference, bit for bit: every input dtype
+// and zero point, row lengths around the vector widths, shifts 0..62, rows
+// that take the vector path and rows that must fall back (values beyond 2^31
+// of the mean, variance beyond 2^64, factor 2^31, constant rows, biases
+// beyond 2^62 that saturate), the simulator's goldens, 1 to 4 threads; and
+// the fused LayerNorm + requantize of each. A variant the CPU cannot run is
+// skipped with the reason.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,27 +24,49 @@
 namespace dyad::kernels {
 namespace {
 
-class IntLayerNormAvx512 : public ::testing::Test {
+// The variants: "avx512vnni" (the LayerNorm needs AVX-512 F/BW only, the
+// fused one also DQ) and, where it is built, "neon".
+std::vector<std::string> layernorm_variants() {
+#if defined(__aarch64__)
+  return {"avx512vnni", "neon"};
+#else
+  return {"avx512vnni"};
+#endif
+}
+
+class IntLayerNormVec : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (!kernel_isa_present(KernelIsa::kAvx512Vnni))
+    if (GetParam() == "avx512vnni" && !kernel_isa_present(KernelIsa::kAvx512Vnni))
       GTEST_SKIP() << "this CPU lacks avx512vnni (AVX-512 F/BW/VL); the AVX-512 int_layernorm cannot run here";
+    if (GetParam() == "neon" && !kernel_isa_present(KernelIsa::kNeon))
+      GTEST_SKIP() << "this CPU lacks Advanced SIMD (NEON); the neon int_layernorm cannot run here";
   }
 };
 
-// Runs both kernels on x (bytes of p.x_type) at 1 and 2 threads; they must agree.
-void expect_same(IntLayerNormParams p, const std::vector<uint8_t>& x, const std::vector<int64_t>& bias,
-                 const std::string& what) {
+void run_variant(const std::string& isa, const IntLayerNormParams& p, const void* x, int64_t* out,
+                 ThreadPool* pool) {
+  if (isa == "avx512vnni") int_layernorm__avx512vnni(p, x, out, pool);
+#if defined(__aarch64__)
+  if (isa == "neon") int_layernorm__neon(p, x, out, pool);
+#endif
+}
+
+// Runs the variant and the reference on x (bytes of p.x_type) at 1 to 4
+// threads; they must agree.
+void expect_same(const std::string& isa, IntLayerNormParams p, const std::vector<uint8_t>& x,
+                 const std::vector<int64_t>& bias, const std::string& what) {
   p.bias_int = bias.data();
   ASSERT_TRUE(int_layernorm_params_valid(p)) << what;
   const size_t count = size_t(p.rows * p.channels);
   std::vector<int64_t> want(count, 0x5a5a), got(count, 0x3c3c);
   int_layernorm__ref(p, x.data(), want.data(), nullptr);
-  ThreadPool pool(2);
-  for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
+  for (int threads = 1; threads <= 4; ++threads) {
+    std::unique_ptr<ThreadPool> pool;
+    if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
     std::fill(got.begin(), got.end(), 0x3c3c);
-    int_layernorm__avx512vnni(p, x.data(), got.data(), tp);
-    ASSERT_EQ(want, got) << what << " threads " << (tp ? 2 : 1);
+    run_variant(isa, p, x.data(), got.data(), pool.get());
+    ASSERT_EQ(want, got) << isa << " " << what << " threads " << threads;
   }
 }
 
@@ -79,11 +105,11 @@ std::vector<uint8_t> rows_of_every_kind(const IntLayerNormParams& p, std::mt1993
   return x;
 }
 
-TEST_F(IntLayerNormAvx512, RandomRowsEveryTypeShiftAndLength) {
+TEST_P(IntLayerNormVec, RandomRowsEveryTypeShiftAndLength) {
   std::mt19937 rng(21);
   const IntType types[] = {IntType::kS8, IntType::kU8, IntType::kS16, IntType::kS32};
   for (IntType t : types) {
-    for (int64_t n : {1, 2, 7, 8, 9, 33, 768}) {
+    for (int64_t n : {1, 2, 7, 8, 9, 15, 16, 17, 33, 768}) {
       for (int shift : {0, 1, 5, 17, 31, 62}) {
         IntLayerNormParams p;
         p.x_type = t;
@@ -96,23 +122,24 @@ TEST_F(IntLayerNormAvx512, RandomRowsEveryTypeShiftAndLength) {
         for (auto& b : bias) b = int64_t(rng() % 2000001) - 1000000;
         const std::string what = "type " + std::to_string(int(t)) + " n " + std::to_string(n) + " shift " +
                                  std::to_string(shift);
-        expect_same(p, x, bias, what);
+        expect_same(GetParam(), p, x, bias, what);
         // Biases at and beyond 2^62: the reference saturates; the variant
         // must fall back for them.
         for (size_t c = 0; c < bias.size(); ++c) bias[c] = c % 2 ? INT64_MAX : -(int64_t{1} << 62);
-        expect_same(p, x, bias, what + " big bias");
+        expect_same(GetParam(), p, x, bias, what + " big bias");
       }
     }
   }
 }
 
-// The fused LayerNorm + requantize (int_layernorm_requantize__avx512; needs
-// AVX-512 DQ as well) against int_layernorm__ref then requantize__ref:
-// vector-path and fall-back rows, per-tensor and per-channel requant with
-// I-BERT-like and random multipliers, int8/uint8 outputs, 1-3 threads.
-TEST(IntLayerNormRequantizeAvx512, MatchesLayerNormThenRequantize) {
-  if (!kernel_isa_present(KernelIsa::kAvx512Vnni) || !avx512_elementwise_present())
-    GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the fused int_layernorm_requantize cannot run here";
+// The fused LayerNorm + requantize (int_layernorm_requantize__avx512, which
+// needs AVX-512 DQ as well; int_layernorm_requantize__neon) against
+// int_layernorm__ref then requantize__ref: vector-path and fall-back rows,
+// per-tensor and per-channel requant with I-BERT-like and random
+// multipliers, int8/uint8 outputs, 1-4 threads.
+TEST_P(IntLayerNormVec, FusedRequantizeMatchesLayerNormThenRequantize) {
+  if (GetParam() == "avx512vnni" && !avx512_elementwise_present())
+    GTEST_SKIP() << "this CPU lacks AVX-512 DQ; the fused int_layernorm_requantize cannot run here";
   std::mt19937 rng(33);
   int index = 0;
   for (IntType t : {IntType::kS32, IntType::kS8, IntType::kS16}) {
@@ -148,9 +175,13 @@ TEST(IntLayerNormRequantizeAvx512, MatchesLayerNormThenRequantize) {
         int_layernorm__ref(p, x.data(), ln.data(), nullptr);
         std::vector<uint8_t> want(r.count, 0x5a);
         requantize__ref(r, requant.data(), ln.data(), want.data());
-        ThreadPool pool(1 + index % 3);
+        ThreadPool pool(1 + index % 4);
+        ThreadPool* tp = index % 4 ? &pool : nullptr;
         std::vector<uint8_t> got(r.count + 1, 0x3c);
-        int_layernorm_requantize__avx512(p, r, plan, x.data(), got.data(), index % 3 ? &pool : nullptr);
+        if (GetParam() == "avx512vnni") int_layernorm_requantize__avx512(p, r, plan, x.data(), got.data(), tp);
+#if defined(__aarch64__)
+        if (GetParam() == "neon") int_layernorm_requantize__neon(p, r, plan, x.data(), got.data(), tp);
+#endif
         EXPECT_EQ(got[r.count], 0x3c) << "wrote past the end";
         got.pop_back();
         ASSERT_EQ(want, got) << "type " << int(t) << " n " << n << " per_channel " << per_channel;
@@ -160,7 +191,7 @@ TEST(IntLayerNormRequantizeAvx512, MatchesLayerNormThenRequantize) {
   }
 }
 
-TEST_F(IntLayerNormAvx512, SimulatorGoldens) {
+TEST_P(IntLayerNormVec, SimulatorGoldens) {
   for (const auto& tc : test::load_ibert_goldens("int_layernorm")) {
     const auto bias = test::json_ints<int64_t>(tc.at("bias_int"));
     const auto values = test::json_ints<int64_t>(tc.at("x"));
@@ -171,9 +202,12 @@ TEST_F(IntLayerNormAvx512, SimulatorGoldens) {
     p.shift = tc.at("shift").get<int>();
     std::vector<uint8_t> x(values.size() * 4);
     store_ints(values.data(), values.size(), IntType::kS32, x.data(), 0);
-    expect_same(p, x, bias, tc.at("name").get<std::string>());
+    expect_same(GetParam(), p, x, bias, tc.at("name").get<std::string>());
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Variants, IntLayerNormVec, ::testing::ValuesIn(layernorm_variants()),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace
 }  // namespace dyad::kernels
