@@ -56,8 +56,7 @@ Step fused_step(const Step& first, const Step& second, const std::string& kernel
 // point 0 (what int_gelu and int_layernorm write) whose channels are 1 or
 // `channels`, and its 64-bit-lane plan. On x86 the step must have a vector
 // requantize; on 64-bit ARM (`neon`: the first half is a NEON kernel, so
-// dispatch allows vector kernels) it is the reference, as the NEON
-// requantize takes no int64 input.
+// dispatch allows vector kernels) any kernel: requantize_wide_plan decides.
 bool wide_requantize(const Step& requant, int64_t channels, bool neon, kernels::RequantizeWidePlan* wide) {
   if (!neon && requant.kernel_name != "requantize__avx512" && requant.kernel_name != "requantize__avx2")
     return false;

@@ -90,9 +90,8 @@ Status build_requantize(BuildContext& ctx) {
       ctx.set_kernel("requantize__neon", run_neon, std::move(data));
       return Status::ok();
     }
-    log_reference_reason(ctx, "the NEON variant takes int8/uint8 outputs from inputs that fit int32 after "
-                              "the zero point, 1 or a multiple of 8 channels, clamp bounds within 383 of "
-                              "the zero point");
+    log_reference_reason(ctx, "the NEON variant takes int8/uint8 outputs with clamp bounds within 1023 of "
+                              "the zero point (and, for requant factors below 2^-53, input zero point 0)");
   }
 #endif
   if (data->avx512) {

@@ -87,8 +87,10 @@ void requantize__avx512(const RequantizeParams& p, const RequantizeAvx512Plan& p
                         void* dst, ThreadPool* pool);
 
 // NEON variant (requantize_neon.cc, 64-bit ARM), int8/uint8 outputs: the
-// int32 epilogue path below (kernels/common/requant_neon.h), 8 lanes at a
-// time. Null when requantize_int32_path_applies(p) is false.
+// AVX2 variant's two paths. The int32 epilogue path below
+// (kernels/common/requant_neon.h), 8 lanes at a time; every other input the
+// 64-bit-lane path (requantize_wide_simd.h over kernels/common/simd_neon.h,
+// 4 lanes at a time). Null when requantize_wide_plan refuses p.
 struct RequantizeNeonPlan;
 struct RequantizeNeonPlanDeleter {
   void operator()(RequantizeNeonPlan* plan) const;

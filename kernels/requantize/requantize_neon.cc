@@ -5,22 +5,29 @@
 // steps as the AVX2 variant's requant8, exact for every int32 value) applied
 // to x - z_x, 8 lanes at a time, then the activation clamp and a narrowing
 // store; the tail of fewer than 8 elements takes the scalar definition. Every
-// other input is refused (the op then runs the reference).
+// other input (int64 -- I-BERT's GELU and LayerNorm outputs --, int32 with a
+// zero point, other channel counts) takes the exact 64-bit-lane path of
+// requantize_wide.h over kernels/common/simd_neon.h, as on AVX2; what that
+// refuses (outputs wider than a byte) runs the reference.
 #include <arm_neon.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "kernels/common/requant_neon.h"
+#include "kernels/common/simd_neon.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/requantize/requantize.h"
 #include "kernels/requantize/requantize_wide.h"
+#include "kernels/requantize/requantize_wide_simd.h"
 
 namespace dyad::kernels {
 
 struct RequantizeNeonPlan {
   std::vector<RequantBlock8> blocks;  // one per 8 channels (one in all for channels == 1)
   std::vector<Dyadic> requant;        // per channel, for the tail
+  bool wide = false;                  // the 64-bit-lane path instead of the blocks
+  RequantizeWidePlan wide_plan;
 };
 
 void RequantizeNeonPlanDeleter::operator()(RequantizeNeonPlan* plan) const { delete plan; }
@@ -82,8 +89,12 @@ void requantize_range(const RequantizeParams& p, const RequantizeNeonPlan& plan,
 }  // namespace
 
 RequantizeNeonPlanPtr requantize_neon_plan(const RequantizeParams& p, const Dyadic* requant) {
-  if (!requantize_int32_path_applies(p)) return nullptr;
   RequantizeNeonPlanPtr plan(new RequantizeNeonPlan);
+  if (!requantize_int32_path_applies(p)) {
+    if (!requantize_wide_plan(p, requant, &plan->wide_plan)) return nullptr;
+    plan->wide = true;
+    return plan;
+  }
   plan->requant.assign(requant, requant + p.channels);
   plan->blocks.resize(p.channels == 1 ? 1 : p.channels / 8);
   for (size_t c = 0; c < plan->blocks.size() * 8; ++c) {
@@ -95,6 +106,10 @@ RequantizeNeonPlanPtr requantize_neon_plan(const RequantizeParams& p, const Dyad
 
 void requantize__neon(const RequantizeParams& p, const RequantizeNeonPlan& plan, const void* src, void* dst,
                       ThreadPool* pool) {
+  if (plan.wide) {
+    requantize_wide<Simd>(p, plan.wide_plan, src, dst, pool);
+    return;
+  }
   const size_t unit = p.channels == 1 ? 8 : p.channels;
   const size_t chunk = std::max<size_t>(1, kChunkElements / unit) * unit;
   const size_t tasks = (p.count + chunk - 1) / chunk;

@@ -202,21 +202,27 @@ TEST(RequantizeAvx2Plan, RefusesOnlyNonByteOutputs) {
 }
 
 #if defined(__aarch64__)
-TEST(RequantizeNeonPlan, RefusesWhatTheInt32PathCannotTake) {
+TEST(RequantizeNeonPlan, RefusesOnlyNonByteOutputs) {
+  // As the AVX2 plan: inputs the int32 path cannot take (a zero point on
+  // int32 or int64, channel counts that are not multiples of 8) go to the
+  // 64-bit-lane path (requantize_wide_test.cc).
   const std::vector<Dyadic> one = {Dyadic{1, 1}};
   RequantizeParams p;
   p.count = 8;
   EXPECT_NE(requantize_neon_plan(p, one.data()), nullptr);
   p.src_zero_point = 1;  // int32 with a zero point
-  EXPECT_EQ(requantize_neon_plan(p, one.data()), nullptr);
-  p.src_type = IntType::kS16;  // int16 with one fits int32
   EXPECT_NE(requantize_neon_plan(p, one.data()), nullptr);
   p.src_type = IntType::kS64;
-  p.src_zero_point = 0;
-  EXPECT_EQ(requantize_neon_plan(p, one.data()), nullptr);
+  p.src_zero_point = -1;
+  EXPECT_NE(requantize_neon_plan(p, one.data()), nullptr);
   p.src_type = IntType::kS32;
+  p.src_zero_point = 0;
   p.channels = 4;
   const std::vector<Dyadic> four(4, Dyadic{1, 1});
+  EXPECT_NE(requantize_neon_plan(p, four.data()), nullptr);
+  p.dst_type = IntType::kS16;
+  p.dst_min = INT16_MIN;
+  p.dst_max = INT16_MAX;
   EXPECT_EQ(requantize_neon_plan(p, four.data()), nullptr);
 }
 #endif

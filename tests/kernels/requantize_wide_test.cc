@@ -1,10 +1,10 @@
-// The 64-bit-lane requantize (AVX2 and AVX-512 variants, requantize_wide.h)
+// The 64-bit-lane requantize (AVX2, AVX-512 and NEON variants, requantize_wide.h)
 // against the reference, bit for bit: int64 inputs over their whole range
 // (INT64_MIN/MAX, every magnitude 2^k +- 1, rounding ties), every input type
 // with any zero point (int64 ones included), multipliers and shifts at and
 // beyond the normalization limits, both byte outputs with clamps at the ends,
 // per-tensor and per-channel constants with channel counts that are not
-// multiples of the vector width, counts with every tail, 1 and 2 threads.
+// multiples of the vector width, counts with every tail, 1 to 4 threads.
 // Also the AVX-512 variant's int32 path (16 lanes), for the narrow inputs.
 // A variant the CPU cannot run is skipped with the missing ISA named.
 #include <gtest/gtest.h>
@@ -19,6 +19,7 @@
 #include "kernels/common/thread_pool.h"
 #include "kernels/requantize/requantize.h"
 #include "kernels/requantize/requantize_wide.h"
+#include "tests/kernels/elementwise_variants.h"
 
 namespace dyad::kernels {
 namespace {
@@ -32,6 +33,14 @@ bool run_variant(const std::string& name, const RequantizeParams& p, const std::
     requantize__avx2(p, *plan, src, dst, pool);
     return true;
   }
+#if defined(__aarch64__)
+  if (name == "neon") {
+    RequantizeNeonPlanPtr plan = requantize_neon_plan(p, requant.data());
+    if (!plan) return false;
+    requantize__neon(p, *plan, src, dst, pool);
+    return true;
+  }
+#endif
   RequantizeAvx512PlanPtr plan = requantize_avx512_plan(p, requant.data());
   if (!plan) return false;
   requantize__avx512(p, *plan, src, dst, pool);
@@ -60,10 +69,8 @@ int64_t random_value(IntType t, std::mt19937_64& rng) {
 class RequantizeWide : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "avx2" && !kernel_isa_present(KernelIsa::kAvx2))
-      GTEST_SKIP() << "this CPU lacks AVX2 (+FMA, BMI2); the avx2 requantize is not tested";
-    if (GetParam() == "avx512" && !avx512_elementwise_present())
-      GTEST_SKIP() << "this CPU lacks AVX-512 F/BW/VL/DQ; the avx512 requantize is not tested";
+    const std::string missing = elementwise_variant_missing(GetParam());
+    if (!missing.empty()) GTEST_SKIP() << missing << "; the " << GetParam() << " requantize is not tested";
   }
 
   // Random inputs around z_x (so both clamp sides and the middle occur);
@@ -177,7 +184,8 @@ TEST_P(RequantizeWide, EveryInputTypeWithZeroPoints) {
         p.count = 200 + static_cast<size_t>(index % 16);
         p.src_zero_point = zx;
         const bool ran = expect_same(p, {d}, 1, rng);
-        // The AVX2 variant takes all of these (its int32 path or the wide one).
+        // The AVX2 and NEON variants take all of these (their int32 path or
+        // the wide one).
         EXPECT_TRUE(ran || GetParam() == "avx512") << index;
         ++index;
       }
@@ -191,9 +199,9 @@ TEST_P(RequantizeWide, PerChannelOddCountsAndThreads) {
     std::vector<Dyadic> requant(channels);
     for (size_t c = 0; c < channels; ++c)
       requant[c] = Dyadic{static_cast<int32_t>(rng()), static_cast<int32_t>(rng() % 100) - 3};
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 3, 4}) {
       RequantizeParams p;
-      p.src_type = threads == 1 ? IntType::kS64 : (channels % 2 ? IntType::kS8 : IntType::kS32);
+      p.src_type = threads % 2 == 1 ? IntType::kS64 : (channels % 2 ? IntType::kS8 : IntType::kS32);
       p.channels = channels;
       p.count = channels * (1 + 40000 / channels);  // several task chunks
       p.dst_zero_point = -5;
@@ -223,7 +231,7 @@ TEST_P(RequantizeWide, RefusesOnlyWhatItCannotComputeExactly) {
   EXPECT_TRUE(requantize_wide_plan(p, tiny.data(), &plan));
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, RequantizeWide, ::testing::Values("avx2", "avx512"),
+INSTANTIATE_TEST_SUITE_P(Variants, RequantizeWide, ::testing::ValuesIn(elementwise_variants()),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace

@@ -11,17 +11,14 @@ namespace dyad::test {
 namespace {
 
 // The variant dispatch picks on this CPU (the vector plans take these
-// operands): AVX-512, else AVX2, else the reference.
-// The variant dispatch picks; `int32_path`: requantize_int32_path_applies
-// (the only inputs the NEON variant takes; the x86 ones take every byte output).
+// operands, byte outputs, by their int32 path or the 64-bit-lane one):
+// AVX-512, else AVX2, else NEON, else the reference. `int32_path` (which of
+// the two) is documentation: every variant takes both.
 std::string expected_kernel(bool int32_path) {
-#if defined(__aarch64__)
-  return int32_path && kernels::kernel_isa_usable(kernels::KernelIsa::kNeon) ? "requantize__neon" : "requantize__ref";
-#else
   (void)int32_path;
   if (avx512_kernels_allowed()) return "requantize__avx512";
+  if (neon_kernels_allowed()) return "requantize__neon";
   return avx2_kernels_allowed() ? "requantize__avx2" : "requantize__ref";
-#endif
 }
 
 // x int32 [1 3 5 -7] by 0.5 (ties to even): 0 2 2 -4; z_y = 10: 10 12 12 6.
