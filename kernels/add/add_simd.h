@@ -26,12 +26,12 @@ inline namespace DYAD_ISA_NAMESPACE {
 // The 64-bit constants of one step's even (half 0) or odd (half 1) elements:
 // from block b0, and on AVX-512 also from the next block b1.
 template <class S, size_t N>
-typename S::V add_consts(const int64_t (&b0)[2][N], const int64_t (&b1)[2][N], int half) {
+DYAD_SIMD_INLINE typename S::V add_consts(const int64_t (&b0)[2][N], const int64_t (&b1)[2][N], int half) {
   return S::load_64x4s(b0[half], b1[half]);
 }
 
 template <class S>
-typename S::V add_branch(typename S::V d, const AddBlock8::Branch& k0, const AddBlock8::Branch& k1, int half) {
+DYAD_SIMD_INLINE typename S::V add_branch(typename S::V d, const AddBlock8::Branch& k0, const AddBlock8::Branch& k1, int half) {
   using V = typename S::V;
   const V t = S::sllv64(S::mul_s32(d, add_consts<S>(k0.mult, k1.mult, half)), add_consts<S>(k0.lshift, k1.lshift, half));
   const V rs = add_consts<S>(k0.rshift, k1.rshift, half);

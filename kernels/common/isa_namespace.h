@@ -23,3 +23,14 @@
 #else
 #define DYAD_ISA_NAMESPACE isa_generic
 #endif
+
+// The per-vector helpers of the *_simd.h templates (one step's lanes). On
+// 64-bit ARM a Simd operation is two NEON instructions (simd_neon.h), which
+// doubles GCC's size estimate of these helpers, and it kept them out of line:
+// a call per 8 elements, with the constants reloaded each time. There they
+// are always inlined; elsewhere the compiler decides, as before.
+#if defined(__aarch64__)
+#define DYAD_SIMD_INLINE [[gnu::always_inline]] inline
+#else
+#define DYAD_SIMD_INLINE inline
+#endif

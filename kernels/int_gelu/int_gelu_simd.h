@@ -15,7 +15,7 @@ inline namespace DYAD_ISA_NAMESPACE {
 
 // kLanes64 values of x (int64 lanes, |x| <= 2^31), channels [c, c + kLanes64).
 template <class S>
-typename S::V int_gelu_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {
+DYAD_SIMD_INLINE typename S::V int_gelu_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {
   using V = typename S::V;
   const V limit = S::load(&k.limit[c]);
   const V b = S::load(&k.b_int[c]);

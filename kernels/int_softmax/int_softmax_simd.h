@@ -15,7 +15,7 @@ inline namespace DYAD_ISA_NAMESPACE {
 
 // e16 from z (int64 lanes) and q (0..30, int64 lanes).
 template <class S>
-typename S::V int_softmax_e16_lanes(const IntSoftmaxVecPlan& k, typename S::V z, typename S::V q) {
+DYAD_SIMD_INLINE typename S::V int_softmax_e16_lanes(const IntSoftmaxVecPlan& k, typename S::V z, typename S::V q) {
   using V = typename S::V;
   const V low32 = S::set1_64(0xffffffff);
   z = S::max64(z, S::zero());
@@ -33,7 +33,7 @@ typename S::V int_softmax_e16_lanes(const IntSoftmaxVecPlan& k, typename S::V z,
 
 // d in [30 x0, 0] (int32 lanes) -> e16 (int32 lanes).
 template <class S>
-typename S::V int_softmax_e16_from_d(const IntSoftmaxVecPlan& k, typename S::V d) {
+DYAD_SIMD_INLINE typename S::V int_softmax_e16_from_d(const IntSoftmaxVecPlan& k, typename S::V d) {
   using V = typename S::V;
   const V low32 = S::set1_64(0xffffffff);
   const V n = S::sub32(S::zero(), d);

@@ -15,7 +15,7 @@ inline namespace DYAD_ISA_NAMESPACE {
 // kLanes64 values of x (int64 lanes) -> q = rne(d * m / 2^e) in the low 32
 // bits of each lane, with the constants of channels [c, c + kLanes64).
 template <class S>
-typename S::V requantize_wide_lanes(typename S::V x, const RequantizeWidePlan& w, size_t c, typename S::V zx) {
+DYAD_SIMD_INLINE typename S::V requantize_wide_lanes(typename S::V x, const RequantizeWidePlan& w, size_t c, typename S::V zx) {
   using V = typename S::V;
   x = S::max64(S::min64(x, S::load(&w.x_hi[c])), S::load(&w.x_lo[c]));
   const V d = S::sub64(x, zx);
