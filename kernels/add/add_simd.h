@@ -56,7 +56,7 @@ void store_sums(const AddParams& p, void* dst, size_t i, typename S::V y) {
 // (x * mult + round) >> shift in int32; a wider one as the high halves of
 // (x - z) * m + 2^(e-1) in 64-bit lanes, shifted by e - 32.
 template <class S, class T>
-typename S::V narrow_branch(typename S::V x, typename S::V z, const AddBlock8::NarrowBranch& k0,
+DYAD_SIMD_INLINE typename S::V narrow_branch(typename S::V x, typename S::V z, const AddBlock8::NarrowBranch& k0,
                             const AddBlock8::NarrowBranch& k1) {
   // 8 int32 constants from each of two blocks (32 bytes each, as load_64x4s reads).
   auto consts = [](const auto& c0, const auto& c1) { return S::load_64x4s(c0, c1); };

@@ -13,6 +13,8 @@
 //   USHL and the lanes whose count (unsigned) is above 63 are cleared;
 // - 32 x 32 -> 64-bit products of the low halves of 64-bit lanes (mul_u32,
 //   mul_s32): narrow to 32 bits, then UMULL / SMULL;
+// - the 32-bit arithmetic shift by a vector count (srav32) clamps the count
+//   to 31 first (x86 fills with the sign from 32 up);
 // - 64-bit comparisons are CMGT (signed), min/max by bit select.
 #pragma once
 
@@ -70,6 +72,13 @@ struct Simd {
   static V min32(V a, V b) { return map(a, b, [](uint64x2_t x, uint64x2_t y) { return bits(vminq_s32(s32(x), s32(y))); }); }
   static V max32(V a, V b) { return map(a, b, [](uint64x2_t x, uint64x2_t y) { return bits(vmaxq_s32(s32(x), s32(y))); }); }
   static V mullo32(V a, V b) { return map(a, b, [](uint64x2_t x, uint64x2_t y) { return bits(vmulq_s32(s32(x), s32(y))); }); }
+  // Arithmetic right shift by a vector count, x86 semantics (vpsravd): the
+  // count read as unsigned 32 bits, sign fill from 32 up (min(count, 31)).
+  static V srav32(V a, V count) {
+    return map(a, count, [](uint64x2_t x, uint64x2_t c) {
+      return bits(vshlq_s32(s32(x), vnegq_s32(vreinterpretq_s32_u32(vminq_u32(u32(c), vdupq_n_u32(31))))));
+    });
+  }
   static M32 nonzero32(V a) { return map(a, [](uint64x2_t x) { return bits(vtstq_u32(u32(x), u32(x))); }); }
   static V select32(M32 m, V if_true, V if_false) { return select64(m, if_true, if_false); }
   static bool any32(M32 m) { return vmaxvq_u32(u32(vorrq_u64(m.h[0], m.h[1]))) != 0; }
@@ -142,6 +151,11 @@ struct Simd {
   // and the odd ones from the low halves of `odd`'s 64-bit lanes.
   static V interleave32(V even, V odd) {
     return map(even, odd, [](uint64x2_t e, uint64x2_t o) { return bits(vtrn1q_u32(u32(e), u32(o))); });
+  }
+  // The high 32 bits of each 64-bit lane of even (to the even int32 lanes)
+  // and of odd (to the odd ones).
+  static V high_halves64(V even, V odd) {
+    return map(even, odd, [](uint64x2_t e, uint64x2_t o) { return bits(vtrn2q_u32(u32(e), u32(o))); });
   }
   // kLanes64 64-bit values from 32 bytes at `lo` (`hi` is for the wider ISAs).
   static V load_64x4s(const void* lo, const void* /*hi*/) { return load(lo); }
