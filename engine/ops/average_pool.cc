@@ -20,6 +20,13 @@ void run_avx2(const void* op_data, const StepIO& io) {
                               io.outputs[0], io.pool);
 }
 
+#if defined(__aarch64__)
+void run_neon(const void* op_data, const StepIO& io) {
+  kernels::average_pool__neon(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0],
+                              io.outputs[0], io.pool);
+}
+#endif
+
 void run_avx512(const void* op_data, const StepIO& io) {
   kernels::average_pool__avx512(*static_cast<const kernels::Pool2dParams*>(op_data), io.inputs[0], io.outputs[0],
                                 io.pool);
@@ -40,9 +47,14 @@ Status build_average_pool(BuildContext& ctx) {
     ctx.set_kernel("average_pool__avx512", run_avx512, std::move(p));
     return Status::ok();
   }
-  if (avx2_kernels_allowed()) {
+  if (avx2_kernels_allowed() || neon_kernels_allowed()) {
     if (kernels::average_avx2_fits(p->type, p->kernel_h * p->kernel_w)) {
-      ctx.set_kernel("average_pool__avx2", run_avx2, std::move(p));
+      if (avx2_kernels_allowed())
+        ctx.set_kernel("average_pool__avx2", run_avx2, std::move(p));
+#if defined(__aarch64__)
+      else
+        ctx.set_kernel("average_pool__neon", run_neon, std::move(p));
+#endif
       return Status::ok();
     }
     log_reference_reason(ctx, "int32 elements, or windows too large for int32 sums");

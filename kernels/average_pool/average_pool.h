@@ -17,5 +17,7 @@ void average_pool__ref(const Pool2dParams& p, const void* src, void* dst, Thread
 void average_pool__avx2(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
 // AVX-512 F/BW variant (average_pool_avx512.cc), exact under the same condition.
 void average_pool__avx512(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
+// 64-bit ARM (average_pool_neon.cc, built on aarch64 only), the same condition.
+void average_pool__neon(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
 
 }  // namespace dyad::kernels

@@ -24,5 +24,7 @@ void global_average_pool__ref(const GlobalAveragePoolParams& p, const void* src,
 void global_average_pool__avx2(const GlobalAveragePoolParams& p, const void* src, void* dst);
 // AVX-512 F/BW variant (global_average_pool_avx512.cc), exact under the same condition.
 void global_average_pool__avx512(const GlobalAveragePoolParams& p, const void* src, void* dst);
+// 64-bit ARM (global_average_pool_neon.cc, built on aarch64 only), the same condition.
+void global_average_pool__neon(const GlobalAveragePoolParams& p, const void* src, void* dst);
 
 }  // namespace dyad::kernels

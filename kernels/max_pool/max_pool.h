@@ -17,5 +17,7 @@ inline bool max_pool_avx2_supports(const Pool2dParams& p) { return p.type != Int
 void max_pool__avx2(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
 // AVX-512 F/BW variant (max_pool_avx512.cc): the same containers.
 void max_pool__avx512(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
+// 64-bit ARM (max_pool_neon.cc, built on aarch64 only): the same containers.
+void max_pool__neon(const Pool2dParams& p, const void* src, void* dst, ThreadPool* pool);
 
 }  // namespace dyad::kernels

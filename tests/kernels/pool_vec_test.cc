@@ -1,4 +1,4 @@
-// The vector pools (AVX2 and AVX-512, each called by name) against their
+// The vector pools (AVX2, AVX-512 and on 64-bit ARM NEON, each called by name) against their
 // references, bit for bit: max_pool, average_pool and global_average_pool
 // over every container they accept, extreme values, channel counts around
 // the vector widths (tails), windows with padding and strides, sizes past a
@@ -76,6 +76,10 @@ const PoolVariant kVariants[] = {
      global_average_pool__avx2},
     {"avx512", "AVX-512 F/BW/VL/DQ", avx512_elementwise_present, max_pool__avx512, average_pool__avx512,
      global_average_pool__avx512},
+#if defined(__aarch64__)
+    {"neon", "Advanced SIMD (NEON)", [] { return kernel_isa_present(KernelIsa::kNeon); }, max_pool__neon,
+     average_pool__neon, global_average_pool__neon},
+#endif
 };
 
 void PrintTo(const PoolVariant& v, std::ostream* os) { *os << v.name; }
