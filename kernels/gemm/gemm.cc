@@ -164,11 +164,14 @@ std::string gemm_variant_refusal(const GemmVariant& v, const GemmDesc& d, const 
                   "nibbles per block",
                   d.M_hint, v.mr);
   }
-  if (!named && v.family == GemmFamily::kDp && v.isa == GemmIsa::kAvx512Vnni &&
-      v.nr > kNarrowestDpTile && d.N <= v.nr / 2) {
+  if (!named && v.family == GemmFamily::kDp && v.isa == GemmIsa::kAvx512Vnni && v.nr > kNarrowestDpTile) {
     // A preference, not a correctness limit (so a named variant skips it):
-    // most of the tile's columns would be padding.
-    return strfmt("N = %d fills at most half of its %d columns; a narrower tile wastes less", d.N, v.nr);
+    // the next narrower zmm tile pads fewer columns (MobileNetV2's N = 96
+    // and 144 pad 32 and 48 columns in 64-wide tiles, none in 32- or 16-wide ones).
+    auto padding = [&](int nr) { return (d.N + nr - 1) / nr * nr - d.N; };
+    if (padding(v.nr) > padding(v.nr / 2))
+      return strfmt("N = %d pads %d of its %d-column tiles' columns, a %d-column tile %d", d.N, padding(v.nr),
+                    v.nr, v.nr / 2, padding(v.nr / 2));
   }
   if (v.family == GemmFamily::kUbs && f.chunk_quads < v.min_chunk_quads) {
     return strfmt("int16 pair sums of src range [%d, %d] x |w| <= %d allow chunks of %" PRId64
