@@ -81,11 +81,19 @@ struct Zmm {
         continue;
       }
       const Requant16 rq(plan.requant_blocks[(n0 + n) / 8], plan.requant_blocks[(n0 + n) / 8 + 1]);
-      for (int r = 0; r < mr; ++r) {
-        const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + r * NR + n), c);
-        const __m512i y = _mm512_min_epi32(_mm512_max_epi32(rq.apply(a), qmin), qmax);
-        _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + (m0 + r) * args.dst_stride + n0 + n, mask,
-                             _mm512_cvtepi32_epi8(y));
+      auto rows = [&](auto requant) {
+        for (int r = 0; r < mr; ++r) {
+          const __m512i y = _mm512_min_epi32(_mm512_max_epi32(requant(acc + r * NR + n), qmin), qmax);
+          _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + (m0 + r) * args.dst_stride + n0 + n, mask,
+                               _mm512_cvtepi32_epi8(y));
+        }
+      };
+      // On the floor path the column constant may be inside its rounding
+      // constant already (GemmPlan::col_in_floor_round).
+      if (plan.col_in_floor_round && rq.floor) {
+        rows([&](const int32_t* a) { return rq.apply_floor(_mm512_loadu_si512(a)); });
+      } else {
+        rows([&](const int32_t* a) { return rq.apply(_mm512_add_epi32(_mm512_loadu_si512(a), c)); });
       }
     }
   }

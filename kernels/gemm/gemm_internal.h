@@ -115,6 +115,10 @@ struct GemmPlan {
   size_t panel_bytes = 0;
   std::vector<int32_t> col_const;  // n_panels * nr: bias + (src_offset - src_zp) * sum_k w, mod 2^32
   std::vector<RequantBlock8> requant_blocks;  // n_panels * nr / 8
+  // The floor-path constants of requant_blocks include col_const * m
+  // (gemm_pack.cc): the zmm VNNI epilogue skips adding col_const where it
+  // takes the floor path.
+  bool col_in_floor_round = false;
 
   // Reference variant: the inputs, unchanged.
   std::vector<int8_t> wei;         // N x K

@@ -454,6 +454,34 @@ TEST_P(GemmVariantTest, FloorPathAtEveryOutputThreshold) {
   }
 }
 
+// A K long enough that the kernel's raw sum of (src - src_min) * w leaves
+// int32 while the true accumulator (zero point 128) stays inside it: the zmm
+// epilogue must not fold the column constant into the floor path's constant
+// then (GemmPlan::col_in_floor_round), and must where the raw sum fits.
+TEST_P(GemmVariantTest, FloorPathColumnConstantWithLongK) {
+  std::mt19937 rng(41);
+  for (int32_t K : {70000, 4096}) {
+    Problem p;
+    const int32_t N = 16;
+    p.desc = {.N = N, .K = K, .src_signed = false, .src_zp = 128, .src_min = 0, .src_max = 255,
+              .weight_bits = 8, .dst_type = GemmDstType::kInt8, .dst_zp = 3, .qmin = -128, .qmax = 127};
+    p.wei.assign(size_t(N) * K, 0);
+    for (int32_t n = 0; n < N; ++n)
+      for (int32_t k = 0; k < K; ++k) p.wei[size_t(n) * K + k] = static_cast<int8_t>(n % 2 ? 127 : -127 + (k % 7 == 0));
+    for (int32_t n = 0; n < N; ++n) {
+      // Outputs of about +-100 for accumulators of about 128 * 127 * K.
+      const int e = 30 + bit_length(uint64_t{128} * 127 * K) - 7;  // 54 at most: the floor path
+      p.requant.push_back({uniform(rng, 1 << 30, INT32_MAX), e});
+    }
+    std::vector<uint8_t> src(size_t(3) * K, 255);
+    for (int32_t k = 0; k < K; ++k) src[K + k] = static_cast<uint8_t>(k % 2 ? 255 : 0);
+    for (int32_t k = 0; k < K; ++k) src[2 * K + k] = static_cast<uint8_t>(uniform(rng, 120, 136));
+    GemmPlanPtr plan = plan_for(p, GetParam());
+    if (!plan) continue;
+    EXPECT_EQ(run(*plan, p.desc, src, 3, K, N, 1), reference(p, src, 3, K, N)) << GetParam() << " K " << K;
+  }
+}
+
 TEST_P(GemmVariantTest, StridesAndThreadCounts) {
   std::mt19937 rng(99);
   for (const SrcFormat& f : kSrcFormats) {
