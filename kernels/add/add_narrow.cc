@@ -32,8 +32,17 @@ struct Narrow8 {
 // ties go). shift >= 3 keeps each branch below 2^28, so z_y plus two
 // branches (|z_y| <= 2^29) cannot wrap int32.
 bool narrow8(Dyadic r, int64_t d_min, int64_t d_max, Narrow8* out) {
-  for (int64_t d = d_min; d <= d_max; ++d)
-    out->max_abs = std::max<int64_t>(out->max_abs, std::abs(static_cast<int64_t>(dyadic_rne_wide(d, r.m, r.e))));
+  // The exact branch of every d, computed once for every candidate below
+  // (d_max - d_min <= 255 for an 8-bit container).
+  int128_t exact[256];
+  if (d_max - d_min >= 256) return false;
+  for (int64_t d = d_min; d <= d_max; ++d) {
+    exact[d - d_min] = dyadic_rne_wide(d, r.m, r.e);
+    // Capped: a branch this large fails every later test anyway, and the
+    // window sum in plan_narrow stays far from overflow.
+    const int128_t v = exact[d - d_min] < 0 ? -exact[d - d_min] : exact[d - d_min];
+    out->max_abs = std::max<int64_t>(out->max_abs, v > INT32_MAX ? INT32_MAX : static_cast<int64_t>(v));
+  }
   if (r.m == 0) return true;
   const int64_t max_d = std::max(-d_min, d_max);
   int tries = 0;
@@ -46,7 +55,7 @@ bool narrow8(Dyadic r, int64_t d_min, int64_t d_max, Narrow8* out) {
     for (int64_t half : {int64_t{1} << (s - 1), (int64_t{1} << (s - 1)) - 1}) {
       bool same = true;
       for (int64_t d = d_min; d <= d_max && same; ++d)
-        same = ((d * static_cast<int64_t>(m) + half) >> s) == dyadic_rne_wide(d, r.m, r.e);
+        same = ((d * static_cast<int64_t>(m) + half) >> s) == exact[d - d_min];
       if (same) {
         out->mult = static_cast<int32_t>(m), out->round = static_cast<int32_t>(half), out->shift = s;
         return true;

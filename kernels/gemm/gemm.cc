@@ -37,6 +37,7 @@ constexpr size_t kActivationBlockBytes = 192 * 1024;  // packed activation rows 
 struct DescFacts {
   bool acc_fits_int32 = false;  // |acc| <= INT32_MAX for every src in range, every n
   int32_t max_abs_wei = 0;
+  int64_t max_sum_abs_wei = 0;  // the largest sum_k |w| of a column
   int64_t chunk_quads = 0;      // kUbs: quads whose int16 sums provably stay in range
 };
 
@@ -108,6 +109,7 @@ DescFacts compute_facts(const GemmDesc& d, const GemmWeights& w) {
       sum_abs += std::abs(v);
       f.max_abs_wei = std::max(f.max_abs_wei, std::abs(v));
     }
+    f.max_sum_abs_wei = std::max(f.max_sum_abs_wei, sum_abs);
     const int64_t bias = w.bias ? std::abs(int64_t{w.bias[n]}) : 0;
     if (sum_abs * max_src + bias > INT32_MAX) f.acc_fits_int32 = false;
   }
@@ -227,6 +229,13 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   plan.panel_scratch = w_elem != 0 && (d.M_hint == 0 || d.M_hint > v->mr);
   plan.rows_in_place = v->family == GemmFamily::kDp && v->packed_weight_bits == 8 && plan.src_offset == 0 &&
                        d.K % 8 == 0;
+  // The zmm VNNI epilogue may take the column constant inside the floor
+  // path's 64-bit constant (gemm_pack.cc) when the kernel's raw sums
+  // sum_k (src - src_offset) * w cannot wrap int32.
+  const int64_t max_a = std::max(std::abs(int64_t{d.src_min} - plan.src_offset),
+                                 std::abs(int64_t{d.src_max} - plan.src_offset));
+  plan.col_in_floor_round = v->family == GemmFamily::kDp && v->isa == GemmIsa::kAvx512Vnni &&
+                            d.dst_type != GemmDstType::kInt32 && f.max_sum_abs_wei * max_a <= INT32_MAX;
   plan.scratch_a_bytes = round_up(size_t(plan.mc) * plan.a_stride, 64);
   plan.scratch_w_bytes = plan.panel_scratch ? round_up(size_t(plan.kp) * v->nr * w_elem, 64) : 0;
   plan.scratch_acc_bytes = round_up(size_t(plan.mc) * v->nr * sizeof(int32_t), 64);

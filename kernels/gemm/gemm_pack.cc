@@ -77,42 +77,29 @@ bool gemm_pack(GemmPlan& plan, const GemmWeights& w, std::string* error) {
   for (int32_t p = 0; p < plan.n_panels; ++p) {
     pack_panel(plan, w.wei, int64_t{p} * nr, plan.packed_wei.data() + p * plan.panel_bytes);
   }
-  // Packed activations are a = src - src_offset, so
-  //   sum_k (src - zp) w = sum_k a w + (src_offset - zp) sum_k w.
-  // The constant is kept mod 2^32: the kernels add in int32 (wrapping), and
-  // the planner proved the true accumulator fits int32, so the sum is exact.
-  std::vector<int64_t> col(d.N);
-  int64_t max_abs_sum_w = 0;
-  for (int64_t n = 0; n < d.N; ++n) {
-    int64_t sum_w = 0, abs_sum_w = 0;
-    for (int64_t k = 0; k < d.K; ++k) {
-      sum_w += w.wei[n * d.K + k];
-      abs_sum_w += std::abs(int64_t{w.wei[n * d.K + k]});
-    }
-    max_abs_sum_w = std::max(max_abs_sum_w, abs_sum_w);
-    col[n] = (w.bias ? w.bias[n] : 0) + (int64_t{plan.src_offset} - d.src_zp) * sum_w;
-    plan.col_const[n] = static_cast<int32_t>(static_cast<uint32_t>(col[n]));
-  }
   // Columns past N requantize by 0 (their outputs are dropped).
   for (int64_t n = 0; n < static_cast<int64_t>(plan.requant_blocks.size()) * 8; ++n)
     set_requant_lane(plan.requant_blocks[n / 8], static_cast<int>(n % 8),
                      n < d.N ? w.requant[n] : Dyadic{0, 1}, d.dst_zp);
-  // The zmm VNNI epilogue's floor path can take the column constant inside
-  // its 64-bit constant: (raw + col) * m + R = raw * m + (col * m + R), where
-  // raw = sum_k a * w is the kernel's int32 sum. Exact when raw cannot wrap
-  // int32 (its true value is then the register's), the rest being sums mod
-  // 2^64 of a result that fits int64 (the true accumulator fits int32).
-  const int64_t max_a = std::max(std::abs(int64_t{d.src_min} - plan.src_offset),
-                                 std::abs(int64_t{d.src_max} - plan.src_offset));
-  plan.col_in_floor_round = plan.variant->family == GemmFamily::kDp &&
-                            plan.variant->isa == GemmIsa::kAvx512Vnni && !plan.requant_blocks.empty() &&
-                            max_abs_sum_w * max_a <= INT32_MAX;
-  if (plan.col_in_floor_round) {
-    for (int64_t n = 0; n < d.N; ++n) {
+  // Packed activations are a = src - src_offset, so
+  //   sum_k (src - zp) w = sum_k a w + (src_offset - zp) sum_k w.
+  // The constant is kept mod 2^32: the kernels add in int32 (wrapping), and
+  // the planner proved the true accumulator fits int32, so the sum is exact.
+  for (int64_t n = 0; n < d.N; ++n) {
+    int64_t sum_w = 0;
+    for (int64_t k = 0; k < d.K; ++k) sum_w += w.wei[n * d.K + k];
+    const int64_t c = (w.bias ? w.bias[n] : 0) + (int64_t{plan.src_offset} - d.src_zp) * sum_w;
+    plan.col_const[n] = static_cast<int32_t>(static_cast<uint32_t>(c));
+    // With plan.col_in_floor_round (gemm.cc) the zmm VNNI epilogue's floor
+    // path takes the column constant inside its 64-bit constant: (raw + c) *
+    // m + R = raw * m + (c * m + R), where raw = sum_k a * w is the kernel's
+    // int32 sum, which cannot wrap then; the rest are sums mod 2^64 of a
+    // result that fits int64 (the true accumulator fits int32).
+    if (plan.col_in_floor_round) {
       RequantBlock8& b = plan.requant_blocks[n / 8];
       const int lane = static_cast<int>(n % 8);
       int64_t& round = lane % 2 == 0 ? b.floor_round_even[lane / 2] : b.floor_round_odd[lane / 2];
-      const uint64_t add = static_cast<uint64_t>(static_cast<int128_t>(col[n]) * b.mult[lane]);
+      const uint64_t add = static_cast<uint64_t>(static_cast<int128_t>(c) * b.mult[lane]);
       round = static_cast<int64_t>(static_cast<uint64_t>(round) + add);
     }
   }
