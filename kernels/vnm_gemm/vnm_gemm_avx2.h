@@ -38,6 +38,7 @@
 #include "kernels/common/store_lanes_avx2.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/vnm_gemm/vnm_gemm_internal.h"
+#include "kernels/vnm_gemm/vnm_panel_drive.h"
 
 namespace dyad::kernels::vnm_avx2 {
 inline namespace DYAD_ISA_NAMESPACE {
@@ -413,100 +414,49 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
   static constexpr auto kTiles = panel_tile_table<A>(std::make_index_sequence<TT>{});
   const Weights<Bits, Gather> wt(plan);
   const VnmLayout& l = plan.layout;
-  const size_t tokens = args.tokens, tb = plan.token_block;
-  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
-  const size_t token_blocks = (tokens + tb - 1) / tb;
-  const size_t panels = plan.panels.size();
-  const size_t group = threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads));
-  const size_t groups = (panels + group - 1) / group;
-  const size_t items = token_blocks * groups;
-  const int64_t v_octets = plan.desc.shape.v / 8;
-  const size_t tile_win_bytes = size_t(l.group_pairs) * kVnmWindowRow;  // windows of one token tile
-  const auto* src = static_cast<const uint8_t*>(args.src);
-  std::atomic<size_t> next{0};
-  auto task = [&](size_t thread) {
-    uint8_t* a_buf = args.scratch + thread * plan.scratch_bytes_per_thread;
-    uint8_t* g_buf = a_buf + plan.scratch_a_bytes;
-    uint8_t* win_buf = g_buf + plan.scratch_g_bytes;
-    uint8_t* ctrl_buf = win_buf + plan.scratch_win_bytes;
-    uint8_t* vals_buf = ctrl_buf + plan.scratch_ctrl_bytes;
-    auto* acc = reinterpret_cast<int32_t*>(vals_buf + plan.scratch_vals_bytes);
-    const size_t chunk_stride = size_t(plan.chunk_gp) * 32;  // bytes per octet in ctrl_buf / vals_buf
-    size_t packed_block = SIZE_MAX;
-    int64_t windowed_vblock = -1;
-    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
-      const size_t b = item / groups, g = item % groups;
-      const size_t t0 = b * tb, rows = std::min(tb, tokens - t0);
-      if (packed_block != b) {
-        if constexpr (Gather) {
-          pack_activations(plan, src + t0 * args.src_stride, rows, args.src_stride, a_buf);
-        } else {
-          for (size_t r = 0; r < rows; r += TT) {
-            const size_t n = std::min(TT, rows - r);
-            pack_activations(plan, src + (t0 + r) * args.src_stride, n, args.src_stride, a_buf);
-            vnm_make_windows(a_buf, n, plan.a_stride, 2 * size_t(plan.desc.shape.m), l.group_pairs, kVnmWindowRow,
-                             win_buf + r / TT * tile_win_bytes);
+  const size_t chunk_stride = size_t(plan.chunk_gp) * 32;  // bytes per octet in ctrl / vals
+  // The panel's K chunks over the token block's windows, then its outputs.
+  auto panel_chunks = [&](const VnmPanel& panel, size_t t0, size_t rows, const VnmPanelScratch& s) {
+    for (int64_t gp0 = 0; gp0 < l.group_pairs; gp0 += plan.chunk_gp) {
+      const int64_t n_gp = std::min<int64_t>(plan.chunk_gp, l.group_pairs - gp0);
+      // Decode the chunk's controls (and values) once for all token tiles.
+      constexpr size_t kUnit = Weights<Bits, Gather>::kUnitBytes;
+      for (int32_t o = 0; o < panel.octets; ++o) {
+        const int64_t octet = panel.octet0 + o;
+        const uint8_t* pos = wt.positions_of(octet) + 8 * gp0;
+        const uint8_t* kept = wt.tables(octet) + 8 * gp0;
+        const uint8_t* val = wt.values_of(octet) + kUnit * gp0;
+        for (int64_t i = 0; i < n_gp; ++i) {
+          store32(s.ctrl + o * chunk_stride + i * 32, wt.control(pos + 8 * i, kept + 8 * i));
+          if constexpr (Bits == 4) store32(s.vals + o * chunk_stride + i * 32, wt.value(val + kUnit * i));
+          if constexpr (A::kAbsWeights) {
+            store32(s.vals + o * chunk_stride + i * 32, _mm256_abs_epi8(wt.value(val + kUnit * i)));
           }
         }
-        packed_block = b;
-        windowed_vblock = -1;
       }
-      for (size_t p = g * group; p < std::min(panels, (g + 1) * group); ++p) {
-        const VnmPanel panel = plan.panels[p];
-        if constexpr (Gather) {
-          const int64_t vblock = panel.octet0 / v_octets;
-          if (windowed_vblock != vblock) {
-            for (size_t r = 0; r < rows; r += TT) {
-              const size_t n = std::min(TT, rows - r);
-              gather_activations(plan, a_buf + r * plan.a_stride, n, vblock, g_buf);
-              vnm_make_windows(g_buf, n, plan.g_stride, 8, l.group_pairs, kVnmWindowRow,
-                               win_buf + r / TT * tile_win_bytes);
-            }
-            windowed_vblock = vblock;
-          }
-        }
-        for (int64_t gp0 = 0; gp0 < l.group_pairs; gp0 += plan.chunk_gp) {
-          const int64_t n_gp = std::min<int64_t>(plan.chunk_gp, l.group_pairs - gp0);
-          // Decode the chunk's controls (and values) once for all token tiles.
-          constexpr size_t kUnit = Weights<Bits, Gather>::kUnitBytes;
-          for (int32_t o = 0; o < panel.octets; ++o) {
-            const int64_t octet = panel.octet0 + o;
-            const uint8_t* pos = wt.positions_of(octet) + 8 * gp0;
-            const uint8_t* kept = wt.tables(octet) + 8 * gp0;
-            const uint8_t* val = wt.values_of(octet) + kUnit * gp0;
-            for (int64_t i = 0; i < n_gp; ++i) {
-              store32(ctrl_buf + o * chunk_stride + i * 32, wt.control(pos + 8 * i, kept + 8 * i));
-              if constexpr (Bits == 4) store32(vals_buf + o * chunk_stride + i * 32, wt.value(val + kUnit * i));
-              if constexpr (A::kAbsWeights) {
-                store32(vals_buf + o * chunk_stride + i * 32, _mm256_abs_epi8(wt.value(val + kUnit * i)));
-              }
-            }
-          }
-          for (size_t r0 = 0; r0 < rows; r0 += TT) {
-            const size_t tt = std::min(TT, rows - r0);
-            for (int32_t o = 0; o < panel.octets; ++o) {
-              TileOperands op;
-              op.act = win_buf + r0 / TT * tile_win_bytes + size_t(gp0) * kVnmWindowRow;
-              op.ctrl = ctrl_buf + o * chunk_stride;
-              if constexpr (Bits == 4) {
-                op.w = vals_buf + o * chunk_stride;  // unpacked nibbles
-              } else {
-                op.w = plan.values() + ((panel.octet0 + o) * l.group_pairs + gp0) * 32;
-              }
-              op.abs_w = vals_buf + o * chunk_stride;
-              op.n_gp = static_cast<size_t>(n_gp);
-              op.int16_steps = static_cast<size_t>(plan.int16_steps);
-              kTiles[tt - 1](op, acc + r0 * kPanelRow + 8 * o, gp0 > 0);
-            }
-          }
-        }
+      for (size_t r0 = 0; r0 < rows; r0 += TT) {
+        const size_t tt = std::min(TT, rows - r0);
         for (int32_t o = 0; o < panel.octets; ++o) {
-          store_octet_rows(plan, args, panel.octet0 + o, acc + 8 * o, kPanelRow, t0, rows);
+          TileOperands op;
+          op.act = s.win + r0 / TT * s.tile_win_bytes + size_t(gp0) * kVnmWindowRow;
+          op.ctrl = s.ctrl + o * chunk_stride;
+          if constexpr (Bits == 4) {
+            op.w = s.vals + o * chunk_stride;  // unpacked nibbles
+          } else {
+            op.w = plan.values() + ((panel.octet0 + o) * l.group_pairs + gp0) * 32;
+          }
+          op.abs_w = s.vals + o * chunk_stride;
+          op.n_gp = static_cast<size_t>(n_gp);
+          op.int16_steps = static_cast<size_t>(plan.int16_steps);
+          kTiles[tt - 1](op, s.acc + r0 * kPanelRow + 8 * o, gp0 > 0);
         }
       }
     }
+    for (int32_t o = 0; o < panel.octets; ++o) {
+      store_octet_rows(plan, args, panel.octet0 + o, s.acc + 8 * o, kPanelRow, t0, rows);
+    }
   };
-  parallel_for(args.pool, std::min(threads, items), task);
+  vnm_drive_panels<Gather>(plan, args, &pack_activations, &gather_activations, panel_chunks);
 }
 
 // The vpdpbusd family on these drivers (kDp, vnm_gemm_internal.h): the

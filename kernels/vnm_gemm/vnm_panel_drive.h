@@ -1,0 +1,104 @@
+// The V:N:M panel driver's work split, shared by the AVX2-family kernels
+// (vnm_gemm_avx2.h) and the ARM SDOT kernel (vnm_gemm_sdot_dotprod.cc), each
+// from its own ISA-flagged file (isa_namespace.h keeps the copies apart):
+// (token block, panel group) items taken by the threads from a shared
+// counter; per item the block's activations packed and, without gathering,
+// windowed per token tile; per panel, with gathering, the panel's V-block
+// gathered and windowed (once per run of panels of one V-block); then the
+// kernel's own chunk loops and epilogue for the panel. Every output is
+// summed by one task in a fixed order, so the thread count changes nothing.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/common/isa_namespace.h"
+#include "kernels/common/thread_pool.h"
+#include "kernels/vnm_gemm/vnm_gemm_internal.h"
+
+namespace dyad::kernels {
+inline namespace DYAD_ISA_NAMESPACE {
+
+// One task's scratch slice (VnmGemmPlan's scratch_*_bytes, in that order)
+// and the bytes of one token tile's windows.
+struct VnmPanelScratch {
+  uint8_t* a;
+  uint8_t* g;
+  uint8_t* win;
+  uint8_t* ctrl;
+  uint8_t* vals;
+  int32_t* acc;
+  size_t tile_win_bytes;
+};
+
+// pack(plan, src, rows, src_stride, out) and gather(plan, act, rows, vblock,
+// out) are the kernel's activation packing and V-block gathering;
+// panel(panel, t0, rows, scratch) runs the panel's K chunks over the token
+// block's windows and stores its outputs.
+template <bool Gather, class Pack, class GatherRows, class PanelFn>
+void vnm_drive_panels(const VnmGemmPlan& plan, const VnmArgs& args, Pack pack, GatherRows gather, PanelFn panel) {
+  constexpr size_t TT = kVnmTileTokens;
+  const VnmLayout& l = plan.layout;
+  const size_t tokens = args.tokens, tb = plan.token_block;
+  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
+  const size_t token_blocks = (tokens + tb - 1) / tb;
+  const size_t panels = plan.panels.size();
+  const size_t group = threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads));
+  const size_t groups = (panels + group - 1) / group;
+  const size_t items = token_blocks * groups;
+  const int64_t v_octets = plan.desc.shape.v / 8;
+  const auto* src = static_cast<const uint8_t*>(args.src);
+  std::atomic<size_t> next{0};
+  auto task = [&](size_t thread) {
+    VnmPanelScratch s;
+    s.a = args.scratch + thread * plan.scratch_bytes_per_thread;
+    s.g = s.a + plan.scratch_a_bytes;
+    s.win = s.g + plan.scratch_g_bytes;
+    s.ctrl = s.win + plan.scratch_win_bytes;
+    s.vals = s.ctrl + plan.scratch_ctrl_bytes;
+    s.acc = reinterpret_cast<int32_t*>(s.vals + plan.scratch_vals_bytes);
+    s.tile_win_bytes = size_t(l.group_pairs) * kVnmWindowRow;
+    size_t packed_block = SIZE_MAX;
+    int64_t windowed_vblock = -1;
+    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      const size_t b = item / groups, g = item % groups;
+      const size_t t0 = b * tb, rows = std::min(tb, tokens - t0);
+      if (packed_block != b) {
+        if constexpr (Gather) {
+          pack(plan, src + t0 * args.src_stride, rows, args.src_stride, s.a);
+        } else {
+          for (size_t r = 0; r < rows; r += TT) {
+            const size_t n = std::min(TT, rows - r);
+            pack(plan, src + (t0 + r) * args.src_stride, n, args.src_stride, s.a);
+            vnm_make_windows(s.a, n, plan.a_stride, 2 * size_t(plan.desc.shape.m), l.group_pairs, kVnmWindowRow,
+                             s.win + r / TT * s.tile_win_bytes);
+          }
+        }
+        packed_block = b;
+        windowed_vblock = -1;
+      }
+      for (size_t p = g * group; p < std::min(panels, (g + 1) * group); ++p) {
+        const VnmPanel& pn = plan.panels[p];
+        if constexpr (Gather) {
+          const int64_t vblock = pn.octet0 / v_octets;
+          if (windowed_vblock != vblock) {
+            for (size_t r = 0; r < rows; r += TT) {
+              const size_t n = std::min(TT, rows - r);
+              gather(plan, s.a + r * plan.a_stride, n, vblock, s.g);
+              vnm_make_windows(s.g, n, plan.g_stride, 8, l.group_pairs, kVnmWindowRow,
+                               s.win + r / TT * s.tile_win_bytes);
+            }
+            windowed_vblock = vblock;
+          }
+        }
+        panel(pn, t0, rows, s);
+      }
+    }
+  };
+  parallel_for(args.pool, std::min(threads, items), task);
+}
+
+}  // namespace DYAD_ISA_NAMESPACE
+}  // namespace dyad::kernels
