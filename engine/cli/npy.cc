@@ -6,6 +6,9 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/core/checked_math.h"
+#include "engine/core/limits.h"
+
 namespace dyad::cli {
 
 namespace {
@@ -191,14 +194,21 @@ Status parse_npy(std::string_view bytes, std::string_view source, NpyArray* out)
   DYAD_RETURN_IF_ERROR(parse_header(bytes.substr(pos, header_len), source, &array));
   pos += header_len;
 
+  // Every partial product of the dims must stay within the engine's element
+  // limit, so the zero dimensions count as 1 here: a zero-sized array does not
+  // excuse dimensions whose product overflows, since later code (the writer,
+  // strides, the session's input check) multiplies them in any order.
   const size_t item = npy_item_bytes(array.type);
-  size_t elements = 1;
-  for (int64_t d : array.shape) {
-    if (d != 0 && elements > SIZE_MAX / item / static_cast<size_t>(d))
-      return parse_error(source, "shape " + shape_to_string(array.shape) + " is too large");
-    elements *= static_cast<size_t>(d);
-  }
-  const size_t data_bytes = elements * item;
+  if (static_cast<int64_t>(array.shape.size()) > limits::kMaxRank)
+    return parse_error(source, "shape " + shape_to_string(array.shape) + " has more than " +
+                                   std::to_string(limits::kMaxRank) + " dimensions");
+  Shape nonzero_dims;
+  for (int64_t d : array.shape) nonzero_dims.push_back(d == 0 ? 1 : d);
+  if (!product_within<int64_t>(nonzero_dims, limits::kMaxTensorElements))
+    return parse_error(source, "shape " + shape_to_string(array.shape) +
+                                   " is too large: its nonzero dimensions multiply to more than "
+                                   "2^32 elements");
+  const size_t data_bytes = static_cast<size_t>(shape_elements(array.shape)) * item;
   const size_t have = bytes.size() - pos;
   if (have != data_bytes)
     return parse_error(source, "shape " + shape_to_string(array.shape) + " of " +

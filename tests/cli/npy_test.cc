@@ -161,6 +161,15 @@ TEST(Npy, RejectsMalformedFilesWithAClearMessage) {
        "needs 4 data bytes, the file has 5"},
       {"huge shape", make_npy(header_for("<i8", "(4294967296, 4294967296)"), ""),
        StatusCode::kParseError, "too large"},
+      // Found by fuzz_npy: a zero dimension made the data size 0 while the
+      // dimensions before it overflow int64 when multiplied.
+      {"zero dim after overflowing dims",
+       make_npy(header_for("|u1", "(2, 2, 200057591150, 20005759, 0, 2)"), ""),
+       StatusCode::kParseError, "too large"},
+      {"zero-sized but over the element limit",
+       make_npy(header_for("|u1", "(0, 4294967297)"), ""), StatusCode::kParseError, "too large"},
+      {"rank 9", make_npy(header_for("|u1", "(1, 1, 1, 1, 1, 1, 1, 1, 1)"), "a"),
+       StatusCode::kParseError, "more than 8 dimensions"},
   };
   for (const Malformed& c : cases) {
     NpyArray a;

@@ -3,7 +3,8 @@
 
 fuzz_model_load: flag byte + minified model JSON + NUL + weights (layout in
 fuzz_model_load.cc), from the shipped example and small Fashion-MNIST models.
-fuzz_npy: a few small .npy files, one per dtype and header version.
+fuzz_npy: a few small .npy files, one per dtype and header version, and
+the inputs that once crashed it.
 fuzz_graph: a few fixed pseudo-random byte strings (the bytes only steer the
 graph builder, so any bytes are valid seeds).
 """
@@ -59,6 +60,12 @@ def main():
     buf = io.BytesIO()
     np.lib.format.write_array(buf, arrays["i1_2x3"], version=(2, 0))
     (out / "i1_2x3_v2").write_bytes(buf.getvalue())
+    # A crash fuzz_npy found (CI, 2026-12-07): a zero dimension after
+    # dimensions whose product overflows int64. Kept so every run retries it.
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2, 200057591150, 20005759, 0, 2), }"
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    (out / "zero_dim_after_overflow").write_bytes(
+        b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header)
 
     out = CORPUS / "fuzz_graph"
     out.mkdir(parents=True, exist_ok=True)
