@@ -25,13 +25,15 @@ struct IntGeluRequantizeData {
   const IntGeluData* gelu = nullptr;
   const RequantizeData* requant = nullptr;
   kernels::RequantizeWidePlan wide;
+  bool has_floor = false;  // the floor path applies (int_gelu_requantize.h)
+  kernels::IntGeluRequantizeFloorPlan floor;
 };
 
 template <auto Kernel>
 void run_fused(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const IntGeluRequantizeData*>(op_data);
-  Kernel(d->gelu->with_constants(), d->gelu->vec, d->requant->params, d->wide, io.inputs[0], io.outputs[0],
-         io.pool);
+  Kernel(d->gelu->with_constants(), d->gelu->vec, d->requant->params, d->wide, d->has_floor ? &d->floor : nullptr,
+         io.inputs[0], io.outputs[0], io.pool);
 }
 
 // The step that runs `first` then `second` as one kernel `fn`.
@@ -83,18 +85,22 @@ bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused
   data->gelu = static_cast<const IntGeluData*>(gelu.op_data.get());
   data->requant = static_cast<const RequantizeData*>(requant.op_data.get());
   if (!wide_requantize(requant, data->gelu->params.channels, neon, &data->wide)) return false;
-  const size_t bytes = wide_plan_bytes(data->wide);
+  data->has_floor = kernels::int_gelu_requantize_floor_plan(data->gelu->with_constants(), data->requant->params,
+                                                            data->requant->requant.data(), &data->floor, nullptr);
+  const size_t bytes = wide_plan_bytes(data->wide) + data->floor.m.size() * 4 * sizeof(int64_t);
+  // The kernel name says which path runs: int_gelu_requantize_floor__ISA.
+  const std::string name = std::string(data->has_floor ? "int_gelu_requantize_floor__" : "int_gelu_requantize__") +
+                           (neon ? "neon" : avx512 ? "avx512" : "avx2");
 #if defined(__aarch64__)
   if (neon) {
-    *fused = fused_step(gelu, requant, "int_gelu_requantize__neon", run_fused<kernels::int_gelu_requantize__neon>,
-                        data, bytes);
+    *fused = fused_step(gelu, requant, name, run_fused<kernels::int_gelu_requantize__neon>, data, bytes);
     return true;
   }
 #endif
-  *fused = avx512 ? fused_step(gelu, requant, "int_gelu_requantize__avx512",
-                               run_fused<kernels::int_gelu_requantize__avx512>, data, bytes)
-                  : fused_step(gelu, requant, "int_gelu_requantize__avx2",
-                               run_fused<kernels::int_gelu_requantize__avx2>, data, bytes);
+  *fused = fused_step(gelu, requant, name,
+                      avx512 ? run_fused<kernels::int_gelu_requantize__avx512>
+                             : run_fused<kernels::int_gelu_requantize__avx2>,
+                      data, bytes);
   return true;
 }
 

@@ -92,11 +92,13 @@ void int_layernorm__avx512vnni(const IntLayerNormParams&, const void*, int64_t*,
   DYAD_ABSENT(int_layernorm__avx512vnni);
 }
 void int_gelu_requantize__avx2(const IntGeluParams&, const IntGeluVecPlan&, const RequantizeParams&,
-                               const RequantizeWidePlan&, const void*, void*, ThreadPool*) {
+                               const RequantizeWidePlan&, const IntGeluRequantizeFloorPlan*, const void*, void*,
+                               ThreadPool*) {
   DYAD_ABSENT(int_gelu_requantize__avx2);
 }
 void int_gelu_requantize__avx512(const IntGeluParams&, const IntGeluVecPlan&, const RequantizeParams&,
-                                 const RequantizeWidePlan&, const void*, void*, ThreadPool*) {
+                                 const RequantizeWidePlan&, const IntGeluRequantizeFloorPlan*, const void*, void*,
+                                 ThreadPool*) {
   DYAD_ABSENT(int_gelu_requantize__avx512);
 }
 void int_layernorm_requantize__avx512(const IntLayerNormParams&, const RequantizeParams&, const RequantizeWidePlan&,

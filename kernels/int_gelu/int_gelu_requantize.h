@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/int_gelu/int_gelu_vec.h"
 #include "kernels/requantize/requantize_wide.h"
@@ -19,6 +20,30 @@ namespace dyad::kernels {
 
 class ThreadPool;
 
+// The floor path of the fused kernel (int_gelu_requantize_floor.cc has the
+// exactness argument): the GELU factor negated,
+//   f = -(erf_i + shift_int),  y' = x * f = -y   (one 32x32-bit product)
+// and the requantize as a floor division of y' * |m| with half added,
+//   q = floor((y' * |m| + 2^(e-1)) / 2^e)
+//     = (hi32(y') * |m| + floor(lo32(y') * |m| / 2^32) + 2^(s-1)) >> s,  s = e - 32
+// then dst_zp, clamp: 7 vector operations per 64-bit lane group where the
+// 64-bit-lane requantize (requantize_wide_simd.h) takes 25. Taken when every
+// channel's factor fits int32, every multiplier is negative (as I-BERT's GELU
+// output scale makes it) with e in [33, 63] after normalizing, and no tie of
+// the rounding can reach the clamp window.
+struct IntGeluRequantizeFloorPlan {
+  // gelu.channels + kIntGeluVecPad entries each; entry j is channel j % channels.
+  std::vector<int64_t> neg_shift;  // -shift_int
+  std::vector<int64_t> m;          // -m of the requantize pair, normalized into [0, 2^31)
+  std::vector<int64_t> round;      // 2^(s-1)
+  std::vector<int64_t> shift;      // s = e - 32, in [1, 31]
+};
+
+// False (and *out untouched) when the floor path does not apply; *why then
+// names the failed condition. `requant` has requant.channels pairs.
+bool int_gelu_requantize_floor_plan(const IntGeluParams& gelu, const RequantizeParams& requant,
+                                    const Dyadic* pairs, IntGeluRequantizeFloorPlan* out, const char** why);
+
 // x [gelu.rows, gelu.channels] (gelu.x_type, at most 32 bits) -> y int8/uint8
 // (requant.dst_type). requant.count is the element count, requant.channels
 // its own channel count (1 or gelu.channels), requant.src_type int64 with zero
@@ -26,13 +51,16 @@ class ThreadPool;
 // requantize_wide_plan.
 void int_gelu_requantize__avx512(const IntGeluParams& gelu, const IntGeluVecPlan& gelu_plan,
                                  const RequantizeParams& requant, const RequantizeWidePlan& requant_plan,
+                               const IntGeluRequantizeFloorPlan* floor_plan,
                                  const void* x, void* y, ThreadPool* pool);
 void int_gelu_requantize__avx2(const IntGeluParams& gelu, const IntGeluVecPlan& gelu_plan,
                                const RequantizeParams& requant, const RequantizeWidePlan& requant_plan,
+                               const IntGeluRequantizeFloorPlan* floor_plan,
                                const void* x, void* y, ThreadPool* pool);
 // 64-bit ARM (int_gelu_requantize_neon.cc, built on aarch64 only).
 void int_gelu_requantize__neon(const IntGeluParams& gelu, const IntGeluVecPlan& gelu_plan,
                                const RequantizeParams& requant, const RequantizeWidePlan& requant_plan,
+                               const IntGeluRequantizeFloorPlan* floor_plan,
                                const void* x, void* y, ThreadPool* pool);
 
 }  // namespace dyad::kernels

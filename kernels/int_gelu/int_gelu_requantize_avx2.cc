@@ -6,8 +6,9 @@ namespace dyad::kernels {
 
 void int_gelu_requantize__avx2(const IntGeluParams& gelu, const IntGeluVecPlan& gelu_plan,
                                const RequantizeParams& requant, const RequantizeWidePlan& requant_plan,
+                                 const IntGeluRequantizeFloorPlan* floor_plan,
                                const void* x, void* y, ThreadPool* pool) {
-  int_gelu_requantize_simd<Simd>(gelu, gelu_plan, requant, requant_plan, x, y, pool);
+  int_gelu_requantize_simd<Simd>(gelu, gelu_plan, requant, requant_plan, floor_plan, x, y, pool);
 }
 
 }  // namespace dyad::kernels

@@ -47,9 +47,61 @@ void int_gelu_requantize_range(const IntGeluParams& g, const IntGeluVecPlan& gk,
   }
 }
 
+// kLanes64 values of x (int64 lanes) -> y' = x * -(erf_i + shift_int),
+// channels [c, c + kLanes64) (int_gelu_requantize_floor.cc).
+template <class S>
+DYAD_SIMD_INLINE typename S::V int_gelu_negated_lanes(typename S::V x, const IntGeluVecPlan& gk,
+                                                      const IntGeluRequantizeFloorPlan& k, size_t c) {
+  return S::mul_s32(x, S::sub64(S::load(&k.neg_shift[c]), int_gelu_erf_lanes<S>(x, gk, c)));
+}
+
+// kLanes64 values y' = x * f (int64 lanes) -> floor((y' * n + 2^(e-1)) / 2^e)
+// in the low 32 bits of each lane, channels [c, c + kLanes64).
+template <class S>
+DYAD_SIMD_INLINE typename S::V floor_requantize_lanes(typename S::V y, const IntGeluRequantizeFloorPlan& k,
+                                                      size_t c) {
+  using V = typename S::V;
+  const V n = S::load(&k.m[c]);
+  const V high = S::mul_s32(S::template srli64<32>(y), n);  // (y' >> 32) * n
+  const V low = S::template srli64<32>(S::mul_u32(y, n));    // floor((y' mod 2^32) * n / 2^32)
+  const V t = S::add64(S::add64(high, low), S::load(&k.round[c]));
+  return S::srlv64(t, S::load(&k.shift[c]));
+}
+
+template <class S, class T>
+void int_gelu_requantize_floor_range(const IntGeluParams& g, const IntGeluVecPlan& gk, const IntGeluRequantizeFloorPlan& k,
+                                     const RequantizeParams& r, const RequantizeWidePlan& w, const T* x,
+                                     uint8_t* y, size_t begin, size_t end) {
+  using V = typename S::V;
+  constexpr size_t kStep = S::kLanes32;
+  const size_t channels = static_cast<size_t>(g.channels);
+  const bool is_signed = r.dst_type == IntType::kS8;
+  const V zy = S::set1_32(static_cast<int32_t>(r.dst_zero_point));
+  const V lo = S::set1_32(static_cast<int32_t>(r.dst_min));
+  const V hi = S::set1_32(static_cast<int32_t>(r.dst_max));
+  size_t c = begin % channels;
+  size_t i = begin;
+  for (; i + kStep <= end; i += kStep) {
+    const V xv = S::load_s32(x + i);
+    const V q0 = floor_requantize_lanes<S>(int_gelu_negated_lanes<S>(S::widen_lo(xv), gk, k, c), k, c);
+    const V q1 = floor_requantize_lanes<S>(int_gelu_negated_lanes<S>(S::widen_hi(xv), gk, k, c + S::kLanes64), k,
+                                           c + S::kLanes64);
+    S::store_bytes(y + i, S::max32(S::min32(S::add32(S::narrow(q0, q1), zy), hi), lo), is_signed);
+    c += kStep;
+    c = c < channels ? c : c % channels;
+  }
+  for (; i < end; ++i) {
+    const size_t cr = r.channels == 1 ? 0 : c;
+    const int64_t v = int_gelu_element(x[i], g.b_int[c], g.c_int[c], g.shift_int[c]);
+    y[i] = requantize_wide_element(r, v, w.requant[cr]);
+    if (++c == channels) c = 0;
+  }
+}
+
 template <class S>
 void int_gelu_requantize_simd(const IntGeluParams& g, const IntGeluVecPlan& gk, const RequantizeParams& r,
-                              const RequantizeWidePlan& w, const void* x, void* y, ThreadPool* pool) {
+                              const RequantizeWidePlan& w, const IntGeluRequantizeFloorPlan* floor_plan,
+                              const void* x, void* y, ThreadPool* pool) {
   constexpr size_t kChunk = 16384;  // elements per task, a multiple of every vector width
   const size_t count = r.count;
   const size_t tasks = (count + kChunk - 1) / kChunk;
@@ -59,8 +111,12 @@ void int_gelu_requantize_simd(const IntGeluParams& g, const IntGeluVecPlan& gk, 
       parallel_for(pool, tasks, [&](size_t t) {
         const size_t begin = t * kChunk;
         const size_t end = begin + kChunk < count ? begin + kChunk : count;
-        int_gelu_requantize_range<S>(g, gk, r, w, static_cast<const T*>(x), static_cast<uint8_t*>(y), begin,
-                                     end);
+        if (floor_plan != nullptr)
+          int_gelu_requantize_floor_range<S>(g, gk, *floor_plan, r, w, static_cast<const T*>(x),
+                                             static_cast<uint8_t*>(y), begin, end);
+        else
+          int_gelu_requantize_range<S>(g, gk, r, w, static_cast<const T*>(x), static_cast<uint8_t*>(y), begin,
+                                       end);
       });
     }
   });

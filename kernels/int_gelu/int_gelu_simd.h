@@ -13,9 +13,9 @@
 namespace dyad::kernels {
 inline namespace DYAD_ISA_NAMESPACE {
 
-// kLanes64 values of x (int64 lanes, |x| <= 2^31), channels [c, c + kLanes64).
+// erf_i of kLanes64 values of x (int64 lanes, |x| <= 2^31), channels [c, c + kLanes64).
 template <class S>
-DYAD_SIMD_INLINE typename S::V int_gelu_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {
+DYAD_SIMD_INLINE typename S::V int_gelu_erf_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {
   using V = typename S::V;
   const V limit = S::load(&k.limit[c]);
   const V b = S::load(&k.b_int[c]);
@@ -24,8 +24,13 @@ DYAD_SIMD_INLINE typename S::V int_gelu_lanes(typename S::V x, const IntGeluVecP
   const V t = S::add64(S::sub64(S::xor_(xc, sc), sc), b);  // min(|x|, -b_int) + b_int
   const V poly = S::add64(S::mul_s32(t, t), S::load(&k.c_int[c]));
   const V sx = S::sign64(x);
-  const V erf = S::srai64_14(S::sub64(S::xor_(poly, sx), sx));
-  return S::mullo64(x, S::add64(erf, S::load(&k.shift_int[c])));
+  return S::srai64_14(S::sub64(S::xor_(poly, sx), sx));
+}
+
+// GELU of kLanes64 values of x (int64 lanes, |x| <= 2^31), channels [c, c + kLanes64).
+template <class S>
+DYAD_SIMD_INLINE typename S::V int_gelu_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {
+  return S::mullo64(x, S::add64(int_gelu_erf_lanes<S>(x, k, c), S::load(&k.shift_int[c])));
 }
 
 template <class S, class T>

@@ -3,8 +3,9 @@
 // requantize multipliers of I-BERT's GELU output (negative, large shifts) and
 // random ones, per-tensor and per-channel requant, int8/uint8 outputs with
 // zero points and activation clamps, int8/int16/int32 inputs, channel counts
-// that are not multiples of the vector width, 1-4 threads. A variant the CPU
-// cannot run is skipped with the ISA named.
+// that are not multiples of the vector width, 1-4 threads; the 64-bit-lane
+// path always, and the floor path wherever its plan takes the case. A variant
+// the CPU cannot run is skipped with the ISA named.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -30,16 +31,44 @@ class IntGeluRequantize : public ::testing::TestWithParam<std::string> {
   }
 };
 
-// One random case; false when a plan refuses it (not expected for these draws).
-void expect_same(const std::string& isa, std::mt19937_64& rng, IntType x_type, size_t channels,
-                 bool per_channel_requant, IntType dst_type, int threads) {
+struct Case {
+  IntType x_type = IntType::kS32;
+  size_t channels = 1;
+  bool per_channel_requant = false;
+  IntType dst_type = IntType::kS8;
+  int threads = 1;
+  double log10_scale_lo = -6.0, log10_scale_hi = -2.0;  // the GELU input scales
+  bool ibert_multipliers_only = false;  // no random requantize pairs
+  bool require_floor = false;           // the floor plan must take the case
+};
+
+void run_variant(const std::string& isa, const IntGeluParams& g, const IntGeluVecPlan& gplan,
+                 const RequantizeParams& r, const RequantizeWidePlan& wplan,
+                 const IntGeluRequantizeFloorPlan* floor, const void* x, uint8_t* y, ThreadPool* pool) {
+  if (isa == "avx2")
+    int_gelu_requantize__avx2(g, gplan, r, wplan, floor, x, y, pool);
+  else if (isa == "avx512")
+    int_gelu_requantize__avx512(g, gplan, r, wplan, floor, x, y, pool);
+#if defined(__aarch64__)
+  else if (isa == "neon")
+    int_gelu_requantize__neon(g, gplan, r, wplan, floor, x, y, pool);
+#endif
+}
+
+// One random case, through the 64-bit-lane path and (where its plan takes the
+// case) the floor path. Returns whether the floor path ran.
+bool expect_same(const std::string& isa, std::mt19937_64& rng, const Case& k) {
+  const IntType x_type = k.x_type, dst_type = k.dst_type;
+  const size_t channels = k.channels;
+  const bool per_channel_requant = k.per_channel_requant;
+  const int threads = k.threads;
   std::vector<int64_t> b, c, shift;
   std::vector<double> scales;
   for (size_t ch = 0; ch < channels; ++ch) {
-    const double scale = std::pow(10.0, std::uniform_real_distribution<double>(-6.0, -2.0)(rng));
+    const double scale = std::pow(10.0, std::uniform_real_distribution<double>(k.log10_scale_lo, k.log10_scale_hi)(rng));
     GeluConstants g;
     std::string why;
-    ASSERT_TRUE(derive_gelu_constants(scale, &g, &why)) << why;
+    EXPECT_TRUE(derive_gelu_constants(scale, &g, &why)) << why;
     b.push_back(g.b_int);
     c.push_back(g.c_int);
     shift.push_back(g.shift_int);
@@ -55,7 +84,10 @@ void expect_same(const std::string& isa, std::mt19937_64& rng, IntType x_type, s
   g.shift_int = shift.data();
   IntGeluVecPlan gplan;
   const char* why = "";
-  ASSERT_TRUE(int_gelu_vec_plan(g, &gplan, &why)) << why;
+  if (!int_gelu_vec_plan(g, &gplan, &why)) {
+    ADD_FAILURE() << why;
+    return false;
+  }
 
   RequantizeParams r;
   r.count = rows * channels;
@@ -71,13 +103,30 @@ void expect_same(const std::string& isa, std::mt19937_64& rng, IntType x_type, s
   for (size_t ch = 0; ch < r.channels; ++ch) {
     // I-BERT: out scale S * erf_scale / 2 < 0 over the next scale: a negative
     // 31-bit multiplier and a shift near 58; sometimes any other pair.
-    if (rng() % 4 != 0)
+    if (k.ibert_multipliers_only) {
+      // As a model has them: about S^3 * 1.5e4 (out scale S^3 * 1183 over a
+      // next scale of about 0.08), within a factor of two.
+      const double s = scales[ch];
+      int e2 = 0;
+      const double mantissa = std::frexp(s * s * s * 1.5e4 * std::uniform_real_distribution<double>(0.5, 2.0)(rng), &e2);
+      requant.push_back({-static_cast<int32_t>(std::ldexp(mantissa, 31) - 1), 31 - e2});
+    } else if (rng() % 4 != 0)
       requant.push_back({-static_cast<int32_t>((1u << 30) + rng() % (1u << 30)), 50 + static_cast<int>(rng() % 12)});
     else
       requant.push_back({static_cast<int32_t>(rng()), static_cast<int>(rng() % 70) - 2});
   }
   RequantizeWidePlan wplan;
-  ASSERT_TRUE(requantize_wide_plan(r, requant.data(), &wplan));
+  if (!requantize_wide_plan(r, requant.data(), &wplan)) {
+    ADD_FAILURE() << "requantize_wide_plan refused the case";
+    return false;
+  }
+  IntGeluRequantizeFloorPlan floor;
+  const char* floor_why = "";
+  const bool has_floor = int_gelu_requantize_floor_plan(g, r, requant.data(), &floor, &floor_why);
+  if (k.require_floor && !has_floor) {
+    ADD_FAILURE() << "the floor plan refused the case: " << floor_why;
+    return false;
+  }
 
   const size_t count = r.count;
   std::vector<int64_t> values(count);
@@ -99,24 +148,24 @@ void expect_same(const std::string& isa, std::mt19937_64& rng, IntType x_type, s
   if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
   std::vector<int64_t> gelu(count);
   int_gelu__ref(g, x.data(), gelu.data(), nullptr);
-  std::vector<uint8_t> want(count + 1, 0x5a), got(count + 1, 0x3c);
+  std::vector<uint8_t> want(count + 1, 0x5a);
   requantize__ref(r, requant.data(), gelu.data(), want.data());
-  if (isa == "avx2")
-    int_gelu_requantize__avx2(g, gplan, r, wplan, x.data(), got.data(), pool.get());
-  else if (isa == "avx512")
-    int_gelu_requantize__avx512(g, gplan, r, wplan, x.data(), got.data(), pool.get());
-#if defined(__aarch64__)
-  else if (isa == "neon")
-    int_gelu_requantize__neon(g, gplan, r, wplan, x.data(), got.data(), pool.get());
-#endif
-  for (size_t i = 0; i < count; ++i)
-    if (want[i] != got[i]) {
-      ADD_FAILURE() << isa << ": element " << i << " of " << count << " x=" << values[i] << " gelu=" << gelu[i]
-                    << " want " << int(want[i]) << " got " << int(got[i]) << " (channels " << channels
-                    << ", requant channels " << r.channels << ", threads " << threads << ")";
-      return;
-    }
-  EXPECT_EQ(got[count], 0x3c) << "wrote past the end";
+  for (const IntGeluRequantizeFloorPlan* path : {static_cast<const IntGeluRequantizeFloorPlan*>(nullptr),
+                                                 static_cast<const IntGeluRequantizeFloorPlan*>(&floor)}) {
+    if (path != nullptr && !has_floor) break;
+    const char* path_name = path != nullptr ? "floor path" : "64-bit-lane path";
+    std::vector<uint8_t> got(count + 1, 0x3c);
+    run_variant(isa, g, gplan, r, wplan, path, x.data(), got.data(), pool.get());
+    for (size_t i = 0; i < count; ++i)
+      if (want[i] != got[i]) {
+        ADD_FAILURE() << isa << " " << path_name << ": element " << i << " of " << count << " x=" << values[i]
+                      << " gelu=" << gelu[i] << " want " << int(want[i]) << " got " << int(got[i]) << " (channels "
+                      << channels << ", requant channels " << r.channels << ", threads " << threads << ")";
+        break;
+      }
+    EXPECT_EQ(got[count], 0x3c) << path_name << " wrote past the end";
+  }
+  return has_floor;
 }
 
 TEST_P(IntGeluRequantize, MatchesGeluThenRequantize) {
@@ -126,9 +175,78 @@ TEST_P(IntGeluRequantize, MatchesGeluThenRequantize) {
   for (size_t channels : {1, 5, 8, 16, 17, 31, 768, 3072})
     for (bool per_channel : {false, true})
       for (IntType dst : {IntType::kS8, IntType::kU8}) {
-        expect_same(GetParam(), rng, x_types[index % 3], channels, per_channel, dst, 1 + index % 4);
+        expect_same(GetParam(), rng, {x_types[index % 3], channels, per_channel, dst, 1 + index % 4});
         ++index;
       }
+}
+
+// GELU input scales as BERT's (s_w * S_x, 3e-5 .. 1e-2) with the requantize
+// multipliers they imply: the floor path must take every case, and agree
+// with the reference.
+TEST_P(IntGeluRequantize, FloorPathMatchesGeluThenRequantize) {
+  std::mt19937_64 rng(22);
+  const IntType x_types[] = {IntType::kS32, IntType::kS8, IntType::kS16};
+  int index = 0;
+  int floor_cases = 0;
+  for (size_t channels : {1, 5, 16, 17, 31, 300, 768, 3072})
+    for (bool per_channel : {false, true})
+      for (IntType dst : {IntType::kS8, IntType::kU8}) {
+        Case k{x_types[index % 3], channels, per_channel, dst, 1 + index % 4};
+        k.log10_scale_lo = -4.5 + 0.2 * (index % 12);  // 3e-5 .. 1e-2, each case within 2x
+        k.log10_scale_hi = k.log10_scale_lo + 0.3;
+        k.ibert_multipliers_only = true;
+        k.require_floor = true;
+        floor_cases += expect_same(GetParam(), rng, k);
+        ++index;
+      }
+  EXPECT_EQ(floor_cases, index) << "cases the floor plan never took";
+}
+
+// The floor plan refuses what it cannot compute exactly, naming why.
+TEST(IntGeluRequantizeFloorPlan, RefusesWhatItCannotComputeExactly) {
+  GeluConstants gc;
+  std::string derive_why;
+  ASSERT_TRUE(derive_gelu_constants(1e-3, &gc, &derive_why)) << derive_why;
+  int64_t b = gc.b_int, c = gc.c_int, shift = gc.shift_int;
+  IntGeluParams g;
+  g.rows = 1;
+  g.channels = 1;
+  g.b_int = &b;
+  g.c_int = &c;
+  g.shift_int = &shift;
+  RequantizeParams r;
+  r.count = 1;
+  r.src_type = IntType::kS64;
+  IntGeluRequantizeFloorPlan plan;
+  const char* why = "";
+  const Dyadic ibert{-1234567891, 58};
+  EXPECT_TRUE(int_gelu_requantize_floor_plan(g, r, &ibert, &plan, &why)) << why;
+  ASSERT_EQ(plan.m.size(), 1 + kIntGeluVecPad);
+  EXPECT_EQ(plan.m[0], 1234567891);
+  EXPECT_EQ(plan.shift[0], 58 - 32);
+
+  const Dyadic positive{1234567891, 58};
+  EXPECT_FALSE(int_gelu_requantize_floor_plan(g, r, &positive, &plan, &why));
+  EXPECT_NE(std::string(why).find("positive"), std::string::npos) << why;
+  // -3 * 2^28: odd part 3, so y * m can be an exact tie inside the clamp window.
+  const Dyadic tie{-3 * (1 << 28), 58};
+  EXPECT_FALSE(int_gelu_requantize_floor_plan(g, r, &tie, &plan, &why));
+  EXPECT_NE(std::string(why).find("tie"), std::string::npos) << why;
+  const Dyadic small_shift{-1234567891, 20};
+  EXPECT_FALSE(int_gelu_requantize_floor_plan(g, r, &small_shift, &plan, &why));
+  EXPECT_NE(std::string(why).find("shift"), std::string::npos) << why;
+  // A scale of 3e-7 makes erf_i + shift_int about 9.4e9.
+  ASSERT_TRUE(derive_gelu_constants(3e-7, &gc, &derive_why)) << derive_why;
+  b = gc.b_int, c = gc.c_int, shift = gc.shift_int;
+  EXPECT_FALSE(int_gelu_requantize_floor_plan(g, r, &ibert, &plan, &why));
+  EXPECT_NE(std::string(why).find("leave int32"), std::string::npos) << why;
+  // With scale 1e-3 the GELU values reach about 2^41: a multiplier of
+  // 2^-4 leaves int32 before the clamp.
+  ASSERT_TRUE(derive_gelu_constants(1e-3, &gc, &derive_why)) << derive_why;
+  b = gc.b_int, c = gc.c_int, shift = gc.shift_int;
+  const Dyadic large{-((1 << 30) + 12345), 34};
+  EXPECT_FALSE(int_gelu_requantize_floor_plan(g, r, &large, &plan, &why));
+  EXPECT_NE(std::string(why).find("before the clamp"), std::string::npos) << why;
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, IntGeluRequantize, ::testing::ValuesIn(elementwise_variants()),
