@@ -70,7 +70,8 @@ bool wide_requantize(const Step& requant, int64_t channels, bool neon, kernels::
 }
 
 size_t wide_plan_bytes(const kernels::RequantizeWidePlan& w) {
-  return w.x_lo.size() * 7 * sizeof(int64_t) + w.requant.size() * sizeof(kernels::Dyadic);
+  return w.x_lo.size() * 7 * sizeof(int64_t) + w.floor.n.size() * 3 * sizeof(int64_t) +
+         w.requant.size() * sizeof(kernels::Dyadic);
 }
 
 bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused) {
@@ -87,7 +88,7 @@ bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused
   if (!wide_requantize(requant, data->gelu->params.channels, neon, &data->wide)) return false;
   data->has_floor = kernels::int_gelu_requantize_floor_plan(data->gelu->with_constants(), data->requant->params,
                                                             data->requant->requant.data(), &data->floor, nullptr);
-  const size_t bytes = wide_plan_bytes(data->wide) + data->floor.m.size() * 4 * sizeof(int64_t);
+  const size_t bytes = wide_plan_bytes(data->wide) + data->floor.neg_shift.size() * 4 * sizeof(int64_t);
   // The kernel name says which path runs: int_gelu_requantize_floor__ISA.
   const std::string name = std::string(data->has_floor ? "int_gelu_requantize_floor__" : "int_gelu_requantize__") +
                            (neon ? "neon" : avx512 ? "avx512" : "avx2");

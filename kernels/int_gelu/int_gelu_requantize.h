@@ -34,9 +34,7 @@ class ThreadPool;
 struct IntGeluRequantizeFloorPlan {
   // gelu.channels + kIntGeluVecPad entries each; entry j is channel j % channels.
   std::vector<int64_t> neg_shift;  // -shift_int
-  std::vector<int64_t> m;          // -m of the requantize pair, normalized into [0, 2^31)
-  std::vector<int64_t> round;      // 2^(s-1)
-  std::vector<int64_t> shift;      // s = e - 32, in [1, 31]
+  FloorConstants floor;            // from -m of the requantize pairs
 };
 
 // False (and *out untouched) when the floor path does not apply; *why then

@@ -9,27 +9,12 @@
 // multiplied by 0), and y' = x * f = -y is one signed 32x32-bit product,
 // |y'| < 2^62.
 //
-// Requantize as a floor division. The reference is
-//   clamp(dst_zp + rne(y * m / 2^e), lo, hi),  src_zp = 0.
-// With m < 0, y * m = y' * n for n = -m > 0 (n = 0 is allowed). n and e are
-// normalized (n doubled while below 2^30 and e < 33; n = 2^31 halved) to
-// e in [33, 63] and n < 2^31, which leaves n / 2^e and n's odd part unchanged.
-//  - floor((y' n + 2^(e-1)) / 2^e) = floor((floor(y' n / 2^32) + 2^(s-1)) / 2^s),
-//    s = e - 32 >= 1, since 2^(e-1) = 2^(s-1) * 2^32 (nested floor divisions).
-//  - y' = h * 2^32 + l with h = y' >> 32 (arithmetic, |h| < 2^30; the low 32
-//    bits of a logical shift are the same) and l = y' mod 2^32;
-//    floor(y' n / 2^32) = h * n + floor(l * n / 2^32), where l * n < 2^63 is
-//    one unsigned 32x32-bit product and h * n one signed one.
-//  - The quotient q is bounded by (2^31 * F * n + 2^(e-1)) / 2^e + 1 with F
-//    the channel's bound on |f|, checked with |dst_zp| below 2^31: q and
-//    q + dst_zp fit int32, and the low 32 bits of the logical shift T >> s
-//    (bits s .. s + 31 of T, s <= 31) are q's two's complement.
-//  - floor(v + 1/2) equals rne(v) except at ties v = k + 1/2, where it rounds
-//    up. A tie changes the clamped output only when dst_zp + k and
-//    dst_zp + k + 1 both lie in [lo, hi], so |2k + 1| <= W =
-//    max(|2 (lo - dst_zp) + 1|, |2 (hi - dst_zp) - 1|), and y' n =
-//    (2k + 1) * 2^(e-1) needs n's odd part to divide 2k + 1. The check
-//    odd(n) > W (or n = 0) rules out every such x.
+// Requantize: with m < 0, y * m = y' * |m|, and the floor form of
+// requantize_wide.h applies to y' (requantize_wide.cc, "Floor form", has the
+// argument: normalization, the two products, and floor_pair's tie rule) once
+// q is known to fit int32 without the input clamp that argument uses: here
+// |q| <= (2^31 * F * n + 2^(e-1)) / 2^e + 1 with F the channel's bound on
+// |f|, checked below with |dst_zp| below 2^31.
 #include <algorithm>
 #include <cstdlib>
 
@@ -44,38 +29,6 @@ int128_t abs128(int128_t v) { return v < 0 ? -v : v; }
 
 constexpr int128_t kInt32Limit = int128_t{1} << 31;
 
-struct FloorRequant {
-  int64_t n = 0;  // -m, normalized
-  int32_t e = 0;
-};
-
-// The normalized (n, e) of a pair, or false when the floor path cannot take it.
-bool normalize_pair(Dyadic pair, FloorRequant* out) {
-  if (pair.m > 0) return false;
-  int64_t n = -static_cast<int64_t>(pair.m);
-  int64_t e = pair.e;
-  if (n == 0) {
-    *out = {0, 33};
-    return true;
-  }
-  if (n == (int64_t{1} << 31)) {
-    n >>= 1;
-    --e;
-  }
-  while (e < 33 && n < (int64_t{1} << 30)) {
-    n <<= 1;
-    ++e;
-  }
-  if (e < 33 || e > 63) return false;
-  *out = {n, static_cast<int32_t>(e)};
-  return true;
-}
-
-int64_t odd_part(int64_t n) {
-  while (n % 2 == 0) n /= 2;
-  return n;
-}
-
 }  // namespace
 
 bool int_gelu_requantize_floor_plan(const IntGeluParams& gelu, const RequantizeParams& requant,
@@ -84,6 +37,10 @@ bool int_gelu_requantize_floor_plan(const IntGeluParams& gelu, const RequantizeP
   if (why == nullptr) why = &unused;
   if (gelu.x_type == IntType::kS64) {
     *why = "int64 inputs";
+    return false;
+  }
+  if (requant.dst_type != IntType::kS8 && requant.dst_type != IntType::kU8) {
+    *why = "outputs wider than 8 bits";
     return false;
   }
   if (gelu.channels <= 0 || (requant.channels != 1 && requant.channels != static_cast<size_t>(gelu.channels))) {
@@ -96,10 +53,10 @@ bool int_gelu_requantize_floor_plan(const IntGeluParams& gelu, const RequantizeP
     return false;
   }
   const int128_t zp = requant.dst_zero_point;
-  const int128_t tie_window = std::max(abs128(2 * (requant.dst_min - zp) + 1), abs128(2 * (requant.dst_max - zp) - 1));
+  const int64_t tie_window = floor_tie_window(requant);
 
   const size_t channels = static_cast<size_t>(gelu.channels);
-  std::vector<FloorRequant> floor(channels);
+  std::vector<FloorPair> floor(channels);
   for (size_t c = 0; c < channels; ++c) {
     const int128_t b = gelu.b_int[c], cc = gelu.c_int[c], shift = gelu.shift_int[c];
     const int128_t top = b * b + cc;
@@ -108,13 +65,15 @@ bool int_gelu_requantize_floor_plan(const IntGeluParams& gelu, const RequantizeP
       *why = "a channel's erf_i + shift_int can leave int32";
       return false;
     }
-    FloorRequant& f = floor[c];
-    if (!normalize_pair(pairs[requant.channels == 1 ? 0 : c], &f)) {
-      *why = "a multiplier is positive, or its shift leaves [33, 63] after normalizing";
+    FloorPair& f = floor[c];
+    const Dyadic pair = pairs[requant.channels == 1 ? 0 : c];
+    if (pair.m > 0) {
+      *why = "a multiplier is positive";
       return false;
     }
-    if (f.n != 0 && odd_part(f.n) <= tie_window) {
-      *why = "a multiplier's odd part is small enough for a rounding tie inside the clamp window";
+    if (!floor_pair(-static_cast<int64_t>(pair.m), pair.e, tie_window, &f)) {
+      *why = "a multiplier's shift leaves [33, 63] after normalizing, or its odd part is small enough for a "
+             "rounding tie inside the clamp window";
       return false;
     }
     const int128_t y_max = factor * kInt32Limit;  // |x| <= 2^31
@@ -127,15 +86,9 @@ bool int_gelu_requantize_floor_plan(const IntGeluParams& gelu, const RequantizeP
 
   const size_t n = channels + kIntGeluVecPad;
   IntGeluRequantizeFloorPlan k;
-  for (auto* v : {&k.neg_shift, &k.m, &k.round, &k.shift}) v->resize(n);
-  for (size_t j = 0; j < n; ++j) {
-    const size_t c = j % channels;
-    const int64_t s = floor[c].e - 32;
-    k.neg_shift[j] = -gelu.shift_int[c];
-    k.m[j] = floor[c].n;
-    k.round[j] = int64_t{1} << (s - 1);
-    k.shift[j] = s;
-  }
+  k.neg_shift.resize(n);
+  for (size_t j = 0; j < n; ++j) k.neg_shift[j] = -gelu.shift_int[j % channels];
+  fill_floor_constants(floor, n, &k.floor);
   *out = std::move(k);
   return true;
 }

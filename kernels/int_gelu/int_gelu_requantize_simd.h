@@ -55,19 +55,6 @@ DYAD_SIMD_INLINE typename S::V int_gelu_negated_lanes(typename S::V x, const Int
   return S::mul_s32(x, S::sub64(S::load(&k.neg_shift[c]), int_gelu_erf_lanes<S>(x, gk, c)));
 }
 
-// kLanes64 values y' = x * f (int64 lanes) -> floor((y' * n + 2^(e-1)) / 2^e)
-// in the low 32 bits of each lane, channels [c, c + kLanes64).
-template <class S>
-DYAD_SIMD_INLINE typename S::V floor_requantize_lanes(typename S::V y, const IntGeluRequantizeFloorPlan& k,
-                                                      size_t c) {
-  using V = typename S::V;
-  const V n = S::load(&k.m[c]);
-  const V high = S::mul_s32(S::template srli64<32>(y), n);  // (y' >> 32) * n
-  const V low = S::template srli64<32>(S::mul_u32(y, n));    // floor((y' mod 2^32) * n / 2^32)
-  const V t = S::add64(S::add64(high, low), S::load(&k.round[c]));
-  return S::srlv64(t, S::load(&k.shift[c]));
-}
-
 template <class S, class T>
 void int_gelu_requantize_floor_range(const IntGeluParams& g, const IntGeluVecPlan& gk, const IntGeluRequantizeFloorPlan& k,
                                      const RequantizeParams& r, const RequantizeWidePlan& w, const T* x,
@@ -83,9 +70,9 @@ void int_gelu_requantize_floor_range(const IntGeluParams& g, const IntGeluVecPla
   size_t i = begin;
   for (; i + kStep <= end; i += kStep) {
     const V xv = S::load_s32(x + i);
-    const V q0 = floor_requantize_lanes<S>(int_gelu_negated_lanes<S>(S::widen_lo(xv), gk, k, c), k, c);
-    const V q1 = floor_requantize_lanes<S>(int_gelu_negated_lanes<S>(S::widen_hi(xv), gk, k, c + S::kLanes64), k,
-                                           c + S::kLanes64);
+    const V q0 = floor_requantize_lanes<S>(int_gelu_negated_lanes<S>(S::widen_lo(xv), gk, k, c), k.floor, c);
+    const V q1 = floor_requantize_lanes<S>(int_gelu_negated_lanes<S>(S::widen_hi(xv), gk, k, c + S::kLanes64),
+                                           k.floor, c + S::kLanes64);
     S::store_bytes(y + i, S::max32(S::min32(S::add32(S::narrow(q0, q1), zy), hi), lo), is_signed);
     c += kStep;
     c = c < channels ? c : c % channels;

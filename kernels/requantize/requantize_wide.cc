@@ -26,7 +26,30 @@
 //     computed as (u' + 2^(s-1) - 1 + bit_s(u')) >> s with u' + 2^(s-1) <
 //     2^63 + 2^33 + 2^62 < 2^64: no overflow. rne is odd-symmetric, so the
 //     sign of d * m is applied last.
+//
+// Floor form (requantize_wide.h), when every channel allows it:
+//  - With z_x = 0 and the clamp above, |v| < 2^10 + 2^21 (step 2), and a
+//    clamped d gives the same saturated output under the floor form too
+//    (|v| >= 2^10 there, and floor(v + 1/2) is then beyond the clamp bound
+//    on the same side). y' = -d where m < 0 makes y' * n = d * m; the clamp
+//    bound D < 2^63 keeps -d in int64.
+//  - floor((y' n + 2^(e-1)) / 2^e) = floor((floor(y' n / 2^32) + 2^(s-1)) / 2^s)
+//    with s = e - 32 >= 1 (2^(e-1) is a multiple of 2^32; nested floors),
+//    and y' = h 2^32 + l, h = y' >> 32 (its low 32 bits are those of the
+//    logical shift, and |h| <= 2^31), l = y' mod 2^32:
+//    floor(y' n / 2^32) = h n + floor(l n / 2^32), one signed and one
+//    unsigned 32x32-bit product, |T| < 2^62 + 2^31 + 2^30 for the sum T.
+//    q = floor(T / 2^s) fits int32, so the low 32 bits of the logical shift
+//    (bits s .. s + 31 of T, s <= 31) are q's.
+//  - floor(v + 1/2) is rne(v) except at ties v = k + 1/2, which it rounds up.
+//    Those change the clamped output only when z_y + k and z_y + k + 1 both
+//    lie in [dst_min, dst_max], so |2k + 1| <= W (floor_tie_window), and
+//    d m = (2k + 1) 2^(e-1) with n = n_odd 2^j needs n_odd to divide 2k + 1
+//    (when j <= e - 1; otherwise the left side has too many factors of 2).
+//    floor_pair refuses n_odd <= W.
 #include "kernels/requantize/requantize_wide.h"
+
+#include <algorithm>
 
 #include <cstdlib>
 
@@ -77,6 +100,66 @@ bool make_lane(Dyadic d, int64_t zx, Lane* lane) {
 
 }  // namespace
 
+bool floor_pair(int64_t abs_m, int64_t e, int64_t tie_window, FloorPair* out) {
+  if (abs_m < 0 || abs_m > (int64_t{1} << 31)) return false;
+  if (abs_m == 0) {
+    *out = FloorPair{};  // q = floor(2^(s-1) / 2^s) = 0 = rne(0)
+    return true;
+  }
+  if (abs_m == (int64_t{1} << 31)) {
+    abs_m >>= 1;
+    --e;
+  }
+  while (e < 33 && abs_m < (int64_t{1} << 30)) {
+    abs_m <<= 1;
+    ++e;
+  }
+  if (e < 33 || e > 63) return false;
+  int64_t odd = abs_m;
+  while (odd % 2 == 0) odd /= 2;
+  if (odd <= tie_window) return false;
+  *out = FloorPair{abs_m, static_cast<int32_t>(e)};
+  return true;
+}
+
+int64_t floor_tie_window(const RequantizeParams& p) {
+  return std::max(std::llabs(2 * (p.dst_min - p.dst_zero_point) + 1),
+                  std::llabs(2 * (p.dst_max - p.dst_zero_point) - 1));
+}
+
+void fill_floor_constants(const std::vector<FloorPair>& pairs, size_t entries, FloorConstants* out) {
+  for (auto* v : {&out->n, &out->round, &out->shift}) v->resize(entries);
+  for (size_t j = 0; j < entries; ++j) {
+    const FloorPair& f = pairs[j % pairs.size()];
+    const int64_t s = f.e - 32;
+    out->n[j] = f.n;
+    out->round[j] = int64_t{1} << (s - 1);
+    out->shift[j] = s;
+  }
+}
+
+namespace {
+
+// Whether every channel allows the floor form, and its pairs.
+bool plan_floor(const RequantizeParams& p, const Dyadic* requant, const RequantizeWidePlan& w,
+                std::vector<FloorPair>* pairs) {
+  if (p.src_zero_point != 0) return false;
+  const int64_t window = floor_tie_window(p);
+  pairs->resize(p.channels);
+  for (size_t c = 0; c < p.channels; ++c) {
+    if (w.mag[c] == 0) {  // q = 0 for every input
+      (*pairs)[c] = FloorPair{};
+      continue;
+    }
+    if (w.x_lo[c] == INT64_MIN || w.x_hi[c] == INT64_MAX) return false;  // no clamp: -d may overflow
+    if (!floor_pair(std::llabs(static_cast<int64_t>(requant[c].m)), requant[c].e, window, &(*pairs)[c]))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool requantize_wide_plan(const RequantizeParams& p, const Dyadic* requant, RequantizeWidePlan* out) {
   if (p.dst_type != IntType::kS8 && p.dst_type != IntType::kU8) return false;
   if (p.channels == 0 || p.count % p.channels != 0) return false;
@@ -99,6 +182,9 @@ bool requantize_wide_plan(const RequantizeParams& p, const Dyadic* requant, Requ
     w.shift[j] = lane.shift;
     w.round[j] = lane.round;
   }
+  std::vector<FloorPair> pairs;
+  w.has_floor = plan_floor(p, requant, w, &pairs);
+  if (w.has_floor) fill_floor_constants(pairs, n, &w.floor);
   *out = std::move(w);
   return true;
 }

@@ -26,6 +26,36 @@ namespace dyad::kernels {
 // index (16 int32 lanes on AVX-512).
 inline constexpr size_t kRequantizeWidePad = 15;
 
+// The floor form of rne(y * m / 2^e) for int64 y whose output is clamped to
+// a small window (requantize_wide.cc, "Floor form"): with n = |m| and e
+// normalized to n < 2^31, e in [33, 63], and y' = y negated where m < 0,
+//   q = floor((y' n + 2^(e-1)) / 2^e)
+//     = (hi32(y') * n + floor(lo32(y') * n / 2^32) + 2^(s-1)) >> s,  s = e - 32,
+// two 32x32-bit products, three adds and two shifts per lane, exact when no
+// rounding tie can reach the clamp window and q fits int32.
+struct FloorConstants {
+  // channels + kRequantizeWidePad entries each; entry j is channel j % channels.
+  std::vector<int64_t> n;      // |m| normalized, in [0, 2^31)
+  std::vector<int64_t> round;  // 2^(s-1)
+  std::vector<int64_t> shift;  // s = e - 32, in [1, 31]
+};
+
+// (|m|, e) normalized for the floor form; false when e cannot be brought into
+// [33, 63] or n's odd part is small enough that y * m = (2k + 1) 2^(e-1) for
+// some |2k + 1| <= tie_window (a tie the floor form rounds the other way).
+struct FloorPair {
+  int64_t n = 0;
+  int32_t e = 33;
+};
+bool floor_pair(int64_t abs_m, int64_t e, int64_t tie_window, FloorPair* out);
+
+// The largest |2k + 1| of a tie k + 1/2 that changes a clamped output:
+// max(|2 (dst_min - z_y) + 1|, |2 (dst_max - z_y) - 1|).
+int64_t floor_tie_window(const RequantizeParams& p);
+
+// Appends channel pairs' constants (entry j is pairs[j % pairs.size()]).
+void fill_floor_constants(const std::vector<FloorPair>& pairs, size_t entries, FloorConstants* out);
+
 struct RequantizeWidePlan {
   // channels + kRequantizeWidePad entries each; entry j is channel j % channels.
   std::vector<int64_t> x_lo, x_hi;  // input clamp
@@ -35,6 +65,10 @@ struct RequantizeWidePlan {
   std::vector<int64_t> shift;       // s, in [2, 63]
   std::vector<int64_t> round;       // 2^(s-1) - 1
   std::vector<Dyadic> requant;      // the original pairs, for the scalar tail
+  // The floor form, taken when every channel allows it (z_x = 0, a clamp
+  // bound D below 2^63, floor_pair): y' = (x' ^ neg) - neg, then `floor`.
+  bool has_floor = false;
+  FloorConstants floor;
 };
 
 // False (and *out untouched) when the 64-bit path does not apply: outputs

@@ -34,6 +34,28 @@ DYAD_SIMD_INLINE typename S::V requantize_wide_lanes(typename S::V x, const Requ
   return S::sub64(S::xor_(q, sign), sign);
 }
 
+// kLanes64 values y' (int64 lanes) -> floor((y' * n + 2^(e-1)) / 2^e) in the
+// low 32 bits of each lane, constants of channels [c, c + kLanes64)
+// (the floor form of requantize_wide.h).
+template <class S>
+DYAD_SIMD_INLINE typename S::V floor_requantize_lanes(typename S::V y, const FloorConstants& k, size_t c) {
+  using V = typename S::V;
+  const V n = S::load(&k.n[c]);
+  const V high = S::mul_s32(S::template srli64<32>(y), n);  // (y' >> 32) * n
+  const V low = S::template srli64<32>(S::mul_u32(y, n));    // floor((y' mod 2^32) * n / 2^32)
+  const V t = S::add64(S::add64(high, low), S::load(&k.round[c]));
+  return S::srlv64(t, S::load(&k.shift[c]));
+}
+
+// The floor form of requantize_wide_lanes (RequantizeWidePlan::has_floor).
+template <class S>
+DYAD_SIMD_INLINE typename S::V requantize_floor_lanes(typename S::V x, const RequantizeWidePlan& w, size_t c) {
+  using V = typename S::V;
+  x = S::max64(S::min64(x, S::load(&w.x_hi[c])), S::load(&w.x_lo[c]));
+  const V neg = S::load(&w.neg[c]);
+  return floor_requantize_lanes<S>(S::sub64(S::xor_(x, neg), neg), w.floor, c);
+}
+
 // n elements of src (type T) -> int8/uint8 dst, the first in channel `c`.
 template <class S, class T>
 void requantize_wide_span(const RequantizeParams& p, const RequantizeWidePlan& w, const T* src, uint8_t* dst,
@@ -56,8 +78,14 @@ void requantize_wide_span(const RequantizeParams& p, const RequantizeWidePlan& w
       x0 = S::widen_lo(x);
       x1 = S::widen_hi(x);
     }
-    const V q0 = requantize_wide_lanes<S>(x0, w, c, zx);
-    const V q1 = requantize_wide_lanes<S>(x1, w, c + S::kLanes64, zx);
+    V q0, q1;
+    if (w.has_floor) {
+      q0 = requantize_floor_lanes<S>(x0, w, c);
+      q1 = requantize_floor_lanes<S>(x1, w, c + S::kLanes64);
+    } else {
+      q0 = requantize_wide_lanes<S>(x0, w, c, zx);
+      q1 = requantize_wide_lanes<S>(x1, w, c + S::kLanes64, zx);
+    }
     const V y = S::max32(S::min32(S::add32(S::narrow(q0, q1), zy), hi), lo);
     S::store_bytes(dst + i, y, is_signed);
     c += kStep;

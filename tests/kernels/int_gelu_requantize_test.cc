@@ -221,9 +221,9 @@ TEST(IntGeluRequantizeFloorPlan, RefusesWhatItCannotComputeExactly) {
   const char* why = "";
   const Dyadic ibert{-1234567891, 58};
   EXPECT_TRUE(int_gelu_requantize_floor_plan(g, r, &ibert, &plan, &why)) << why;
-  ASSERT_EQ(plan.m.size(), 1 + kIntGeluVecPad);
-  EXPECT_EQ(plan.m[0], 1234567891);
-  EXPECT_EQ(plan.shift[0], 58 - 32);
+  ASSERT_EQ(plan.floor.n.size(), 1 + kIntGeluVecPad);
+  EXPECT_EQ(plan.floor.n[0], 1234567891);
+  EXPECT_EQ(plan.floor.shift[0], 58 - 32);
 
   const Dyadic positive{1234567891, 58};
   EXPECT_FALSE(int_gelu_requantize_floor_plan(g, r, &positive, &plan, &why));

@@ -5,10 +5,12 @@
 // beyond the normalization limits, both byte outputs with clamps at the ends,
 // per-tensor and per-channel constants with channel counts that are not
 // multiples of the vector width, counts with every tail, 1 to 4 threads.
-// Also the AVX-512 variant's int32 path (16 lanes), for the narrow inputs.
+// Also the AVX-512 variant's int32 path (16 lanes), for the narrow inputs,
+// and the floor form of the 64-bit lanes at every output threshold.
 // A variant the CPU cannot run is skipped with the missing ISA named.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -207,6 +209,58 @@ TEST_P(RequantizeWide, PerChannelOddCountsAndThreads) {
       p.dst_zero_point = -5;
       EXPECT_TRUE(expect_same(p, requant, threads, rng)) << channels;
     }
+  }
+}
+
+// The floor form (RequantizeWidePlan::has_floor): multipliers with a large
+// odd part and shifts in [33, 63], both signs, per channel; inputs just
+// below, at and above every output threshold x * m / 2^e = k + 1/2 of the
+// clamp window, at the clamp bounds and the int64 extremes.
+TEST_P(RequantizeWide, FloorFormAtEveryOutputThreshold) {
+  std::mt19937_64 rng(13);
+  const std::vector<Dyadic> requant = {{1518500250, 33}, {-1234567891, 47}, {INT32_MAX, 63}, {-7654321, 40},
+                                       {987654321, 58}};
+  for (IntType dst : {IntType::kS8, IntType::kU8}) {
+    RequantizeParams p;
+    p.src_type = IntType::kS64;
+    p.dst_type = dst;
+    p.channels = requant.size();
+    p.dst_zero_point = dst == IntType::kS8 ? -9 : 131;
+    p.dst_min = int_type_min(dst);
+    p.dst_max = int_type_max(dst);
+    RequantizeWidePlan plan;
+    ASSERT_TRUE(requantize_wide_plan(p, requant.data(), &plan));
+    ASSERT_TRUE(plan.has_floor);
+    // Per channel: the thresholds, as a column of the [rows, channels] input.
+    std::vector<std::vector<int64_t>> columns(p.channels);
+    for (size_t c = 0; c < p.channels; ++c) {
+      const Dyadic d = requant[c];
+      for (int64_t k = -300; k <= 300; ++k) {
+        __extension__ const __int128 edge = (static_cast<__int128>(2 * k + 1) << (d.e - 1)) / d.m;
+        for (int delta = -1; delta <= 1; ++delta) columns[c].push_back(static_cast<int64_t>(edge) + delta);
+      }
+      for (int64_t x : {plan.x_lo[c], plan.x_hi[c], INT64_MIN, INT64_MAX, int64_t{0}, int64_t{1}, int64_t{-1}})
+        for (int delta = -1; delta <= 1; ++delta) {
+          __extension__ const __int128 v = static_cast<__int128>(x) + delta;
+          if (v >= INT64_MIN && v <= INT64_MAX) columns[c].push_back(static_cast<int64_t>(v));
+        }
+    }
+    size_t rows = 0;
+    for (const auto& column : columns) rows = std::max(rows, column.size());
+    std::vector<int64_t> values(rows * p.channels);
+    for (size_t r = 0; r < rows; ++r)
+      for (size_t c = 0; c < p.channels; ++c) values[r * p.channels + c] = columns[c][r % columns[c].size()];
+    p.count = values.size();
+    for (int threads : {1, 2}) EXPECT_TRUE(expect_same(p, requant, threads, rng, &values));
+  }
+  // A tie can reach the window: odd part 3, or a power of two.
+  RequantizeParams p;
+  p.src_type = IntType::kS64;
+  p.count = 16;
+  RequantizeWidePlan plan;
+  for (const Dyadic d : {Dyadic{3 << 20, 40}, Dyadic{1 << 30, 50}, Dyadic{1518500250, 20}}) {
+    ASSERT_TRUE(requantize_wide_plan(p, &d, &plan));
+    EXPECT_FALSE(plan.has_floor) << d.m << "/" << d.e;
   }
 }
 
