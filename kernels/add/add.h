@@ -62,8 +62,17 @@ struct alignas(32) AddBlock8 {
     int32_t round[8];       // 8-bit: (2^(shift-1) or one less) - z * mult, mod 2^32
     int32_t shift[8];       // 8-bit: the shift; 16/32-bit: e - 32
     int64_t round64[2][4];  // 16/32-bit: 2^(e-1), [0] even elements, [1] odd
+    // 8-bit, split form (AddVecPlan::split8): m = mult * 2^16 + mult_lo,
+    // (x * mult + round + ((x * mult_lo + round_lo) >> 16)) >> shift.
+    int32_t mult_lo[8];
+    int32_t round_lo[8];
   } narrow_a, narrow_b;
+  // The narrow path's exact wide branch (AddVecPlan::narrow_exact_wide): the
+  // 2^(63 - rs) that the wide branch's logical shift adds, [0] even, [1] odd.
+  int64_t exact_bias[2][4];
 };
+
+inline constexpr int64_t kNarrowExactLimit = int64_t{1} << 30;
 
 struct AddVecPlan {
   AddParams params;
@@ -71,6 +80,15 @@ struct AddVecPlan {
   // Every branch has a 32-bit-lane form proved to give the same output
   // (add_narrow.cc): at least one input is 8-bit.
   bool narrow = false;
+  // On the narrow path, the 16/32-bit branch is the exact 64-bit rne of
+  // `blocks[].a` or `.b`, unbiased and clamped to +-kNarrowExactLimit in
+  // int32 (add_narrow.cc), instead of the floor form: when a tie could reach
+  // the clamp window but the window and the 8-bit branch are small.
+  bool narrow_exact_wide = false;
+  // On the narrow path, an 8-bit branch in the split form (add_narrow.cc):
+  // its multiplier as two 16-bit halves, for branches too large for one
+  // 32-bit product (BERT's residuals reach 2^21). [0] a, [1] b.
+  bool split8[2] = {false, false};
   std::vector<AddBlock8> blocks;   // period / 8
   std::vector<Dyadic> a_requant, b_requant;  // the original pairs, for the scalar tails
 };

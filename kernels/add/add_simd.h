@@ -57,10 +57,17 @@ void store_sums(const AddParams& p, void* dst, size_t i, typename S::V y) {
 // (x - z) * m + 2^(e-1) in 64-bit lanes, shifted by e - 32.
 template <class S, class T>
 DYAD_SIMD_INLINE typename S::V narrow_branch(typename S::V x, typename S::V z, const AddBlock8::NarrowBranch& k0,
-                            const AddBlock8::NarrowBranch& k1) {
+                            const AddBlock8::NarrowBranch& k1, bool split) {
   // 8 int32 constants from each of two blocks (32 bytes each, as load_64x4s reads).
   auto consts = [](const auto& c0, const auto& c1) { return S::load_64x4s(c0, c1); };
   if constexpr (sizeof(T) == 1) {
+    if (split) {
+      const typename S::V low = S::srav32(S::add32(S::mullo32(x, consts(k0.mult_lo, k1.mult_lo)),
+                                                   consts(k0.round_lo, k1.round_lo)),
+                                          S::set1_32(16));
+      return S::srav32(S::add32(S::add32(S::mullo32(x, consts(k0.mult, k1.mult)), consts(k0.round, k1.round)), low),
+                       consts(k0.shift, k1.shift));
+    }
     return S::srav32(S::add32(S::mullo32(x, consts(k0.mult, k1.mult)), consts(k0.round, k1.round)),
                      consts(k0.shift, k1.shift));
   } else {
@@ -70,6 +77,34 @@ DYAD_SIMD_INLINE typename S::V narrow_branch(typename S::V x, typename S::V z, c
                                        consts(k0.round64[1], k1.round64[1]));
     return S::srav32(S::high_halves64(even, odd), consts(k0.shift, k1.shift));
   }
+}
+
+// The narrow path's exact wide branch (AddVecPlan::narrow_exact_wide):
+// add_branch's rne in 64-bit lanes, unbiased, clamped to +-kNarrowExactLimit,
+// as int32 lanes.
+template <class S>
+DYAD_SIMD_INLINE typename S::V exact_wide_branch(typename S::V x, typename S::V z, const AddBlock8& c0,
+                                                 const AddBlock8& c1, bool is_a) {
+  using V = typename S::V;
+  const V d = S::sub32(x, z);
+  const V limit = S::set1_64(kNarrowExactLimit), neg_limit = S::set1_64(-kNarrowExactLimit);
+  V half[2];
+  for (int h = 0; h < 2; ++h) {
+    const V v = add_branch<S>(h == 0 ? d : S::template srli64<32>(d), is_a ? c0.a : c0.b, is_a ? c1.a : c1.b, h);
+    half[h] = S::min64(S::max64(S::sub64(v, add_consts<S>(c0.exact_bias, c1.exact_bias, h)), neg_limit), limit);
+  }
+  return S::interleave32(half[0], half[1]);
+}
+
+// One branch of the narrow path for input type T (is_a: the add's first input).
+template <class S, class T>
+DYAD_SIMD_INLINE typename S::V narrow_path_branch(const AddVecPlan& w, typename S::V x, typename S::V z,
+                                                  const AddBlock8& c0, const AddBlock8& c1, bool is_a) {
+  if constexpr (sizeof(T) > 1) {
+    if (w.narrow_exact_wide) return exact_wide_branch<S>(x, z, c0, c1, is_a);
+  }
+  return narrow_branch<S, T>(x, z, is_a ? c0.narrow_a : c0.narrow_b, is_a ? c1.narrow_a : c1.narrow_b,
+                             w.split8[is_a ? 0 : 1]);
 }
 
 // Elements [begin, end) on the narrow path; the sum with z_y cannot wrap
@@ -89,8 +124,8 @@ void add_range_narrow(const AddVecPlan& w, const A* a, const B* b, void* dst, si
   for (; i + kStep <= end; i += kStep) {
     const AddBlock8& c0 = w.blocks[k];
     const AddBlock8& c1 = w.blocks[k + 1 < blocks ? k + 1 : 0];
-    const V sum = S::add32(S::add32(narrow_branch<S, A>(S::load_s32(a + i), za, c0.narrow_a, c1.narrow_a),
-                                    narrow_branch<S, B>(S::load_s32(b + i), zb, c0.narrow_b, c1.narrow_b)),
+    const V sum = S::add32(S::add32(narrow_path_branch<S, A>(w, S::load_s32(a + i), za, c0, c1, true),
+                                    narrow_path_branch<S, B>(w, S::load_s32(b + i), zb, c0, c1, false)),
                            zy);
     store_sums<S>(p, dst, i, S::min32(S::max32(sum, lo), hi));
     k = (k + kStep / 8) % blocks;

@@ -257,7 +257,8 @@ TEST_P(AddVec, NarrowPathForEveryInputPair) {
 // block's int8 identity): the int32 branch on both sides of every output
 // threshold within reach of the clamp, and at the int32 extremes, each next
 // to every int8 value; and a multiplier whose small odd part (3 * 2^28)
-// would let a tie reach the clamp window, so the plan keeps the 64-bit path.
+// would let a tie reach the clamp window, so the int32 branch takes the
+// exact 64-bit form (narrow_exact_wide).
 TEST_P(AddVec, NarrowPathWithAnInt32Branch) {
   std::mt19937_64 rng(12);
   const size_t kChannels = 5;
@@ -304,7 +305,8 @@ TEST_P(AddVec, NarrowPathWithAnInt32Branch) {
     AddVecPlan plan;
     std::string why;
     ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
-    ASSERT_EQ(plan.narrow, variant == 0);
+    ASSERT_TRUE(plan.narrow);
+    ASSERT_EQ(plan.narrow_exact_wide, variant == 1);
     std::vector<uint8_t> want(p.count + 8, 0xA5);
     add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
     for (int threads : {1, 2}) {
@@ -315,6 +317,105 @@ TEST_P(AddVec, NarrowPathWithAnInt32Branch) {
       ASSERT_EQ(got, want) << "variant " << variant << " threads " << threads;
     }
   }
+}
+
+// BERT's residual adds: int32 sums plus an int8 residual into an int32
+// output clamped to 22 bits. Some multipliers have small odd parts (ties
+// reach the window), so the int32 branch takes the exact form, clamped to
+// +-2^30: inputs at, below and above every output threshold across the
+// window (exact ties included), around the +-2^30 clamp of the branch and at
+// the int32 extremes, next to every int8 value.
+TEST_P(AddVec, NarrowPathWithAnExactInt32Branch) {
+  const std::vector<Dyadic> qa = {{3 << 20, 27}, {1 << 30, 27}, {5 << 25, 28}, {1421217894, 27},
+                                  {-(3 << 20), 27}, {0, 27}, {2123886106, 28}};
+  const size_t channels = qa.size();
+  // The residual's multipliers: one 32-bit product is exact for the last
+  // only; the others take the split form (AddVecPlan::split8).
+  struct Residual {
+    Dyadic q;
+    bool split;
+  };
+  for (const Residual residual : {Residual{{1937810517, 17}, true}, Residual{{1086918370, 16}, true},
+                                  Residual{{2089541263, 17}, false}})
+  for (int64_t zp : {int64_t{0}, int64_t{5}}) {
+    const std::vector<Dyadic> qb(channels, residual.q);
+    AddParams p;
+    p.channels = channels;
+    p.a_type = IntType::kS32;
+    p.b_type = IntType::kS8;
+    p.dst_type = IntType::kS32;
+    p.dst_zero_point = zp;
+    p.dst_min = -2097152;
+    p.dst_max = 2097151;
+    std::vector<std::vector<int64_t>> columns(channels);
+    for (size_t c = 0; c < channels; ++c) {
+      std::vector<int64_t>& col = columns[c];
+      for (int64_t x : {int64_t{INT32_MIN}, int64_t{INT32_MIN} + 1, int64_t{-1}, int64_t{0}, int64_t{1},
+                        int64_t{INT32_MAX} - 1, int64_t{INT32_MAX}})
+        col.push_back(x);
+      const Dyadic d = qa[c];
+      if (d.m == 0) continue;
+      std::vector<int64_t> outputs;
+      for (int64_t k = -700; k <= 700; ++k) outputs.push_back(k * 6151);  // across the 22-bit window
+      for (int64_t k = -40; k <= 40; ++k) outputs.push_back(k);
+      for (int64_t sign : {-1, 1}) outputs.push_back(sign * kNarrowExactLimit);
+      for (int64_t h : outputs) {
+        const int128_t edge = (int128_t{2 * h + 1} << (d.e - 1)) / d.m;
+        for (int64_t delta = -2; delta <= 2; ++delta)
+          col.push_back(static_cast<int64_t>(std::clamp<int128_t>(edge + delta, INT32_MIN, INT32_MAX)));
+      }
+    }
+    size_t rows = 0;
+    for (const auto& col : columns) rows = std::max(rows, col.size());
+    std::vector<int64_t> va(rows * channels), vb(rows * channels);
+    for (size_t r = 0; r < rows; ++r)
+      for (size_t c = 0; c < channels; ++c) {
+        va[r * channels + c] = columns[c][r % columns[c].size()];
+        vb[r * channels + c] = static_cast<int64_t>((r * 7 + c) % 256) - 128;
+      }
+    p.count = va.size();
+    std::vector<uint8_t> a(p.count * 4 + 1), b(p.count + 1);
+    store_ints(va.data(), p.count, p.a_type, a.data(), 0);
+    store_ints(vb.data(), p.count, p.b_type, b.data(), 0);
+    AddVecPlan plan;
+    std::string why;
+    ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+    ASSERT_TRUE(plan.narrow);
+    ASSERT_TRUE(plan.narrow_exact_wide);
+    ASSERT_EQ(plan.split8[1], residual.split) << residual.q.m;
+    std::vector<uint8_t> want(p.count * 4 + 8, 0xA5);
+    add__ref(p, qa.data(), qb.data(), a.data(), b.data(), want.data());
+    for (int threads : {1, 2}) {
+      std::unique_ptr<ThreadPool> pool;
+      if (threads > 1) pool = std::make_unique<ThreadPool>(threads);
+      std::vector<uint8_t> got(p.count * 4 + 8, 0xA5);
+      run(plan, a.data(), b.data(), got.data(), pool.get());
+      for (size_t i = 0; i < p.count; ++i) {
+        int32_t w, g;
+        std::memcpy(&w, want.data() + 4 * i, 4);
+        std::memcpy(&g, got.data() + 4 * i, 4);
+        if (w != g) {
+          ADD_FAILURE() << GetParam() << ": element " << i << " a=" << va[i] << " b=" << vb[i] << " zp " << zp
+                        << " threads " << threads << ": want " << w << " got " << g;
+          break;
+        }
+      }
+      EXPECT_EQ(got[p.count * 4], 0xA5) << "wrote past the end";
+    }
+  }
+  // A window plus 8-bit branch of 2^30 or more keeps the 64-bit path.
+  const std::vector<Dyadic> qb(channels, Dyadic{1937810517, 17});
+  AddParams p;
+  p.channels = channels;
+  p.a_type = IntType::kS32;
+  p.b_type = IntType::kS8;
+  p.dst_type = IntType::kS32;
+  p.dst_min = INT32_MIN;
+  p.dst_max = INT32_MAX;
+  AddVecPlan plan;
+  std::string why;
+  ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
+  EXPECT_FALSE(plan.narrow);
 }
 
 TEST(AddVecPlan, RefusesWhatItCannotComputeExactly) {
