@@ -319,6 +319,19 @@ TEST_P(AddVec, NarrowPathWithAnInt32Branch) {
   }
 }
 
+// An int32 + int8 -> int32 add with zero point zp and clamp [lo, hi].
+AddParams int32_plus_int8(size_t channels, int64_t zp, int64_t lo, int64_t hi) {
+  AddParams p;
+  p.channels = channels;
+  p.a_type = IntType::kS32;
+  p.b_type = IntType::kS8;
+  p.dst_type = IntType::kS32;
+  p.dst_zero_point = zp;
+  p.dst_min = lo;
+  p.dst_max = hi;
+  return p;
+}
+
 // BERT's residual adds: int32 sums plus an int8 residual into an int32
 // output clamped to 22 bits. Some multipliers have small odd parts (ties
 // reach the window), so the int32 branch takes the exact form, clamped to
@@ -339,14 +352,7 @@ TEST_P(AddVec, NarrowPathWithAnExactInt32Branch) {
                                   Residual{{2089541263, 17}, false}})
   for (int64_t zp : {int64_t{0}, int64_t{5}}) {
     const std::vector<Dyadic> qb(channels, residual.q);
-    AddParams p;
-    p.channels = channels;
-    p.a_type = IntType::kS32;
-    p.b_type = IntType::kS8;
-    p.dst_type = IntType::kS32;
-    p.dst_zero_point = zp;
-    p.dst_min = -2097152;
-    p.dst_max = 2097151;
+    AddParams p = int32_plus_int8(channels, zp, -2097152, 2097151);
     std::vector<std::vector<int64_t>> columns(channels);
     for (size_t c = 0; c < channels; ++c) {
       std::vector<int64_t>& col = columns[c];
@@ -405,13 +411,7 @@ TEST_P(AddVec, NarrowPathWithAnExactInt32Branch) {
   }
   // A window plus 8-bit branch of 2^30 or more keeps the 64-bit path.
   const std::vector<Dyadic> qb(channels, Dyadic{1937810517, 17});
-  AddParams p;
-  p.channels = channels;
-  p.a_type = IntType::kS32;
-  p.b_type = IntType::kS8;
-  p.dst_type = IntType::kS32;
-  p.dst_min = INT32_MIN;
-  p.dst_max = INT32_MAX;
+  const AddParams p = int32_plus_int8(channels, 0, INT32_MIN, INT32_MAX);
   AddVecPlan plan;
   std::string why;
   ASSERT_TRUE(add_vec_plan(p, qa.data(), qb.data(), &plan, &why)) << why;
