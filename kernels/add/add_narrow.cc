@@ -182,10 +182,12 @@ void plan_narrow(const AddParams& p, const Dyadic* a_requant, const Dyadic* b_re
     AddBlock8& blk = plan->blocks[i / 8];
     const size_t c = i % p.channels;
     const int lane = static_cast<int>(i % 8);
+    // The exact wide branch reads blocks[].a or .b and exact_bias; the floor
+    // constants exist only where floor_wide_allowed holds for every channel.
     if (a8) set_narrow8(blk.narrow_a, lane, a[c], p.a_zero_point);
-    else set_floor_wide(blk.narrow_a, lane, a_requant[c]);
+    else if (!exact_wide) set_floor_wide(blk.narrow_a, lane, a_requant[c]);
     if (b8) set_narrow8(blk.narrow_b, lane, b[c], p.b_zero_point);
-    else set_floor_wide(blk.narrow_b, lane, b_requant[c]);
+    else if (!exact_wide) set_floor_wide(blk.narrow_b, lane, b_requant[c]);
     const AddBlock8::Branch& wide = a8 ? blk.b : blk.a;
     blk.exact_bias[lane % 2][lane / 2] = int64_t{1} << (63 - wide.rshift[lane % 2][lane / 2]);
   }
