@@ -4,10 +4,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 #include "engine/core/checked_math.h"
 #include "engine/core/limits.h"
+#include "engine/format/file_io.h"
 
 namespace dyad::cli {
 
@@ -220,12 +220,18 @@ Status parse_npy(std::string_view bytes, std::string_view source, NpyArray* out)
   return Status::ok();
 }
 
+// A header beyond this is not one NumPy writes (it pads to 64 bytes).
+constexpr uint64_t kMaxNpyHeaderBytes = uint64_t{1} << 20;
+
 Status read_npy(const std::string& path, NpyArray* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(StatusCode::kIoError, path + ": cannot open: " + std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status(StatusCode::kIoError, path + ": read error");
-  return parse_npy(bytes, path, out);
+  // Through the engine's reader: a regular file only (a FIFO or device is
+  // refused before it can block or stream forever), at most one tensor's
+  // bytes plus a header, read in one allocation.
+  std::shared_ptr<AlignedBuffer> bytes;
+  DYAD_RETURN_IF_ERROR(read_whole_file(path, "dyad", ".npy file",
+                                       static_cast<uint64_t>(limits::kMaxTensorBytes) + kMaxNpyHeaderBytes,
+                                       &bytes));
+  return parse_npy(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), path, out);
 }
 
 std::string serialize_npy(NpyType type, const Shape& shape, const void* data) {

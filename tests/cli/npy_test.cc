@@ -3,6 +3,7 @@
 #include "engine/cli/npy.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -205,6 +206,18 @@ TEST_F(NpyFiles, WriteThenReadAndMissingFiles) {
   Status s = read_npy(missing, &a);
   EXPECT_EQ(s.code(), StatusCode::kIoError);
   EXPECT_NE(s.message().find(missing), std::string::npos) << s.message();
+
+  // Only regular files: a directory, and a FIFO (whose open or read would
+  // block) are refused with their path named.
+  for (const std::string& odd : {dir_.string(), (dir_ / "fifo.npy").string()}) {
+    if (odd != dir_.string()) {
+      ASSERT_EQ(::mkfifo(odd.c_str(), 0600), 0) << odd;
+    }
+    s = read_npy(odd, &a);
+    EXPECT_EQ(s.code(), StatusCode::kIoError) << odd;
+    EXPECT_NE(s.message().find("regular file"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(odd), std::string::npos) << s.message();
+  }
 
   const std::string unwritable = (dir_ / "no_dir" / "b.npy").string();
   s = write_npy(unwritable, NpyType::kI8, {3}, v);
