@@ -107,30 +107,39 @@ DYAD_SIMD_INLINE typename S::V narrow_path_branch(const AddVecPlan& w, typename 
                              w.split8[is_a ? 0 : 1]);
 }
 
+// Calls step(i, c0, c1) for each whole vector of elements [begin, end) (begin
+// a multiple of the constants' period) with the constant blocks of its
+// elements, then the reference formula for the tail.
+template <class S, class A, class B, class Step>
+DYAD_SIMD_INLINE void add_steps(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t begin, size_t end,
+                                const Step& step) {
+  constexpr size_t kStep = S::kLanes32;
+  const size_t blocks = w.blocks.size();
+  size_t k = 0;  // block index within the period
+  size_t i = begin;
+  for (; i + kStep <= end; i += kStep) {
+    step(i, w.blocks[k], w.blocks[k + 1 < blocks ? k + 1 : 0]);
+    k = (k + kStep / 8) % blocks;
+  }
+  if (i < end) add_scalar_range(w, a, b, dst, i, end);
+}
+
 // Elements [begin, end) on the narrow path; the sum with z_y cannot wrap
 // (add_narrow.cc bounds each branch).
 template <class S, class A, class B>
 void add_range_narrow(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t begin, size_t end) {
   using V = typename S::V;
-  constexpr size_t kStep = S::kLanes32;
   const AddParams& p = w.params;
   const V za = S::set1_32(static_cast<int32_t>(p.a_zero_point));
   const V zb = S::set1_32(static_cast<int32_t>(p.b_zero_point));
   const V zy = S::set1_32(static_cast<int32_t>(p.dst_zero_point));
   const V lo = S::set1_32(static_cast<int32_t>(p.dst_min)), hi = S::set1_32(static_cast<int32_t>(p.dst_max));
-  const size_t blocks = w.blocks.size();
-  size_t k = 0;  // block index within the period
-  size_t i = begin;
-  for (; i + kStep <= end; i += kStep) {
-    const AddBlock8& c0 = w.blocks[k];
-    const AddBlock8& c1 = w.blocks[k + 1 < blocks ? k + 1 : 0];
+  add_steps<S>(w, a, b, dst, begin, end, [&](size_t i, const AddBlock8& c0, const AddBlock8& c1) {
     const V sum = S::add32(S::add32(narrow_path_branch<S, A>(w, S::load_s32(a + i), za, c0, c1, true),
                                     narrow_path_branch<S, B>(w, S::load_s32(b + i), zb, c0, c1, false)),
                            zy);
     store_sums<S>(p, dst, i, S::min32(S::max32(sum, lo), hi));
-    k = (k + kStep / 8) % blocks;
-  }
-  if (i < end) add_scalar_range(w, a, b, dst, i, end);
+  });
 }
 
 // Elements [begin, end) of a (type A) and b (type B) into dst; begin is a
@@ -139,17 +148,11 @@ template <class S, class A, class B>
 void add_range(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t begin, size_t end) {
   if (w.narrow) return add_range_narrow<S>(w, a, b, dst, begin, end);
   using V = typename S::V;
-  constexpr size_t kStep = S::kLanes32;
   const AddParams& p = w.params;
   const V za = S::set1_32(static_cast<int32_t>(p.a_zero_point));
   const V zb = S::set1_32(static_cast<int32_t>(p.b_zero_point));
   const V lo = S::set1_64(p.dst_min), hi = S::set1_64(p.dst_max);
-  const size_t blocks = w.blocks.size();
-  size_t k = 0;  // block index within the period
-  size_t i = begin;
-  for (; i + kStep <= end; i += kStep) {
-    const AddBlock8& c0 = w.blocks[k];
-    const AddBlock8& c1 = w.blocks[k + 1 < blocks ? k + 1 : 0];
+  add_steps<S>(w, a, b, dst, begin, end, [&](size_t i, const AddBlock8& c0, const AddBlock8& c1) {
     const V da = S::sub32(S::load_s32(a + i), za);
     const V db = S::sub32(S::load_s32(b + i), zb);
     V half[2];
@@ -161,9 +164,7 @@ void add_range(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t be
       half[h] = S::min64(S::max64(sum, lo), hi);
     }
     store_sums<S>(p, dst, i, S::interleave32(half[0], half[1]));
-    k = (k + kStep / 8) % blocks;
-  }
-  if (i < end) add_scalar_range(w, a, b, dst, i, end);
+  });
 }
 
 template <class S>
