@@ -288,13 +288,8 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
   constexpr size_t TT = kVnmZmmTileTokens;  // rows packed (and gathered) at a time
   const Weights<Bits, Gather> wt(plan);
   const VnmLayout& l = plan.layout;
-  const size_t tokens = args.tokens, tb = plan.token_block;
-  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
-  const size_t token_blocks = (tokens + tb - 1) / tb;
-  const size_t panels = plan.panels.size();
-  const size_t group = threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads));
-  const size_t groups = (panels + group - 1) / group;
-  const size_t items = token_blocks * groups;
+  const VnmWorkSplit w(plan, args);
+  const size_t tokens = w.tokens, tb = w.tb, groups = w.groups, items = w.items;
   const int64_t v_octets = plan.desc.shape.v / 8;
   const size_t win_stride = vnm_zmm_window_stride(l.group_pairs);
   const size_t quad_stride = vnm_zmm_quad_stride(plan.chunk_gp);
@@ -328,7 +323,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
         packed_block = b;
         windowed_vblock = -1;
       }
-      for (size_t p = g * group; p < std::min(panels, (g + 1) * group); ++p) {
+      for (size_t p = w.first_panel(g); p < w.end_panel(g); ++p) {
         const VnmPanel panel = plan.panels[p];
         const int32_t quads = 2 * panel.octets;
         if constexpr (Gather) {
@@ -365,7 +360,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
       }
     }
   };
-  parallel_for(args.pool, std::min(threads, items), task);
+  parallel_for(args.pool, std::min(w.threads, items), task);
 }
 
 template <int Bits>

@@ -21,6 +21,25 @@
 namespace dyad::kernels {
 inline namespace DYAD_ISA_NAMESPACE {
 
+// How a run splits into (token block, panel group) items, taken by the
+// threads from a shared counter (this driver's and the zmm one's,
+// vnm_gemm_avx512vnni.cc): about four groups per thread.
+struct VnmWorkSplit {
+  VnmWorkSplit(const VnmGemmPlan& plan, const VnmArgs& args)
+      : tokens(args.tokens),
+        tb(plan.token_block),
+        threads(args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1),
+        token_blocks((tokens + tb - 1) / tb),
+        panels(plan.panels.size()),
+        group(threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads))),
+        groups((panels + group - 1) / group),
+        items(token_blocks * groups) {}
+  // Panels [first_panel(g), end_panel(g)) of group g.
+  size_t first_panel(size_t g) const { return g * group; }
+  size_t end_panel(size_t g) const { return std::min(panels, (g + 1) * group); }
+  size_t tokens, tb, threads, token_blocks, panels, group, groups, items;
+};
+
 // One task's scratch slice (VnmGemmPlan's scratch_*_bytes, in that order)
 // and the bytes of one token tile's windows.
 struct VnmPanelScratch {
@@ -41,13 +60,8 @@ template <bool Gather, class Pack, class GatherRows, class PanelFn>
 void vnm_drive_panels(const VnmGemmPlan& plan, const VnmArgs& args, Pack pack, GatherRows gather, PanelFn panel) {
   constexpr size_t TT = kVnmTileTokens;
   const VnmLayout& l = plan.layout;
-  const size_t tokens = args.tokens, tb = plan.token_block;
-  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
-  const size_t token_blocks = (tokens + tb - 1) / tb;
-  const size_t panels = plan.panels.size();
-  const size_t group = threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads));
-  const size_t groups = (panels + group - 1) / group;
-  const size_t items = token_blocks * groups;
+  const VnmWorkSplit w(plan, args);
+  const size_t tokens = w.tokens, tb = w.tb, groups = w.groups, items = w.items;
   const int64_t v_octets = plan.desc.shape.v / 8;
   const auto* src = static_cast<const uint8_t*>(args.src);
   std::atomic<size_t> next{0};
@@ -79,7 +93,7 @@ void vnm_drive_panels(const VnmGemmPlan& plan, const VnmArgs& args, Pack pack, G
         packed_block = b;
         windowed_vblock = -1;
       }
-      for (size_t p = g * group; p < std::min(panels, (g + 1) * group); ++p) {
+      for (size_t p = w.first_panel(g); p < w.end_panel(g); ++p) {
         const VnmPanel& pn = plan.panels[p];
         if constexpr (Gather) {
           const int64_t vblock = pn.octet0 / v_octets;
@@ -97,7 +111,7 @@ void vnm_drive_panels(const VnmGemmPlan& plan, const VnmArgs& args, Pack pack, G
       }
     }
   };
-  parallel_for(args.pool, std::min(threads, items), task);
+  parallel_for(args.pool, std::min(w.threads, items), task);
 }
 
 }  // namespace DYAD_ISA_NAMESPACE
