@@ -24,28 +24,7 @@ run() {
   local name=$1 src=$2 march=$3 pattern=$4 insn=$5 count=$6 macs=$7
   shift 7
   aarch64-linux-gnu-g++ -std=c++20 -O2 -march="$march" -I"$ROOT" -S "$ROOT/$src" -o "$WORK/$name.s"
-  /usr/bin/python3 - "$WORK/$name.s" "$WORK/$name.loop.s" "$pattern" "$insn" "$count" <<'PY'
-import re, sys
-path, out, pattern, insn, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-lines = open(path).read().split("\n")
-# The body of the tile function (GCC may emit it as a clone of its own).
-start = next(i for i, l in enumerate(lines) if re.match(r"^_ZN.*" + pattern + r".*:$", l))
-end = next(i for i in range(start, len(lines)) if lines[i].strip().startswith(".cfi_endproc"))
-body = lines[start:end]
-labels = {m.group(1): i for i, l in enumerate(body) if (m := re.match(r"^(\.L\w+):", l))}
-best = None
-for i, l in enumerate(body):
-    m = re.match(r"\s+(b\.?[a-z]{2}|b|cbnz|cbz)\s+.*?(\.L\w+)\s*$", l)
-    if m and m.group(2) in labels and labels[m.group(2)] < i:
-        loop = [x for x in body[labels[m.group(2)] + 1 : i + 1] if x.startswith("\t") and not x.startswith("\t.")]
-        if sum(bool(re.fullmatch(insn, x.split()[0])) for x in loop) == count and (best is None or len(loop) < len(best)):
-            best = loop
-if best is None:
-    sys.exit(f"no loop with {count} {insn} found in {path}")
-open(out, "w").write("\n".join(best) + "\n")
-loads = sum(x.split()[0].startswith("ld") for x in best)
-print(f"inner loop: {len(best)} instructions, {count} {insn}, {loads} load instructions")
-PY
+  /usr/bin/python3 "$ROOT/scripts/mca_loop.py" "$WORK/$name.s" "$WORK/$name.loop.s" "$pattern" --count "$insn" "$count"
   for cpu in "$@"; do
     "$MCA" -mtriple=aarch64-linux-gnu -mcpu="$cpu" -mattr=+dotprod,+i8mm -iterations=1000 \
       "$WORK/$name.loop.s" > "$WORK/$name.$cpu.txt"

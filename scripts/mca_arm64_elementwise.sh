@@ -21,26 +21,8 @@ MCA=$(command -v llvm-mca-16 || command -v llvm-mca)
 run() {
   local name=$1 src=$2 fn=$3 marker=$4
   aarch64-linux-gnu-g++ -std=c++20 -O3 -DNDEBUG -fPIC -ffp-contract=off -I"$ROOT" -S "$ROOT/$src" -o "$WORK/$name.s"
-  /usr/bin/python3 - "$WORK/$name.s" "$fn" "$marker" "$WORK/$name.loop.s" <<'PY'
-import re, sys
-path, fn, marker, out = sys.argv[1:5]
-lines = open(path).read().split("\n")
-start = next(i for i, l in enumerate(lines) if re.match(r"^_Z\w+:$", l) and fn in l)
-end = next(i for i in range(start, len(lines)) if lines[i].strip().startswith(".cfi_endproc"))
-body = lines[start:end]
-labels = {m.group(1): i for i, l in enumerate(body) if (m := re.match(r"^(\.L\w+):", l))}
-best = None
-for i, l in enumerate(body):
-    m = re.match(r"\s+(b\.?[a-z]{2}|b|cbnz|cbz)\s+.*?(\.L\w+)\s*$", l)
-    if m and m.group(2) in labels and labels[m.group(2)] < i:
-        loop = [x for x in body[labels[m.group(2)] + 1 : i + 1] if x.startswith("\t") and not x.startswith("\t.")]
-        if any(x.split()[0] == marker for x in loop) and (best is None or len(loop) < len(best)):
-            best = loop
-if best is None:
-    sys.exit(f"no loop with {marker} in {fn}")
-best = [x for x in best if x.split()[0] not in ("udiv", "msub")]
-open(out, "w").write("\n".join(best) + "\n")
-PY
+  /usr/bin/python3 "$ROOT/scripts/mca_loop.py" "$WORK/$name.s" "$WORK/$name.loop.s" "$fn" --marker "$marker" \
+    --drop udiv,msub
   for cpu in cortex-a55 cortex-a76 neoverse-n1 neoverse-n2; do
     "$MCA" -mtriple=aarch64-linux-gnu -mcpu="$cpu" -iterations=1000 "$WORK/$name.loop.s" > "$WORK/$name.$cpu.txt"
     /usr/bin/python3 - "$WORK/$name.$cpu.txt" "$name" "$cpu" <<'PY'
