@@ -319,42 +319,17 @@ void direct_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t o0, int
 
 template <int Bits, bool Gather>
 void run_direct(const VnmGemmPlan& plan, const VnmArgs& args) {
-  const VnmLayout& l = plan.layout;
-  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
-  // Items: whole V-blocks when gathering (one gather per block, octet pairs
-  // inside one block), else runs of 16 octets.
-  const int64_t item_octets = Gather ? plan.desc.shape.v / 8 : 16;
-  const size_t items = static_cast<size_t>((l.octets + item_octets - 1) / item_octets);
   const uint8x8_t add_m = vcreate_u8(uint64_t(uint8_t(plan.desc.shape.m)) * 0x0101010100000000ULL);
-  std::atomic<size_t> next{0};
-  auto task = [&](size_t thread) {
-    uint8_t* a_buf = args.scratch + thread * plan.scratch_bytes_per_thread;
-    uint8_t* g_buf = a_buf + plan.scratch_a_bytes;  // at least kVnmDirectMaxTokens rows each
-    bool packed = false;
-    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
-      if (!packed) {
-        pack_activations(plan, static_cast<const uint8_t*>(args.src), args.tokens, args.src_stride, a_buf);
-        packed = true;
-      }
-      const int64_t o0 = static_cast<int64_t>(item) * item_octets, o1 = std::min(l.octets, o0 + item_octets);
-      const uint8_t* act = a_buf;
-      size_t act_stride = plan.a_stride, gp_stride = 2 * size_t(plan.desc.shape.m);
-      if constexpr (Gather) {
-        gather_activations(plan, a_buf, args.tokens, static_cast<int64_t>(item), g_buf);
-        act = g_buf;
-        act_stride = plan.g_stride;
-        gp_stride = 8;
-      }
-      switch (args.tokens) {
-        case 1: direct_octets<Bits, Gather, 1>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
-        case 2: direct_octets<Bits, Gather, 2>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
-        case 3: direct_octets<Bits, Gather, 3>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
-        default: direct_octets<Bits, Gather, 4>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
-      }
+  static_assert(kVnmDirectMaxTokens == 4, "the switch below covers 1..4 tokens");
+  auto octets = [&](int64_t o0, int64_t o1, const uint8_t* act, size_t act_stride, size_t gp_stride) {
+    switch (args.tokens) {
+      case 1: direct_octets<Bits, Gather, 1>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
+      case 2: direct_octets<Bits, Gather, 2>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
+      case 3: direct_octets<Bits, Gather, 3>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
+      default: direct_octets<Bits, Gather, 4>(plan, args, o0, o1, act, act_stride, gp_stride, add_m); break;
     }
   };
-  static_assert(kVnmDirectMaxTokens == 4, "the switch above covers 1..4 tokens");
-  parallel_for(args.pool, std::min(threads, items), task);
+  vnm_drive_direct<Gather>(plan, args, &pack_activations, &gather_activations, octets);
 }
 
 // ---- panel driver (GEMM) ----------------------------------------------------------------

@@ -1,4 +1,5 @@
-// The V:N:M panel driver's work split, shared by the AVX2-family kernels
+// The V:N:M drivers' work splits (the GEMV direct driver, and the panel
+// driver described here), shared by the AVX2-family kernels
 // (vnm_gemm_avx2.h) and the ARM SDOT kernel (vnm_gemm_sdot_dotprod.cc), each
 // from its own ISA-flagged file (isa_namespace.h keeps the copies apart):
 // (token block, panel group) items taken by the threads from a shared
@@ -20,6 +21,40 @@
 
 namespace dyad::kernels {
 inline namespace DYAD_ISA_NAMESPACE {
+
+// The GEMV (direct) driver's work split, shared like the panel driver below:
+// items of whole V-blocks when gathering (one gather per block), else runs of
+// 16 octets, taken from a shared counter; each task packs the (at most
+// kVnmDirectMaxTokens) tokens once and, with gathering, gathers each item's
+// V-block. octets(o0, o1, act, act_stride, gp_stride) runs the kernel's tiles
+// over octets [o0, o1) of those activations and stores their outputs.
+template <bool Gather, class Pack, class GatherRows, class Octets>
+void vnm_drive_direct(const VnmGemmPlan& plan, const VnmArgs& args, Pack pack, GatherRows gather, Octets octets) {
+  const VnmLayout& l = plan.layout;
+  const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
+  const int64_t item_octets = Gather ? plan.desc.shape.v / 8 : 16;
+  const size_t items = static_cast<size_t>((l.octets + item_octets - 1) / item_octets);
+  std::atomic<size_t> next{0};
+  auto task = [&](size_t thread) {
+    uint8_t* a_buf = args.scratch + thread * plan.scratch_bytes_per_thread;
+    uint8_t* g_buf = a_buf + plan.scratch_a_bytes;  // at least kVnmDirectMaxTokens rows each
+    bool packed = false;
+    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      if (!packed) {
+        pack(plan, static_cast<const uint8_t*>(args.src), args.tokens, args.src_stride, a_buf);
+        packed = true;
+      }
+      const int64_t o0 = static_cast<int64_t>(item) * item_octets, o1 = std::min(l.octets, o0 + item_octets);
+      if constexpr (Gather) {
+        gather(plan, a_buf, args.tokens, static_cast<int64_t>(item), g_buf);
+        octets(o0, o1, g_buf, plan.g_stride, size_t{8});
+      } else {
+        octets(o0, o1, a_buf, plan.a_stride, 2 * size_t(plan.desc.shape.m));
+      }
+    }
+  };
+  parallel_for(args.pool, std::min(threads, items), task);
+}
 
 // How a run splits into (token block, panel group) items, taken by the
 // threads from a shared counter (this driver's and the zmm one's,
