@@ -37,7 +37,7 @@ void attention_fused(const AttentionPlan& plan, const void* q, const void* k, co
     auto* probs = reinterpret_cast<int16_t*>(base + align64(cells * sizeof(int32_t)));
     uint8_t* mm_scratch = base + align64(cells * sizeof(int32_t)) + align64(cells * sizeof(int16_t));
     const size_t mm_bytes = std::max(plan.scores_scratch, plan.context_scratch);
-    for (int64_t h; (h = next.fetch_add(1, std::memory_order_relaxed)) < plan.heads;) {
+    for (int64_t h; !stop_requested(pool) && (h = next.fetch_add(1, std::memory_order_relaxed)) < plan.heads;) {
       const size_t hh = static_cast<size_t>(h);
       plan.scores_fn(s, static_cast<const uint8_t*>(q) + hh * q_head, static_cast<const uint8_t*>(k) + hh * k_head,
                      scores, nullptr, mm_scratch, mm_bytes);

@@ -44,7 +44,7 @@ inline void depthwise_drive(const DepthwisePlan& plan, const void* src, void* ds
     const int K = plan.kernel;  // K consecutive input rows fall in K distinct slots ih % K
     int64_t tag[kDepthwiseMaxKernel];  // n * in_h + ih held by each slot
     for (int64_t& t_key : tag) t_key = -1;
-    for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t r = r0; r < r1 && !stop_requested(pool); ++r) {
       const int64_t n = r / p.out_h, oh = r % p.out_h;
       const uint8_t* in_rows[kDepthwiseMaxKernel];
       for (int kh = 0; kh < K; ++kh) {

@@ -96,7 +96,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
     size_t packed_block = SIZE_MAX;
     const uint8_t* a_rows = a_buf;  // the current block's rows as the tiles read them
     size_t a_stride = plan.a_stride;
-    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+    for (size_t item; !stop_requested(args.pool) && (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t mb = item / groups, g = item % groups;
       const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
       if (packed_block != mb) {

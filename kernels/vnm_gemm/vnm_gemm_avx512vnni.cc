@@ -306,7 +306,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
     auto* acc = reinterpret_cast<int32_t*>(vals_buf + plan.scratch_vals_bytes);
     size_t packed_block = SIZE_MAX;
     int64_t windowed_vblock = -1;
-    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+    for (size_t item; !stop_requested(args.pool) && (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t b = item / groups, g = item % groups;
       const size_t t0 = b * tb, rows = std::min(tb, tokens - t0);
       if (packed_block != b) {

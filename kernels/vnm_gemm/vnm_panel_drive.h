@@ -39,7 +39,7 @@ void vnm_drive_direct(const VnmGemmPlan& plan, const VnmArgs& args, Pack pack, G
     uint8_t* a_buf = args.scratch + thread * plan.scratch_bytes_per_thread;
     uint8_t* g_buf = a_buf + plan.scratch_a_bytes;  // at least kVnmDirectMaxTokens rows each
     bool packed = false;
-    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+    for (size_t item; !stop_requested(args.pool) && (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       if (!packed) {
         pack(plan, static_cast<const uint8_t*>(args.src), args.tokens, args.src_stride, a_buf);
         packed = true;
@@ -111,7 +111,7 @@ void vnm_drive_panels(const VnmGemmPlan& plan, const VnmArgs& args, Pack pack, G
     s.tile_win_bytes = size_t(l.group_pairs) * kVnmWindowRow;
     size_t packed_block = SIZE_MAX;
     int64_t windowed_vblock = -1;
-    for (size_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+    for (size_t item; !stop_requested(args.pool) && (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t b = item / groups, g = item % groups;
       const size_t t0 = b * tb, rows = std::min(tb, tokens - t0);
       if (packed_block != b) {

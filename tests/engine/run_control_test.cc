@@ -145,6 +145,23 @@ TEST(RunTimeout, StopsALongStepWithinBoundedTimeThenRunsNormally) {
   }
 }
 
+TEST(RunTimeout, StopsALongGemmStepBetweenItsBlocks) {
+  // One conv2d on the GEMM path, 2^39 MACs (seconds even on two threads);
+  // the GEMM driver's task loop polls the stop signal per block.
+  auto model = load(test::slow_conv_json(int64_t{1} << 23, 4096));
+  for (int threads : {1, 2}) {
+    auto session = session_with_input(model, threads);
+    session->set_run_timeout(std::chrono::milliseconds(20));
+    const auto start = Clock::now();
+    const Status s = session->run();
+    const double ms = ms_since(start);
+    ASSERT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.message();
+    EXPECT_NE(s.message().find("node 'conv'"), std::string::npos) << s.message();
+    EXPECT_LT(ms, 1000.0) << "stop latency with " << threads << " threads";
+    std::printf("timeout 20 ms, GEMM step, %d thread(s): run returned after %.1f ms\n", threads, ms);
+  }
+}
+
 TEST(RunTimeout, TheNextRunAfterATimeoutEqualsAFreshSession) {
   auto model = load(test::slow_max_pool_json(256, 64));
   auto session = session_with_input(model, 2);

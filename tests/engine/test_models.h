@@ -46,4 +46,30 @@ inline std::string slow_max_pool_json(int side, int window) {
 })";
 }
 
+// One conv2d step of `rows` output pixels x 16 channels x K = `channels`
+// (a 1x1 conv of 2 pixels, padded on the right to `rows`): a long GEMM that
+// the run timeout must stop between its blocks.
+inline std::string slow_conv_json(int64_t rows, int channels) {
+  std::string weights;
+  for (int i = 0; i < 16 * channels; ++i) {
+    if (i > 0) weights += ',';
+    weights += std::to_string(i % 7 - 3);
+  }
+  return R"({"format": "dyad", "version": "1.0", "name": "slow_conv",
+  "inputs": ["x"], "outputs": ["y"],
+  "tensors": [
+    {"name": "x", "dtype": "int8", "shape": [1, 1, 2, )" +
+         std::to_string(channels) + R"(], "scale": 0.05, "zero_point": 0},
+    {"name": "w", "dtype": "int8", "shape": [16, 1, 1, )" +
+         std::to_string(channels) + R"(], "scale": 0.01, "values": [)" + weights + R"(]},
+    {"name": "y", "dtype": "int8", "scale": 0.5, "zero_point": 0}
+  ],
+  "nodes": [
+    {"name": "conv", "op": "conv2d", "inputs": ["x", "w"], "outputs": ["y"],
+     "attrs": {"padding": [0, 0, 0, )" +
+         std::to_string(rows - 2) + R"(]}}
+  ]
+})";
+}
+
 }  // namespace dyad::test
