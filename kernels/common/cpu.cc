@@ -9,12 +9,13 @@
 #include <cstring>
 #include <mutex>
 
+#include <unistd.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 #if defined(__linux__) && defined(__x86_64__)
 #include <sys/syscall.h>
-#include <unistd.h>
 #endif
 #if defined(__linux__) && defined(__aarch64__)
 #include <sys/auxv.h>
@@ -239,6 +240,18 @@ std::string cpu_summary() {
   }
   out += ')';
   return out;
+}
+
+size_t l2_cache_bytes() {
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  static const size_t bytes = [] {
+    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return v > 0 ? static_cast<size_t>(v) : size_t{0};
+  }();
+  return bytes;
+#else
+  return 0;
+#endif
 }
 
 bool force_reference_kernels() { return env_is("DYAD_KERNELS", "ref") || env_is("DYAD_ISA", "ref"); }

@@ -5,6 +5,7 @@
 // features as absent.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace dyad::kernels {
@@ -68,6 +69,10 @@ bool avx512_elementwise_usable();
 // "avx2 fma bmi2 avx512f ... amx-int8 (dispatch cap: none)": the detected
 // features and the cap, for `dyad info` and the dispatch log.
 std::string cpu_summary();
+
+// The L2 cache of one core in bytes as the C library reports it (cpuid on
+// x86); 0 where it does not know.
+size_t l2_cache_bytes();
 
 // True when DYAD_KERNELS=ref or DYAD_ISA=ref: every op uses its reference kernel.
 bool force_reference_kernels();

@@ -32,7 +32,17 @@ static_assert(kVariants[std::size(kVariants) - 1].family == GemmFamily::kRef,
 constexpr int32_t kMaxDim = 1 << 24;
 // The narrowest zmm VNNI tile in gemm.inc: it takes any N the wider ones refuse.
 constexpr int32_t kNarrowestDpTile = 16;
-constexpr size_t kActivationBlockBytes = 192 * 1024;  // packed activation rows per block (L2)
+
+// Packed activation rows per M block: half of one core's L2, the other half
+// left to the weight panels streaming through, within [192, 512] KiB (192
+// where the L2 size is unknown). Every M block streams all the weights
+// again, so the block should take as many rows as L2 allows: BERT-base's
+// K = 3072 linears at 128 tokens were three blocks at 192 KiB, each a 2.4 MB
+// pass over the weights from L3 or memory, and are one at 448 KiB or more.
+size_t activation_block_bytes() {
+  static const size_t bytes = std::clamp<size_t>(l2_cache_bytes() / 2, 192 << 10, 512 << 10);
+  return bytes;
+}
 
 struct DescFacts {
   bool acc_fits_int32 = false;  // |acc| <= INT32_MAX for every src in range, every n
@@ -224,7 +234,7 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   // apart they run at half speed on Zen 3).
   plan.a_stride = round_up(size_t(plan.kp) * a_elem + (wd ? 0 : sizeof(int32_t)), 64);
   if (plan.a_stride % 256 == 0) plan.a_stride += 64;
-  const size_t rows = kActivationBlockBytes / plan.a_stride;
+  const size_t rows = activation_block_bytes() / plan.a_stride;
   plan.mc = static_cast<int32_t>(std::clamp<size_t>(rows / v->mr * v->mr, v->mr, 512));
   plan.panel_scratch = w_elem != 0 && (d.M_hint == 0 || d.M_hint > v->mr);
   plan.rows_in_place = v->family == GemmFamily::kDp && v->packed_weight_bits == 8 && plan.src_offset == 0 &&
