@@ -124,8 +124,11 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         // come from memory (BERT-base has 85 MB of them), and the hardware
         // prefetchers, which stop at page boundaries, left the first row
         // tile of each K block waiting on them.
+        // Past the group's last panel, the first of the group this task
+        // likely takes next (the tasks take items in turn).
+        const size_t next_p = p + 1 < p_end ? p + 1 : (g + threads) * group;
         const uint8_t* next_panel =
-            !few_rows && p + 1 < p_end ? plan.packed_wei.data() + (p + 1) * plan.panel_bytes : nullptr;
+            !few_rows && next_p < panels ? plan.packed_wei.data() + next_p * plan.panel_bytes : nullptr;
         size_t prefetched = 0;
         auto run_tile = [&](size_t r0, size_t s0, size_t s1) {
           if (next_panel != nullptr) {
