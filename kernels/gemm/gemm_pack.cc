@@ -63,7 +63,7 @@ bool gemm_pack(GemmPlan& plan, const GemmWeights& w, std::string* error) {
   const int64_t nr = plan.variant->nr;
   const int64_t np = int64_t{plan.n_panels} * nr;
   plan.panel_bytes = size_t(plan.kp) * nr / (plan.variant->packed_weight_bits == 4 ? 2 : 1);
-  if (!plan.packed_wei.allocate(plan.panel_bytes * plan.n_panels)) {
+  if (!plan.packed_wei.allocate_weights(plan.panel_bytes * plan.n_panels)) {
     if (error) *error = "gemm: out of memory packing the weights";
     return false;
   }

@@ -290,7 +290,7 @@ VnmGemmPlanPtr make_plan(const VnmGemmDesc& desc, const VnmGemmWeights& weights,
   }
   plan->desc = desc;
   vnm_layout(desc.shape, &plan->layout);
-  if (!plan->blob.allocate(weights.packed_bytes)) {
+  if (!plan->blob.allocate_weights(weights.packed_bytes)) {
     if (error) *error = "vnm_gemm: out of memory copying the weights";
     return nullptr;
   }
