@@ -109,7 +109,11 @@ DYAD_SIMD_INLINE typename S::V narrow_path_branch(const AddVecPlan& w, typename 
 
 // Calls step(i, c0, c1) for each whole vector of elements [begin, end) (begin
 // a multiple of the constants' period) with the constant blocks of its
-// elements, then the reference formula for the tail.
+// elements, then the reference formula for the tail. Whole periods (rows of
+// channels) go column by column: a vector's constants, 144 bytes per
+// element, then serve every row from L1. Row by row, BERT-base's 768
+// channels took 110 KB of constants per row from L2, and the add ran at the
+// speed of that stream.
 template <class S, class A, class B, class Step>
 DYAD_SIMD_INLINE void add_steps(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t begin, size_t end,
                                 const Step& step) {
@@ -117,6 +121,15 @@ DYAD_SIMD_INLINE void add_steps(const AddVecPlan& w, const A* a, const B* b, voi
   const size_t blocks = w.blocks.size();
   size_t k = 0;  // block index within the period
   size_t i = begin;
+  if (w.period % kStep == 0 && end - begin >= 2 * w.period) {
+    const size_t rows = (end - begin) / w.period;
+    for (size_t j = 0; j < w.period; j += kStep) {
+      const AddBlock8& c0 = w.blocks[j / 8];
+      const AddBlock8& c1 = w.blocks[j / 8 + 1 < blocks ? j / 8 + 1 : 0];
+      for (size_t r = 0; r < rows; ++r) step(begin + r * w.period + j, c0, c1);
+    }
+    i += rows * w.period;
+  }
   for (; i + kStep <= end; i += kStep) {
     step(i, w.blocks[k], w.blocks[k + 1 < blocks ? k + 1 : 0]);
     k = (k + kStep / 8) % blocks;
