@@ -229,27 +229,41 @@ void tile(const MatmulParams& p, const Scratch& s, int64_t q0, const int32_t row
           int64_t y_row0, const Epilogue& ep, void* y) {
   const int64_t g = groups(p);
   __m512i c[kRows][NV];
+#pragma GCC unroll 4
   for (int r = 0; r < kRows; ++r)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) c[r][v] = _mm512_setzero_si512();
   const uint8_t* bp = s.b + q0 * g * 64;
   for (int64_t i = 0; i < g; ++i) {
     __m512i bv[NV];
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(bp + (v * g + i) * 64);
+#pragma GCC unroll 4
     for (int r = 0; r < kRows; ++r) {
       int32_t quad;
       std::memcpy(&quad, s.a + (r * g + i) * 4, 4);
       const __m512i av = _mm512_set1_epi32(quad);
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v)
         c[r][v] = kBytes ? _mm512_dpbusd_epi32(c[r][v], av, bv[v]) : _mm512_dpwssd_epi32(c[r][v], av, bv[v]);
     }
   }
+  // The sums leave their registers here, at constant indices: the output
+  // stage's loop over a run-time row count would otherwise make GCC keep
+  // `c` addressable and copy every accumulator in the loop above.
+  alignas(64) int32_t sums[kRows][NV][kPanel];
+#pragma GCC unroll 4
+  for (int r = 0; r < kRows; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) _mm512_store_si512(sums[r][v], c[r][v]);
   for (int v = 0; v < NV; ++v) {
     const int64_t j0 = (q0 + v) * kPanel;
     const int64_t cols = std::min<int64_t>(kPanel, p.n - j0);
     const __mmask16 mask = static_cast<__mmask16>((1u << cols) - 1);
     const __m512i colterm = _mm512_loadu_si512(s.colterm + (q0 + v) * kPanel);
     for (int r = 0; r < rows; ++r) {
-      const __m512i acc = _mm512_sub_epi32(_mm512_add_epi32(c[r][v], colterm), _mm512_set1_epi32(rowterm[r]));
+      const __m512i acc =
+          _mm512_sub_epi32(_mm512_add_epi32(_mm512_load_si512(sums[r][v]), colterm), _mm512_set1_epi32(rowterm[r]));
       const size_t offset = size_t((y_row0 + r) * p.n + j0);
       if (ep.mode == OutMode::kRaw) {
         _mm512_mask_storeu_epi32(static_cast<int32_t*>(y) + offset, mask, acc);
