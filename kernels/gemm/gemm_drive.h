@@ -70,7 +70,14 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const size_t k_blocks = few_rows ? 1 : (steps + max_block - 1) / max_block;
   const size_t k_block = ((steps + k_blocks - 1) / k_blocks + unit - 1) / unit * unit;
   const size_t panels = plan.n_panels;
-  const size_t group = threads == 1 ? panels : std::max<size_t>(1, panels / (4 * threads));
+  // Panels whose output columns are narrower than a cache line (the 16- and
+  // 32-column tiles with int8 outputs: MobileNetV2's expansions to 96 and
+  // 144 channels) would put two threads' stores into the same lines, so
+  // such GEMMs are split by rows only, when their weights are small enough
+  // (256 KiB) for every thread to read all of them.
+  const size_t panel_out_bytes = size_t{NR} * (plan.desc.dst_type == GemmDstType::kInt32 ? 4 : 1);
+  const bool rows_only = panel_out_bytes < 64 && plan.panel_bytes * panels <= (size_t{256} << 10);
+  const size_t group = threads == 1 || rows_only ? panels : std::max<size_t>(1, panels / (4 * threads));
   const size_t groups = (panels + group - 1) / group;
   // With several threads and too few panel groups for about 4 items per
   // thread, shorter M blocks make up the difference (whole row tiles): a
