@@ -85,7 +85,10 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   // on one thread.
   size_t mc = plan.mc;
   if (threads > 1 && groups < 4 * threads) {
-    const size_t want_blocks = (4 * threads + groups - 1) / groups;
+    size_t want_blocks = (4 * threads + groups - 1) / groups;
+    // Items a multiple of the thread count, so that no thread takes one
+    // more than the others (9 items of 3 panels took 5 against 4).
+    while (want_blocks * groups % threads != 0) ++want_blocks;
     const size_t rows = ((M + want_blocks - 1) / want_blocks + MR - 1) / MR * MR;
     mc = std::clamp<size_t>(rows, MR, mc);
   }
