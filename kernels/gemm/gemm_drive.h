@@ -96,6 +96,15 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const size_t items = m_blocks * groups;
   bool in_place = false;  // tiles read the source rows where they are (gemm_dp.h)
   if constexpr (requires { &Kernel::reads_rows_in_place; }) in_place = Kernel::reads_rows_in_place(plan);
+  // Weight prefetch (below): a slice of the next panel before each tile,
+  // sized once per call for a full M block; none for few rows (the direct
+  // path streams with its own prefetch) or for weights small enough to stay
+  // in cache between runs.
+  const size_t tile_calls = ((steps + k_block - 1) / k_block) * ((std::min(mc, M) + MR - 1) / MR);
+  const size_t prefetch_per_call =
+      few_rows || plan.panel_bytes * panels <= (size_t{256} << 10)
+          ? 0
+          : std::min<size_t>(2048, (plan.panel_bytes / std::max<size_t>(1, tile_calls) + 63) / 64 * 64);
   std::atomic<size_t> next{0};
   auto task = [&](size_t t) {
     uint8_t* slot = args.scratch + t * args.slice_bytes;
@@ -125,8 +134,6 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         packed_block = mb;
       }
       const size_t p_end = std::min(panels, (g + 1) * group);
-      const size_t tile_calls = ((steps + k_block - 1) / k_block) * ((rows + MR - 1) / MR);
-      const size_t prefetch_per_call = std::min<size_t>(2048, (plan.panel_bytes / std::max<size_t>(1, tile_calls) + 63) / 64 * 64);
       for (size_t p = g * group; p < p_end; ++p) {
         const void* w = Kernel::panel(plan, p, w_buf);
         // The next panel's packed weights are prefetched into L2 while this
@@ -138,7 +145,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         // likely takes next (the tasks take items in turn).
         const size_t next_p = p + 1 < p_end ? p + 1 : (g + threads) * group;
         const uint8_t* next_panel =
-            !few_rows && next_p < panels ? plan.packed_wei.data() + next_p * plan.panel_bytes : nullptr;
+            prefetch_per_call != 0 && next_p < panels ? plan.packed_wei.data() + next_p * plan.panel_bytes : nullptr;
         size_t prefetched = 0;
         auto run_tile = [&](size_t r0, size_t s0, size_t s1) {
           if (next_panel != nullptr) {
