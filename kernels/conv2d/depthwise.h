@@ -13,6 +13,16 @@
 // (w[kw=2q], w[kw=2q+1]) (w[kw=K] being 0) gives two taps of 8 channels in
 // int32: tap pair q of output column ow is entry ow + q * (2 / stride_w), and
 // a kernel row takes (K + 1) / 2 pairs.
+//
+// The AVX-512 VNNI layout (W = 32) is a "quad row" of bytes instead: entry j
+// holds, for each channel, the bytes u of padded columns p = j * stride_w ..
+// p + 3 (u = x, or x + 128 for int8 x; z_x + 128 or z_x in the padding) in
+// one dword, channels 0-15 and 16-31 of the block in two zmm, so one
+// vpdpbusd against the weights of taps (4q .. 4q + 3) (those past K being 0)
+// gives four taps of 16 channels: tap quad q of output column ow is entry
+// ow + q * (4 / stride_w), and a kernel row takes (K + 3) / 4 quads. The
+// padding's bytes add z' * w; the bias takes - z' * sum w of the whole
+// window, and a kernel row outside the image adds its row_sums instead.
 #pragma once
 
 #include <cstddef>
@@ -33,14 +43,24 @@ struct DepthwisePlan {
   int width = 16;       // channels per block: 16 (AVX2) or 32 (AVX-512)
   int64_t blocks = 0;   // ceil(channels / width)
   int kernel = 3;       // K: the window is K x K
-  int64_t entries = 0;  // pair-row entries: out_w + ((K + 1) / 2 - 1) * (2 / stride_w)
-  // [kh][block][pair q: (kw 2q, kw 2q+1), the last (kw K-1, 0)][lo, hi] as W
-  // int16 each, in the vpunpck{l,h}wd order of the activations; channels
-  // past in_c are 0.
+  // Pair-row entries: out_w + ((K + 1) / 2 - 1) * (2 / stride_w); quad-row
+  // entries (W = 32): out_w + ((K + 3) / 4 - 1) * (4 / stride_w).
+  int64_t entries = 0;
+  // W = 16: [kh][block][pair q: (kw 2q, kw 2q+1), the last (kw K-1, 0)][lo,
+  // hi] as W int16 each, in the vpunpck{l,h}wd order of the activations;
+  // channels past in_c are 0.
   std::vector<int16_t> weights;
-  // Per block, W int32 in accumulator lane order: the "lo" half (lanes
-  // [0, W/2)) holds, per 128-bit lane k, channels 8k..8k+3; the "hi" half
-  // channels 8k+4..8k+7 (W = 16: lo = 0-3, 8-11, hi = 4-7, 12-15).
+  // W = 32: [kh][block][quad q][16-channel half][channel][tap 4q .. 4q + 3]
+  // as bytes (taps past K and channels past in_c 0).
+  std::vector<int8_t> quad_weights;
+  // W = 32: [kh][block][channel]: z' * sum of kernel row kh's weights (mod
+  // 2^32), added for a kernel row outside the image (z' = z_x, + 128 for
+  // int8 x).
+  std::vector<int32_t> row_sums;
+  // Per block, W int32 in accumulator lane order. W = 16: the "lo" half
+  // (lanes [0, W/2)) holds, per 128-bit lane k, channels 8k..8k+3; the "hi"
+  // half channels 8k+4..8k+7 (lo = 0-3, 8-11, hi = 4-7, 12-15). W = 32:
+  // channel order, the bias minus z' * sum of the window's weights (mod 2^32).
   std::vector<int32_t> bias;
   std::vector<RequantBlock8> requant;  // W/8 per block, same lane order; empty: int32 output
   size_t scratch_bytes_per_thread = 0;  // K pair rows, 64-byte multiple

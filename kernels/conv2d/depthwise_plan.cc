@@ -8,8 +8,35 @@ namespace {
 // lane j of a half sits in 128-bit lane j / 4; the lo half holds channels
 // 8k..8k+3 of 128-bit lane k, the hi half 8k+4..8k+7.
 int lane_channel(int i, int width) {
+  if (width == 32) return i;  // the quad layout keeps channel order
   const int half = i / (width / 2), j = i % (width / 2);
   return 8 * (j / 4) + j % 4 + 4 * half;
+}
+
+// The quad layout's weights, row sums and bias correction (depthwise.h).
+void fill_quads(const Conv2dParams& p, bool src_signed, const int8_t* wei, DepthwisePlan* plan) {
+  constexpr int W = 32;
+  const int64_t C = p.in_c, K = plan->kernel, quads = (K + 3) / 4, blocks = plan->blocks;
+  // z' in the byte domain of vpdpbusd's unsigned operand, mod 2^32 below.
+  const uint32_t zq = static_cast<uint32_t>(p.src_zero_point + (src_signed ? 128 : 0));
+  plan->quad_weights.assign(static_cast<size_t>(K * blocks * quads * W * 4), 0);
+  plan->row_sums.assign(static_cast<size_t>(K * blocks * W), 0);
+  for (int64_t kh = 0; kh < K; ++kh)
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int i = 0; i < W; ++i) {
+        const int64_t c = W * b + i;
+        if (c >= C) continue;
+        uint32_t row_sum = 0;
+        for (int64_t kw = 0; kw < K; ++kw) {
+          const int8_t w = wei[(c * K + kh) * K + kw];
+          const int64_t q = kw / 4, t = kw % 4;
+          plan->quad_weights[static_cast<size_t>((((kh * blocks + b) * quads + q) * W + i) * 4 + t)] = w;
+          row_sum += zq * static_cast<uint32_t>(static_cast<int32_t>(w));
+        }
+        plan->row_sums[static_cast<size_t>((kh * blocks + b) * W + i)] = static_cast<int32_t>(row_sum);
+        plan->bias[static_cast<size_t>(b * W + i)] =
+            static_cast<int32_t>(static_cast<uint32_t>(plan->bias[static_cast<size_t>(b * W + i)]) - row_sum);
+      }
 }
 }  // namespace
 
@@ -49,8 +76,8 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
   plan->blocks = blocks;
   const int K = static_cast<int>(p.kernel_h), pairs = (K + 1) / 2;
   plan->kernel = K;
-  plan->entries = p.out_w + (pairs - 1) * (2 / p.stride_w);
-  plan->weights.assign(static_cast<size_t>(K * blocks * pairs * 2 * W), 0);
+  plan->entries = W == 32 ? p.out_w + ((K + 3) / 4 - 1) * (4 / p.stride_w) : p.out_w + (pairs - 1) * (2 / p.stride_w);
+  if (W != 32) plan->weights.assign(static_cast<size_t>(K * blocks * pairs * 2 * W), 0);
   plan->bias.assign(static_cast<size_t>(blocks * W), 0);
   if (!raw) plan->requant.assign(static_cast<size_t>(blocks * (W / 8)), RequantBlock8{});
   auto w_at = [&](int64_t c, int64_t kh, int64_t kw) -> int16_t {
@@ -66,6 +93,7 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
       // Weight vectors: lane pair (2j, 2j+1) of half h multiplies the
       // activations of taps (kw, kw + 1) of channel lane_channel(W/2 h + j).
     }
+    if (W == 32) continue;  // fill_quads
     for (int64_t kh = 0; kh < K; ++kh)
       for (int pair = 0; pair < pairs; ++pair)
         for (int half = 0; half < 2; ++half) {
@@ -77,7 +105,9 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
           }
         }
   }
-  // An entry: two vectors (unpacklo, unpackhi) of W int16.
+  if (W == 32) fill_quads(p, src_signed, wei, plan);
+  // An entry: two vectors of W int16 (unpacklo, unpackhi), or W dwords of
+  // 4 bytes (quads).
   const size_t row = static_cast<size_t>(blocks * plan->entries * 4 * W);
   plan->scratch_bytes_per_thread = (K * row + 63) / 64 * 64;
   return true;
