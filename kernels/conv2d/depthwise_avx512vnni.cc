@@ -108,26 +108,33 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const* rows, uint8_t* 
       r[taps] = reinterpret_cast<const __m512i*>(rows[kh] + b * plan.entries * 4 * kW);
       ++taps;
     }
-    const __mmask16 m0 = first16(C - kW * b), m1 = first16(C - kW * b - 16);
-    uint8_t* out_block = y_row + kW * b * (raw ? 4 : 1);
-    const Requant16 rq0(plan.requant.empty() ? RequantBlock8{} : plan.requant[4 * b],
-                        plan.requant.empty() ? RequantBlock8{} : plan.requant[4 * b + 1]);
-    const Requant16 rq1(plan.requant.empty() ? RequantBlock8{} : plan.requant[4 * b + 2],
-                        plan.requant.empty() ? RequantBlock8{} : plan.requant[4 * b + 3]);
-    for (int64_t ow = 0; ow < p.out_w; ++ow) {
-      __m512i acc[2] = {base[0], base[1]};
+    // The int32 sums of output column ow, channels 0-15 and 16-31.
+    auto accumulate = [&](int64_t ow, __m512i acc[2]) {
+      acc[0] = base[0];
+      acc[1] = base[1];
       for (int t = 0; t < taps; ++t)
         for (int q = 0; q < kQuads; ++q) {
           const __m512i* e = r[t] + 2 * (ow + q * step);
           for (int h = 0; h < 2; ++h) acc[h] = _mm512_dpbusd_epi32(acc[h], _mm512_load_si512(e + h), w[t][q][h]);
         }
-      if (raw) {
-        auto* out = reinterpret_cast<int32_t*>(out_block + ow * C * 4);
+    };
+    const __mmask16 m0 = first16(C - kW * b), m1 = first16(C - kW * b - 16);
+    if (raw) {
+      for (int64_t ow = 0; ow < p.out_w; ++ow) {
+        __m512i acc[2];
+        accumulate(ow, acc);
+        auto* out = reinterpret_cast<int32_t*>(y_row + (ow * C + kW * b) * 4);
         _mm512_mask_storeu_epi32(out, m0, acc[0]);
         _mm512_mask_storeu_epi32(out + 16, m1, acc[1]);
-        continue;
       }
-      uint8_t* out = out_block + ow * C;
+      continue;
+    }
+    const Requant16 rq0(plan.requant[4 * b], plan.requant[4 * b + 1]);
+    const Requant16 rq1(plan.requant[4 * b + 2], plan.requant[4 * b + 3]);
+    for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      __m512i acc[2];
+      accumulate(ow, acc);
+      uint8_t* out = y_row + ow * C + kW * b;
       const __m512i y0 = _mm512_min_epi32(_mm512_max_epi32(rq0.apply(acc[0]), qmin), qmax);
       const __m512i y1 = _mm512_min_epi32(_mm512_max_epi32(rq1.apply(acc[1]), qmin), qmax);
       _mm_mask_storeu_epi8(out, m0, _mm512_cvtepi32_epi8(y0));

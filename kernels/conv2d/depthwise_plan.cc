@@ -13,7 +13,30 @@ int lane_channel(int i, int width) {
   return 8 * (j / 4) + j % 4 + 4 * half;
 }
 
-// The quad layout's weights, row sums and bias correction (depthwise.h).
+// The pair layout's weights (W = 16): lane pair (2j, 2j+1) of half h
+// multiplies the activations of taps (kw, kw + 1) of channel
+// lane_channel(W/2 h + j).
+void fill_pairs(const int8_t* wei, int64_t C, int W, DepthwisePlan* plan) {
+  const int64_t K = plan->kernel, pairs = (K + 1) / 2, blocks = plan->blocks;
+  auto w_at = [&](int64_t c, int64_t kh, int64_t kw) -> int16_t {
+    return (c < C && kw < K) ? wei[(c * K + kh) * K + kw] : 0;
+  };
+  plan->weights.assign(static_cast<size_t>(K * blocks * pairs * 2 * W), 0);
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t kh = 0; kh < K; ++kh)
+      for (int64_t pair = 0; pair < pairs; ++pair)
+        for (int half = 0; half < 2; ++half) {
+          int16_t* v = &plan->weights[static_cast<size_t>((((kh * blocks + b) * pairs + pair) * 2 + half) * W)];
+          for (int j = 0; j < W / 2; ++j) {
+            const int64_t c = W * b + lane_channel(W / 2 * half + j, W);
+            v[2 * j] = w_at(c, kh, 2 * pair);
+            v[2 * j + 1] = w_at(c, kh, 2 * pair + 1);
+          }
+        }
+}
+
+// The quad layout's weights, row sums and bias correction (W = 32,
+// depthwise.h).
 void fill_quads(const Conv2dParams& p, bool src_signed, const int8_t* wei, DepthwisePlan* plan) {
   constexpr int W = 32;
   const int64_t C = p.in_c, K = plan->kernel, quads = (K + 3) / 4, blocks = plan->blocks;
@@ -74,15 +97,12 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
   plan->width = W;
   const int64_t C = p.in_c, blocks = (C + W - 1) / W;
   plan->blocks = blocks;
-  const int K = static_cast<int>(p.kernel_h), pairs = (K + 1) / 2;
+  const int K = static_cast<int>(p.kernel_h);
   plan->kernel = K;
-  plan->entries = W == 32 ? p.out_w + ((K + 3) / 4 - 1) * (4 / p.stride_w) : p.out_w + (pairs - 1) * (2 / p.stride_w);
-  if (W != 32) plan->weights.assign(static_cast<size_t>(K * blocks * pairs * 2 * W), 0);
+  const bool quads = W == 32;  // the AVX-512 layout
+  plan->entries = quads ? p.out_w + ((K + 3) / 4 - 1) * (4 / p.stride_w) : p.out_w + ((K + 1) / 2 - 1) * (2 / p.stride_w);
   plan->bias.assign(static_cast<size_t>(blocks * W), 0);
   if (!raw) plan->requant.assign(static_cast<size_t>(blocks * (W / 8)), RequantBlock8{});
-  auto w_at = [&](int64_t c, int64_t kh, int64_t kw) -> int16_t {
-    return (c < C && kw < K) ? wei[(c * K + kh) * K + kw] : 0;
-  };
   for (int64_t b = 0; b < blocks; ++b) {
     for (int i = 0; i < W; ++i) {
       const int64_t c = W * b + lane_channel(i, W);
@@ -90,22 +110,13 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
       if (!raw)
         set_requant_lane(plan->requant[b * (W / 8) + i / 8], i % 8, c < C ? requant[c] : Dyadic{0, 1},
                          p.out.zero_point);
-      // Weight vectors: lane pair (2j, 2j+1) of half h multiplies the
-      // activations of taps (kw, kw + 1) of channel lane_channel(W/2 h + j).
     }
-    if (W == 32) continue;  // fill_quads
-    for (int64_t kh = 0; kh < K; ++kh)
-      for (int pair = 0; pair < pairs; ++pair)
-        for (int half = 0; half < 2; ++half) {
-          int16_t* v = &plan->weights[static_cast<size_t>((((kh * blocks + b) * pairs + pair) * 2 + half) * W)];
-          for (int j = 0; j < W / 2; ++j) {
-            const int64_t c = W * b + lane_channel(W / 2 * half + j, W);
-            v[2 * j] = w_at(c, kh, 2 * pair);
-            v[2 * j + 1] = w_at(c, kh, 2 * pair + 1);
-          }
-        }
   }
-  if (W == 32) fill_quads(p, src_signed, wei, plan);
+  if (quads) {
+    fill_quads(p, src_signed, wei, plan);  // also moves the zero point into the bias
+  } else {
+    fill_pairs(wei, C, W, plan);
+  }
   // An entry: two vectors of W int16 (unpacklo, unpackhi), or W dwords of
   // 4 bytes (quads).
   const size_t row = static_cast<size_t>(blocks * plan->entries * 4 * W);

@@ -70,13 +70,15 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const size_t k_blocks = few_rows ? 1 : (steps + max_block - 1) / max_block;
   const size_t k_block = ((steps + k_blocks - 1) / k_blocks + unit - 1) / unit * unit;
   const size_t panels = plan.n_panels;
+  // Weights of at most 256 KiB stay in cache between runs and are cheap for
+  // every thread to read in full.
+  const bool small_weights = plan.panel_bytes * panels <= (size_t{256} << 10);
   // Panels whose output columns are narrower than a cache line (the 16- and
   // 32-column tiles with int8 outputs: MobileNetV2's expansions to 96 and
   // 144 channels) would put two threads' stores into the same lines, so
-  // such GEMMs are split by rows only, when their weights are small enough
-  // (256 KiB) for every thread to read all of them.
+  // such GEMMs, when their weights are small, are split by rows only.
   const size_t panel_out_bytes = size_t{NR} * (plan.desc.dst_type == GemmDstType::kInt32 ? 4 : 1);
-  const bool rows_only = panel_out_bytes < 64 && plan.panel_bytes * panels <= (size_t{256} << 10);
+  const bool rows_only = panel_out_bytes < 64 && small_weights;
   const size_t group = threads == 1 || rows_only ? panels : std::max<size_t>(1, panels / (4 * threads));
   const size_t groups = (panels + group - 1) / group;
   // With several threads and too few panel groups for about 4 items per
@@ -98,11 +100,10 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   if constexpr (requires { &Kernel::reads_rows_in_place; }) in_place = Kernel::reads_rows_in_place(plan);
   // Weight prefetch (below): a slice of the next panel before each tile,
   // sized once per call for a full M block; none for few rows (the direct
-  // path streams with its own prefetch) or for weights small enough to stay
-  // in cache between runs.
+  // path streams with its own prefetch) or small weights.
   const size_t tile_calls = ((steps + k_block - 1) / k_block) * ((std::min(mc, M) + MR - 1) / MR);
   const size_t prefetch_per_call =
-      few_rows || plan.panel_bytes * panels <= (size_t{256} << 10)
+      few_rows || small_weights
           ? 0
           : std::min<size_t>(2048, (plan.panel_bytes / std::max<size_t>(1, tile_calls) + 63) / 64 * 64);
   std::atomic<size_t> next{0};
@@ -140,9 +141,9 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         // one runs, a slice before each tile: in a whole model the weights
         // come from memory (BERT-base has 85 MB of them), and the hardware
         // prefetchers, which stop at page boundaries, left the first row
-        // tile of each K block waiting on them.
-        // Past the group's last panel, the first of the group this task
-        // likely takes next (the tasks take items in turn).
+        // tile of each K block waiting on them. Past the group's last panel,
+        // the first of the group this task likely takes next (the tasks
+        // take items in turn).
         const size_t next_p = p + 1 < p_end ? p + 1 : (g + threads) * group;
         const uint8_t* next_panel =
             prefetch_per_call != 0 && next_p < panels ? plan.packed_wei.data() + next_p * plan.panel_bytes : nullptr;
