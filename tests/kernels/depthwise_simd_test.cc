@@ -150,6 +150,24 @@ TEST_P(DepthwiseSimd, EqualsReference) {
         }
 }
 
+// Paddings wider than the kernel's reach into the row (4-7 columns), where
+// the first quad-row entries past entry 0 still take padding columns.
+TEST_P(DepthwiseSimd, WidePadding) {
+  const Variant& v = GetParam();
+  std::mt19937_64 rng(23);
+  ThreadPool two(2);
+  const std::vector<ThreadPool*> pools = {nullptr, &two};
+  for (int64_t kernel : {3, 5})
+    for (int64_t c : {16, 17, 40})
+      for (int64_t stride : {1, 2})
+        for (int64_t pad = 4; pad <= 7; ++pad) {
+          Case k{kernel, c, 1 + static_cast<int64_t>(rng() % 6), 1 + static_cast<int64_t>(rng() % 12),
+                 stride, stride, pad, pad, static_cast<int64_t>(rng() % 8), static_cast<int64_t>(rng() % 8),
+                 rng() % 2 == 0, IntType::kU8};
+          check(v, k, rng, pools);
+        }
+}
+
 TEST_P(DepthwiseSimd, MobileNetShapes) {
   const Variant& v = GetParam();
   std::mt19937_64 rng(22);
