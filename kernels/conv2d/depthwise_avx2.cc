@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/common/requant_avx2.h"
@@ -38,28 +39,69 @@ inline __m256i load16(const uint8_t* x, int64_t valid, __m256i zx) {
 // Pair row of input row `ih` (or of zeros when it is padding): for each
 // block b and entry j, 64 bytes: unpacklo / unpackhi of (d[p], d[p + 1]),
 // p = j * stride_w, d at padded column q being x[q - pad_left] - z_x.
-template <bool kSigned>
-void build_pair_row(const DepthwisePlan& plan, const uint8_t* x_row, uint8_t* out) {
+// Entries whose columns all lie inside the image skip the bounds checks (as
+// in the AVX-512 quad rows).
+template <bool kSigned, int kStride>
+void build_pair_row_strided(const DepthwisePlan& plan, const uint8_t* x_row, uint8_t* out) {
   const Conv2dParams& p = plan.params;
   const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(p.src_zero_point));
-  const int64_t C = p.in_c, sw = p.stride_w;
-  for (int64_t b = 0; b < plan.blocks; ++b) {
+  const int64_t C = p.in_c, in_w = p.in_w, pad = p.pad_left, entries = plan.entries, blocks = plan.blocks;
+  // Entries [lo, hi) read columns j * S .. j * S + 1, all in [pad, pad + in_w).
+  const int64_t lo = std::min(entries, (pad + kStride - 1) / kStride);
+  const int64_t last = in_w + pad - 2;  // the last entry's second column must be <= in_w + pad - 1
+  const int64_t hi = std::max(lo, std::min(entries, last < 0 ? int64_t{0} : last / kStride + 1));
+  for (int64_t b = 0; b < blocks; ++b) {
     const int64_t valid = std::min<int64_t>(16, C - 16 * b);
+    const uint8_t* x = x_row + 16 * b - pad * C;  // padded column q at x + q * C
     auto d_at = [&](int64_t q) {
-      const int64_t iw = q - p.pad_left;
-      if (iw < 0 || iw >= p.in_w) return _mm256_setzero_si256();
-      return load16<kSigned>(x_row + iw * C + 16 * b, valid, zx);
+      if (q < pad || q >= pad + in_w) return _mm256_setzero_si256();
+      return load16<kSigned>(x + q * C, valid, zx);
     };
-    __m256i* e = reinterpret_cast<__m256i*>(out + b * plan.entries * 64);
-    __m256i next = d_at(0);
-    for (int64_t j = 0; j < plan.entries; ++j) {
-      const __m256i d0 = sw == 1 ? next : d_at(j * sw);
-      const __m256i d1 = d_at(j * sw + 1);
-      next = d1;
+    __m256i* e = reinterpret_cast<__m256i*>(out + b * entries * 64);
+    __m256i next = d_at(lo > 0 ? 0 : lo * kStride);
+    auto emit = [&](int64_t j, __m256i d0, __m256i d1) {
       _mm256_store_si256(e + 2 * j, _mm256_unpacklo_epi16(d0, d1));
       _mm256_store_si256(e + 2 * j + 1, _mm256_unpackhi_epi16(d0, d1));
+    };
+    auto edge = [&](int64_t from, int64_t to) {
+      for (int64_t j = from; j < to; ++j) {
+        const __m256i d0 = kStride == 1 ? next : d_at(j * kStride);
+        const __m256i d1 = d_at(j * kStride + 1);
+        next = d1;
+        emit(j, d0, d1);
+      }
+    };
+    edge(0, lo);
+    if (lo < hi) {
+      if (kStride == 2 || lo == 0) next = load16<kSigned>(x + lo * kStride * C, valid, zx);
+      if (valid == 16) {
+        auto inside = [&](int64_t q) {
+          const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + q * C));
+          return _mm256_sub_epi16(kSigned ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), zx);
+        };
+        for (int64_t j = lo; j < hi; ++j) {
+          const __m256i d0 = kStride == 1 ? next : inside(j * kStride);
+          const __m256i d1 = inside(j * kStride + 1);
+          next = d1;
+          emit(j, d0, d1);
+        }
+      } else {
+        for (int64_t j = lo; j < hi; ++j) {
+          const __m256i d0 = kStride == 1 ? next : load16<kSigned>(x + j * kStride * C, valid, zx);
+          const __m256i d1 = load16<kSigned>(x + (j * kStride + 1) * C, valid, zx);
+          next = d1;
+          emit(j, d0, d1);
+        }
+      }
     }
+    edge(hi, entries);
   }
+}
+
+template <bool kSigned>
+void build_pair_row(const DepthwisePlan& plan, const uint8_t* x_row, uint8_t* out) {
+  plan.params.stride_w == 1 ? build_pair_row_strided<kSigned, 1>(plan, x_row, out)
+                            : build_pair_row_strided<kSigned, 2>(plan, x_row, out);
 }
 
 // One output row of a KxK window: rows[kh] is the pair row of input row
@@ -86,39 +128,51 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const* rows, uint8_t* 
       r[taps] = reinterpret_cast<const __m256i*>(rows[kh] + b * plan.entries * 64);
       ++taps;
     }
-    for (int64_t ow = 0; ow < p.out_w; ++ow) {
-      __m256i lo = bias_lo, hi = bias_hi;
-      for (int t = 0; t < taps; ++t)
-        for (int q = 0; q < kPairs; ++q) {
-          const __m256i* e = r[t] + 2 * (ow + q * step);
-          lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_load_si256(e), _mm256_loadu_si256(w[t] + 2 * q)));
-          hi = _mm256_add_epi32(hi,
-                                _mm256_madd_epi16(_mm256_load_si256(e + 1), _mm256_loadu_si256(w[t] + 2 * q + 1)));
+    // The rows of the image's interior have all K kernel rows inside it:
+    // their tap loop is unrolled whole (as in the AVX-512 kernel).
+    auto columns = [&](auto tap_count) {
+      constexpr int kFixed = decltype(tap_count)::value;  // 0: taps at run time
+      const int n_taps = kFixed != 0 ? kFixed : taps;
+      for (int64_t ow = 0; ow < p.out_w; ++ow) {
+        __m256i lo = bias_lo, hi = bias_hi;
+#pragma GCC unroll 5
+        for (int t = 0; t < n_taps; ++t)
+#pragma GCC unroll 3
+          for (int q = 0; q < kPairs; ++q) {
+            const __m256i* e = r[t] + 2 * (ow + q * step);
+            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_load_si256(e), _mm256_loadu_si256(w[t] + 2 * q)));
+            hi = _mm256_add_epi32(hi,
+                                  _mm256_madd_epi16(_mm256_load_si256(e + 1), _mm256_loadu_si256(w[t] + 2 * q + 1)));
+          }
+        uint8_t* out = y_row + (ow * C + 16 * b) * (raw ? 4 : 1);
+        if (raw) {
+          // Back to channel order: lo = {0-3 | 8-11}, hi = {4-7 | 12-15}.
+          alignas(32) int32_t tmp[16];
+          _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), _mm256_permute2x128_si256(lo, hi, 0x20));
+          _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+          std::memcpy(out, tmp, static_cast<size_t>(valid) * 4);
+          continue;
         }
-      uint8_t* out = y_row + (ow * C + 16 * b) * (raw ? 4 : 1);
-      if (raw) {
-        // Back to channel order: lo = {0-3 | 8-11}, hi = {4-7 | 12-15}.
-        alignas(32) int32_t tmp[16];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), _mm256_permute2x128_si256(lo, hi, 0x20));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
-        std::memcpy(out, tmp, static_cast<size_t>(valid) * 4);
-        continue;
+        const __m256i ylo = _mm256_min_epi32(_mm256_max_epi32(requant8(lo, plan.requant[2 * b]), qmin), qmax);
+        const __m256i yhi = _mm256_min_epi32(_mm256_max_epi32(requant8(hi, plan.requant[2 * b + 1]), qmin), qmax);
+        // packs within 128-bit lanes puts channels 0-7 | 8-15 in order; the
+        // values are inside [qmin, qmax], so the saturating packs only narrow.
+        const __m256i w16 = _mm256_packs_epi32(ylo, yhi);
+        const __m128i a = _mm256_castsi256_si128(w16), c = _mm256_extracti128_si256(w16, 1);
+        const __m128i b8 = out_signed ? _mm_packs_epi16(a, c) : _mm_packus_epi16(a, c);
+        if (valid == 16) {
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(out), b8);
+        } else {
+          alignas(16) uint8_t tmp[16];
+          _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
+          std::memcpy(out, tmp, static_cast<size_t>(valid));
+        }
       }
-      const __m256i ylo = _mm256_min_epi32(_mm256_max_epi32(requant8(lo, plan.requant[2 * b]), qmin), qmax);
-      const __m256i yhi = _mm256_min_epi32(_mm256_max_epi32(requant8(hi, plan.requant[2 * b + 1]), qmin), qmax);
-      // packs within 128-bit lanes puts channels 0-7 | 8-15 in order; the
-      // values are inside [qmin, qmax], so the saturating packs only narrow.
-      const __m256i w16 = _mm256_packs_epi32(ylo, yhi);
-      const __m128i a = _mm256_castsi256_si128(w16), c = _mm256_extracti128_si256(w16, 1);
-      const __m128i b8 = out_signed ? _mm_packs_epi16(a, c) : _mm_packus_epi16(a, c);
-      if (valid == 16) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out), b8);
-      } else {
-        alignas(16) uint8_t tmp[16];
-        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
-        std::memcpy(out, tmp, static_cast<size_t>(valid));
-      }
-    }
+    };
+    if (taps == K)
+      columns(std::integral_constant<int, K>{});
+    else
+      columns(std::integral_constant<int, 0>{});
   }
 }
 
