@@ -35,9 +35,17 @@ struct Zmm {
 
   // pack_rows_u8 (gemm_avx2.h) on zmm: u = src - src_offset for k < K,
   // zeros up to the next 64-byte boundary (which a_stride >= kp + 4 covers),
-  // then the row sum of u as an int32 at byte kp.
+  // then the row sum of u as an int32 at byte kp, which only the nibble
+  // panels read (gemm_dp.h nibble_steps): 8-bit panels skip it (in the 1x1
+  // convs of MobileNetV2, K = 16-32, the sum cost twice the copy).
   static void pack_rows(const GemmPlan& plan, const uint8_t* src, size_t rows, size_t src_stride,
                         uint8_t* out) {
+    plan.variant->packed_weight_bits == 4 ? pack_rows_with<true>(plan, src, rows, src_stride, out)
+                                          : pack_rows_with<false>(plan, src, rows, src_stride, out);
+  }
+  template <bool kRowSums>
+  static void pack_rows_with(const GemmPlan& plan, const uint8_t* src, size_t rows, size_t src_stride,
+                             uint8_t* out) {
     const size_t K = plan.desc.K;
     const __m512i off = _mm512_set1_epi8(static_cast<char>(plan.src_offset));
     for (size_t r = 0; r < rows; ++r) {
@@ -49,11 +57,13 @@ struct Zmm {
         const __mmask64 mask = n == 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
         const __m512i u = _mm512_maskz_sub_epi8(mask, _mm512_maskz_loadu_epi8(mask, s + k), off);
         _mm512_storeu_si512(a + k, u);
-        sums = _mm512_add_epi64(sums, _mm512_sad_epu8(u, _mm512_setzero_si512()));
+        if constexpr (kRowSums) sums = _mm512_add_epi64(sums, _mm512_sad_epu8(u, _mm512_setzero_si512()));
       }
-      // Kept mod 2^32, as in pack_rows_u8.
-      const uint32_t row_sum = static_cast<uint32_t>(_mm512_reduce_add_epi64(sums));
-      std::memcpy(a + plan.kp, &row_sum, sizeof(row_sum));
+      if constexpr (kRowSums) {
+        // Kept mod 2^32, as in pack_rows_u8.
+        const uint32_t row_sum = static_cast<uint32_t>(_mm512_reduce_add_epi64(sums));
+        std::memcpy(a + plan.kp, &row_sum, sizeof(row_sum));
+      }
     }
   }
 
