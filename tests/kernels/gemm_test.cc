@@ -714,8 +714,9 @@ TEST(GemmDispatch, VerboseLogsChoiceAndReasons) {
   }
 }
 
-// AVX-512 VNNI: the widest tile whose columns are more than half used, so
-// MobileNet's 16-32 channel outputs do not run a 64-column tile of padding.
+// AVX-512 VNNI: the widest tile that pads at most N / 8 columns or no more
+// than the next narrower one, so MobileNet's 16-32 channel outputs do not
+// run a 64-column tile of padding.
 TEST(GemmDispatch, NarrowOutputsTakeNarrowerZmmTiles) {
   if (!kernel_isa_usable(KernelIsa::kAvx512Vnni)) GTEST_SKIP() << "needs AVX-512 VNNI dispatch";
   std::mt19937 rng(5);
@@ -726,6 +727,10 @@ TEST(GemmDispatch, NarrowOutputsTakeNarrowerZmmTiles) {
   EXPECT_EQ(pick(32), "gemm_x8_qc8w_12x32__avx512vnni");
   EXPECT_EQ(pick(33), "gemm_x8_qc8w_6x64__avx512vnni");
   EXPECT_EQ(pick(24 * 64), "gemm_x8_qc8w_6x64__avx512vnni");
+  EXPECT_EQ(pick(80), "gemm_x8_qc8w_12x16__avx512vnni");   // 12 x 32 pads 16 > 80 / 8
+  EXPECT_EQ(pick(96), "gemm_x8_qc8w_12x32__avx512vnni");   // 6 x 64 pads 32 > 96 / 8
+  EXPECT_EQ(pick(144), "gemm_x8_qc8w_12x32__avx512vnni");  // pads 16 <= 144 / 8
+  EXPECT_EQ(pick(176), "gemm_x8_qc8w_6x64__avx512vnni");   // pads 16 <= 176 / 8
   // A named variant is a request, not a preference: the 6x64 tile still runs N = 16.
   const Problem narrow = make_problem(rng, 16, 64, kU8, 8, GemmDstType::kInt8);
   std::string error;
