@@ -52,13 +52,14 @@ void build_pair_row_strided(const DepthwisePlan& plan, const uint8_t* x_row, uin
   const int64_t hi = std::max(lo, std::min(entries, last < 0 ? int64_t{0} : last / kStride + 1));
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t valid = std::min<int64_t>(16, C - 16 * b);
-    const uint8_t* x = x_row + 16 * b - pad * C;  // padded column q at x + q * C
+    // Padded column q (inside the image) of this block's channels.
+    auto at = [&](int64_t q) { return x_row + 16 * b + (q - pad) * C; };
     auto d_at = [&](int64_t q) {
       if (q < pad || q >= pad + in_w) return _mm256_setzero_si256();
-      return load16<kSigned>(x + q * C, valid, zx);
+      return load16<kSigned>(at(q), valid, zx);
     };
     __m256i* e = reinterpret_cast<__m256i*>(out + b * entries * 64);
-    __m256i next = d_at(lo > 0 ? 0 : lo * kStride);
+    __m256i next = d_at(0);  // stride 1: the entry's first column, the previous entry's second
     auto emit = [&](int64_t j, __m256i d0, __m256i d1) {
       _mm256_store_si256(e + 2 * j, _mm256_unpacklo_epi16(d0, d1));
       _mm256_store_si256(e + 2 * j + 1, _mm256_unpackhi_epi16(d0, d1));
@@ -73,10 +74,9 @@ void build_pair_row_strided(const DepthwisePlan& plan, const uint8_t* x_row, uin
     };
     edge(0, lo);
     if (lo < hi) {
-      if (kStride == 2 || lo == 0) next = load16<kSigned>(x + lo * kStride * C, valid, zx);
       if (valid == 16) {
         auto inside = [&](int64_t q) {
-          const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + q * C));
+          const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at(q)));
           return _mm256_sub_epi16(kSigned ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), zx);
         };
         for (int64_t j = lo; j < hi; ++j) {
@@ -87,8 +87,8 @@ void build_pair_row_strided(const DepthwisePlan& plan, const uint8_t* x_row, uin
         }
       } else {
         for (int64_t j = lo; j < hi; ++j) {
-          const __m256i d0 = kStride == 1 ? next : load16<kSigned>(x + j * kStride * C, valid, zx);
-          const __m256i d1 = load16<kSigned>(x + (j * kStride + 1) * C, valid, zx);
+          const __m256i d0 = kStride == 1 ? next : load16<kSigned>(at(j * kStride), valid, zx);
+          const __m256i d1 = load16<kSigned>(at(j * kStride + 1), valid, zx);
           next = d1;
           emit(j, d0, d1);
         }

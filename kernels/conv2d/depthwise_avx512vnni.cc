@@ -62,11 +62,12 @@ void build_quad_row_strided(const DepthwisePlan& plan, const uint8_t* x_row, uin
       const int64_t c0 = kW * b + 16 * h;
       const __mmask16 mask = first16(C - c0);
       const bool full = C - c0 >= 16;
-      const uint8_t* x = x_row + c0 - pad * C;  // padded column q at x + q * C
+      // Padded column q (inside the image) of this half's channels.
+      auto at = [&](int64_t q) { return x_row + c0 + (q - pad) * C; };
       // Column q as 16 dwords of u (z' in the padding; 0 for channels past
       // C, whose weights are 0).
       auto inside = [&](int64_t q) {
-        const __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, x + q * C));
+        const __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, at(q)));
         return kSigned ? _mm512_mask_xor_epi32(v, mask, v, flip) : v;
       };
       auto column = [&](int64_t q) { return q < pad || q >= pad + in_w ? zq : inside(q); };
@@ -89,12 +90,13 @@ void build_quad_row_strided(const DepthwisePlan& plan, const uint8_t* x_row, uin
       };
       edge(1, lo);
       if (full) {
-        const uint8_t* xq = x + (lo * kStride + 3) * C;
-        for (int64_t j = lo; j < hi; ++j, xq += kStride * C) {
-          const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq)));
+        auto plain = [&](int64_t q) {
+          return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at(q))));
+        };
+        for (int64_t j = lo; j < hi; ++j) {
+          const __m512i c = plain(j * kStride + 3);
           __m512i c_prev = quad;
-          if constexpr (kStride == 2)
-            c_prev = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq - C)));
+          if constexpr (kStride == 2) c_prev = plain(j * kStride + 2);
           quad = shift_in(quad, _mm512_xor_si512(c_prev, flip), _mm512_xor_si512(c, flip));
           _mm512_store_si512(e + 2 * j, quad);
         }
