@@ -119,5 +119,28 @@ TEST(Im2col, RowRangesMatchTheWholeMatrix) {
   EXPECT_GT(ranges, 200);
 }
 
+// Kernels taller than the run-wise path keeps row pointers for (16 rows)
+// take the per-pixel path: the same matrix.
+TEST(Im2col, TallKernelsMatchTheTapByTapDefinition) {
+  std::mt19937 rng(17);
+  for (int64_t kernel_h : {16, 17, 20}) {
+    Conv2dParams p;
+    p.in_h = 18;
+    p.in_w = 6;
+    p.in_c = 3;
+    p.kernel_h = kernel_h;
+    p.kernel_w = 3;
+    p.pad_top = 2;
+    p.pad_left = 1;
+    p.out_h = p.in_h + 2 * p.pad_top - kernel_h + 1;
+    p.out_w = p.in_w + 2 * p.pad_left - p.kernel_w + 1;
+    const std::vector<uint8_t> src = random_bytes(rng, static_cast<size_t>(p.in_h * p.in_w * p.in_c));
+    const std::vector<uint8_t> want = im2col_by_tap(p, src, 7);
+    std::vector<uint8_t> got(want.size(), 0xAB);
+    im2col_x8(p, src.data(), 7, got.data(), nullptr);
+    EXPECT_EQ(got, want) << describe(p);
+  }
+}
+
 }  // namespace
 }  // namespace dyad::kernels
