@@ -52,10 +52,11 @@ void build_quad_row_strided(const DepthwisePlan& plan, const uint8_t* x_row, uin
   const int64_t C = p.in_c, in_w = p.in_w, pad = p.pad_left, entries = plan.entries, blocks = plan.blocks;
   const __m512i zq = _mm512_set1_epi32(static_cast<int32_t>(p.src_zero_point + (kSigned ? 128 : 0)));
   const __m512i flip = _mm512_set1_epi32(kSigned ? 0x80 : 0);
-  // Entries [lo, hi) have new columns j * S + 4 - S .. j * S + 3 in [pad, pad + in_w).
-  // (pad - 4 + S >= -3: the + 4 * S keeps the ceiling's numerator positive.)
-  const int64_t lo = std::max<int64_t>(1, (pad - 4 + kStride + kStride - 1 + 4 * kStride) / kStride - 4);
-  const int64_t last = in_w + pad - 4;  // the last entry's last column must be <= in_w + pad - 1
+  // Entries [lo, hi) (past entry 0) have new columns j * S + 4 - S .. j * S + 3
+  // in [pad, pad + in_w): j >= (pad - 4 + S) / S rounded up, j <= (in_w + pad - 4) / S.
+  const int64_t first = pad - 4 + kStride;
+  const int64_t lo = first <= kStride ? 1 : (first + kStride - 1) / kStride;
+  const int64_t last = in_w + pad - 4;
   const int64_t hi = std::max(lo, std::min(entries, last < 0 ? int64_t{0} : last / kStride + 1));
   for (int64_t b = 0; b < blocks; ++b) {
     for (int h = 0; h < 2; ++h) {
@@ -94,10 +95,9 @@ void build_quad_row_strided(const DepthwisePlan& plan, const uint8_t* x_row, uin
           return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at(q))));
         };
         for (int64_t j = lo; j < hi; ++j) {
-          const __m512i c = plain(j * kStride + 3);
-          __m512i c_prev = quad;
-          if constexpr (kStride == 2) c_prev = plain(j * kStride + 2);
-          quad = shift_in(quad, _mm512_xor_si512(c_prev, flip), _mm512_xor_si512(c, flip));
+          const int64_t q = j * kStride + 3;
+          quad = shift_in(quad, kStride == 2 ? _mm512_xor_si512(plain(q - 1), flip) : quad,
+                          _mm512_xor_si512(plain(q), flip));
           _mm512_store_si512(e + 2 * j, quad);
         }
       } else {
