@@ -91,14 +91,15 @@ struct DpKernel {
     return scratch;
   }
 
-  // Steps [s0, s1) of an R-row tile into the int32 sums at acc (row stride
-  // kNR). Prefetch: with few rows the weights stream from memory, and the
-  // hardware prefetcher alone falls short of the bandwidth.
+  // Steps [s0, s1) of an R-row tile onto the sums c (started from acc, row
+  // stride kNR, when `accumulate`, else from 0). Prefetch: with few rows the
+  // weights stream from memory, and the hardware prefetcher alone falls
+  // short of the bandwidth.
   template <int R, bool Prefetch>
-  __attribute__((always_inline)) static inline void steps(const uint8_t* a, size_t a_stride,
-                                                          const uint8_t* w, size_t s0, size_t s1,
-                                                          int32_t* acc, bool accumulate) {
-    V c[R][Vecs];
+  __attribute__((always_inline)) static inline void sum_steps(const uint8_t* a, size_t a_stride,
+                                                              const uint8_t* w, size_t s0, size_t s1,
+                                                              const int32_t* acc, bool accumulate,
+                                                              V (&c)[R][Vecs]) {
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
@@ -121,6 +122,15 @@ struct DpKernel {
         for (int j = 0; j < Vecs; ++j) c[r][j] = Vec::dp(c[r][j], b, wv[j]);
       }
     }
+  }
+
+  // The same into the int32 sums at acc.
+  template <int R, bool Prefetch>
+  __attribute__((always_inline)) static inline void steps(const uint8_t* a, size_t a_stride,
+                                                          const uint8_t* w, size_t s0, size_t s1,
+                                                          int32_t* acc, bool accumulate) {
+    V c[R][Vecs];
+    sum_steps<R, Prefetch>(a, a_stride, w, s0, s1, acc, accumulate, c);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
@@ -186,6 +196,31 @@ struct DpKernel {
   static void tile(const GemmPlan&, const uint8_t* a, size_t a_stride, const void* w, size_t s0, size_t s1,
                    int32_t* acc, bool accumulate) {
     steps<R, (R < kMR)>(a, a_stride, static_cast<const uint8_t*>(w), s0, s1, acc, accumulate);
+  }
+
+  // A tile over a short whole K straight into the epilogue, when the Vec
+  // has one on registers (store_regs): the sums skip their round trip
+  // through memory, a sixth of the time of the 1x1 convs whose K of 16-64
+  // leaves the epilogue most of the work (longer K: no measurable gain).
+  // Only tiles of at most 2 vectors per row: with 4 (24 sums) the epilogue's
+  // constants no longer fit beside the sums, and the spills doubled the
+  // step. Not for nibble panels read in place (their sums start from the
+  // row sums).
+  static bool fuses_epilogue(const GemmPlan& plan, bool direct, size_t steps) {
+    if constexpr (Vecs <= 2 && requires { &Vec::template store_regs<kNR, 1>; }) {
+      return steps <= 16 && !(direct && plan.variant->packed_weight_bits == 4);
+    } else {
+      return false;
+    }
+  }
+  template <int R>
+  static void tile_store(const GemmPlan& plan, const uint8_t* a, size_t a_stride, const void* w, size_t steps,
+                         size_t m0, size_t n0, const GemmArgs& args) {
+    if constexpr (Vecs <= 2 && requires { &Vec::template store_regs<kNR, R>; }) {
+      V c[R][Vecs];
+      sum_steps<R, (R < kMR)>(a, a_stride, static_cast<const uint8_t*>(w), 0, steps, nullptr, false, c);
+      Vec::template store_regs<kNR, R>(plan, c, m0, n0, args);
+    }
   }
 
   // Short tiles prefetch: they are GEMV-like runs, where few rows share the

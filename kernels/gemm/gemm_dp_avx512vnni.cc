@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/common/requant_avx512.h"
 #include "kernels/gemm/gemm_dp.h"
@@ -68,44 +69,96 @@ struct Zmm {
   }
 
   // The epilogue 16 columns at a time (Requant16: the shared requant on
-  // zmm): an mr x NR int32 tile (row stride NR) plus the column constants,
-  // to dst rows m0.., columns n0..; columns past N are masked off. A
-  // requantized value is already clamped into its 8-bit container, so the
-  // truncating vpmovdb gives its byte for int8 and uint8 alike.
+  // zmm): int32 sums plus the column constants, to dst rows m0.., columns
+  // n0..; columns past N are masked off. A requantized value is already
+  // clamped into its 8-bit container, so the truncating vpmovdb gives its
+  // byte for int8 and uint8 alike.
+  enum class Path { kRaw, kFloorWithCol, kRequant };
+  struct Columns16 {
+    Columns16(const GemmPlan& plan, size_t n, size_t count)
+        : n0(n),
+          mask(static_cast<__mmask16>((uint32_t{1} << std::min<size_t>(16, count)) - 1)),
+          col(_mm512_loadu_si512(plan.col_const.data() + n)),
+          qmin(_mm512_set1_epi32(plan.desc.qmin)),
+          qmax(_mm512_set1_epi32(plan.desc.qmax)),
+          rq(block(plan, n), block(plan, n + 8)),
+          // On the floor path the column constant may be inside its rounding
+          // constant already (GemmPlan::col_in_floor_round).
+          path(plan.desc.dst_type == GemmDstType::kInt32 ? Path::kRaw
+               : plan.col_in_floor_round && rq.floor     ? Path::kFloorWithCol
+                                                         : Path::kRequant) {}
+    // A raw int32 plan has no requant blocks; its Requant16 is never applied.
+    static const RequantBlock8& block(const GemmPlan& plan, size_t n) {
+      static const RequantBlock8 kUnused{};
+      return plan.desc.dst_type == GemmDstType::kInt32 ? kUnused : plan.requant_blocks[n / 8];
+    }
+    // f(path) with the path as a compile-time constant: the row loops inside
+    // f carry no per-row choice.
+    template <class F>
+    __attribute__((always_inline)) void with_path(F f) const {
+      switch (path) {
+        case Path::kRaw: return f(std::integral_constant<Path, Path::kRaw>{});
+        case Path::kFloorWithCol: return f(std::integral_constant<Path, Path::kFloorWithCol>{});
+        case Path::kRequant: return f(std::integral_constant<Path, Path::kRequant>{});
+      }
+    }
+    // Row m's sums of these columns.
+    template <Path P>
+    __attribute__((always_inline)) void store(__m512i sums, size_t m, const GemmArgs& args) const {
+      const size_t at = m * args.dst_stride + n0;
+      if constexpr (P == Path::kRaw) {
+        _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + at, mask, _mm512_add_epi32(sums, col));
+      } else {
+        const __m512i q = P == Path::kFloorWithCol ? rq.apply_floor(sums) : rq.apply(_mm512_add_epi32(sums, col));
+        _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + at, mask,
+                             _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, qmin), qmax)));
+      }
+    }
+    size_t n0;
+    __mmask16 mask;
+    __m512i col, qmin, qmax;
+    Requant16 rq;
+    Path path;
+  };
+
+  // An mr x NR int32 tile in memory (row stride NR).
   template <int NR>
   static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
                          const GemmArgs& args) {
-    const GemmDesc& d = plan.desc;
-    const size_t ncols = std::min<size_t>(NR, d.N - n0);
-    const __m512i qmin = _mm512_set1_epi32(d.qmin), qmax = _mm512_set1_epi32(d.qmax);
+    const size_t ncols = std::min<size_t>(NR, plan.desc.N - n0);
     for (size_t n = 0; n < ncols; n += 16) {
-      const size_t count = std::min<size_t>(16, ncols - n);
-      const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << count) - 1);
-      const __m512i c = _mm512_loadu_si512(plan.col_const.data() + n0 + n);
-      if (d.dst_type == GemmDstType::kInt32) {
-        for (int r = 0; r < mr; ++r) {
-          const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + r * NR + n), c);
-          _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + (m0 + r) * args.dst_stride + n0 + n,
-                                   mask, a);
-        }
-        continue;
-      }
-      const Requant16 rq(plan.requant_blocks[(n0 + n) / 8], plan.requant_blocks[(n0 + n) / 8 + 1]);
-      auto rows = [&](auto requant) {
-        for (int r = 0; r < mr; ++r) {
-          const __m512i y = _mm512_min_epi32(_mm512_max_epi32(requant(acc + r * NR + n), qmin), qmax);
-          _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + (m0 + r) * args.dst_stride + n0 + n, mask,
-                               _mm512_cvtepi32_epi8(y));
-        }
-      };
-      // On the floor path the column constant may be inside its rounding
-      // constant already (GemmPlan::col_in_floor_round).
-      if (plan.col_in_floor_round && rq.floor) {
-        rows([&](const int32_t* a) { return rq.apply_floor(_mm512_loadu_si512(a)); });
-      } else {
-        rows([&](const int32_t* a) { return rq.apply(_mm512_add_epi32(_mm512_loadu_si512(a), c)); });
+      const Columns16 cols(plan, n0 + n, ncols - n);
+      cols.with_path([&](auto path) {
+        for (int r = 0; r < mr; ++r)
+          cols.template store<path()>(_mm512_loadu_si512(acc + r * NR + n), m0 + r, args);
+      });
+    }
+  }
+
+  // An R x NR tile of sums in registers (gemm_dp.h tile_store): the loops
+  // unroll whole, so every sum is read from its register.
+  template <int NR, int R>
+  __attribute__((always_inline)) static inline void store_regs(const GemmPlan& plan, const __m512i (&sums)[R][NR / 16],
+                                                               size_t m0, size_t n0, const GemmArgs& args) {
+    const size_t ncols = std::min<size_t>(NR, plan.desc.N - n0);
+#pragma GCC unroll 4
+    for (int j = 0; j < NR / 16; ++j) {
+      if (size_t(16 * j) >= ncols) continue;
+      const Columns16 cols(plan, n0 + 16 * j, ncols - 16 * j);
+      // (A generic lambda here, as in store_rows, made GCC copy the sums
+      // through memory in the k loop.)
+      switch (cols.path) {
+        case Path::kRaw: reg_rows<Path::kRaw>(cols, sums, j, m0, args); break;
+        case Path::kFloorWithCol: reg_rows<Path::kFloorWithCol>(cols, sums, j, m0, args); break;
+        case Path::kRequant: reg_rows<Path::kRequant>(cols, sums, j, m0, args); break;
       }
     }
+  }
+  template <Path P, int R, int V>
+  __attribute__((always_inline)) static inline void reg_rows(const Columns16& cols, const __m512i (&sums)[R][V], int j,
+                                                             size_t m0, const GemmArgs& args) {
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) cols.template store<P>(sums[r][j], m0 + r, args);
   }
 };
 

@@ -29,6 +29,18 @@ __attribute__((always_inline)) inline void tile_rows(size_t rows, const Args&...
   }
 }
 
+// Kernel::tile_store<R> for the run-time row count R in [1, MR].
+template <class Kernel, int R = Kernel::kMR, class... Args>
+__attribute__((always_inline)) inline void tile_store_rows(size_t rows, const Args&... args) {
+  if constexpr (R == 1) {
+    Kernel::template tile_store<1>(args...);
+  } else if (rows == R) {
+    Kernel::template tile_store<R>(args...);
+  } else {
+    tile_store_rows<Kernel, R - 1>(rows, args...);
+  }
+}
+
 // The work split, shared by every vector variant. `Kernel` provides:
 //   kMR, kNV        register tile: kMR rows x 8*kNV columns
 //   kStepK          k values per kernel step (2: int16 pairs, 4: byte quads, 8: SMMLA blocks)
@@ -47,6 +59,10 @@ __attribute__((always_inline)) inline void tile_rows(size_t rows, const Args&...
 //                             source rows unchanged; the tiles then take them
 //                             in place, tile<MR>(plan, a, a_stride, w, s0, s1,
 //                             acc, accumulate)
+//   fuses_epilogue(plan, direct, steps) optional: true when a tile over the
+//                             whole K goes straight into its epilogue,
+//                             tile_store<MR>(plan, a, a_stride, w, steps, m0,
+//                             n0, args), its sums never stored
 // Each of the num_threads tasks owns one scratch slice (packed activation
 // rows, one unpacked panel, int32 sums) and takes work items (m block, panel
 // group) from a shared counter. Every output is summed over the whole K by
@@ -98,6 +114,9 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const size_t items = m_blocks * groups;
   bool in_place = false;  // tiles read the source rows where they are (gemm_dp.h)
   if constexpr (requires { &Kernel::reads_rows_in_place; }) in_place = Kernel::reads_rows_in_place(plan);
+  bool fused = false;  // one K block: each tile goes straight into its epilogue
+  if constexpr (requires { &Kernel::fuses_epilogue; })
+    fused = k_blocks == 1 && Kernel::fuses_epilogue(plan, direct, steps);
   // Weight prefetch (below): a slice of the next panel before each tile,
   // sized once per call for a full M block; none for few rows (the direct
   // path streams with its own prefetch) or small weights.
@@ -148,11 +167,13 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         const uint8_t* next_panel =
             prefetch_per_call != 0 && next_p < panels ? plan.packed_wei.data() + next_p * plan.panel_bytes : nullptr;
         size_t prefetched = 0;
+        auto prefetch_slice = [&] {
+          if (next_panel == nullptr) return;
+          const size_t end = std::min(plan.panel_bytes, prefetched + prefetch_per_call);
+          for (; prefetched < end; prefetched += 64) __builtin_prefetch(next_panel + prefetched, 0, 2);
+        };
         auto run_tile = [&](size_t r0, size_t s0, size_t s1) {
-          if (next_panel != nullptr) {
-            const size_t end = std::min(plan.panel_bytes, prefetched + prefetch_per_call);
-            for (; prefetched < end; prefetched += 64) __builtin_prefetch(next_panel + prefetched, 0, 2);
-          }
+          prefetch_slice();
           const uint8_t* a = a_rows + r0 * a_stride;
           int32_t* c = acc + r0 * NR;
           const size_t n = std::min<size_t>(MR, rows - r0);
@@ -165,6 +186,16 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
           Kernel::store_rows(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
         };
+        if constexpr (requires { &Kernel::template tile_store<MR>; }) {
+          if (fused) {
+            for (size_t r0 = 0; r0 < rows; r0 += MR) {
+              prefetch_slice();
+              tile_store_rows<Kernel>(std::min<size_t>(MR, rows - r0), plan, a_rows + r0 * a_stride, a_stride, w,
+                                      steps, m0 + r0, p * NR, args);
+            }
+            continue;
+          }
+        }
         // Each tile's epilogue right after its last K block's products, while
         // its sums are in L1 (a whole M block's sums, mc x NR int32, are not).
         for (size_t s0 = 0; s0 < steps; s0 += k_block) {
