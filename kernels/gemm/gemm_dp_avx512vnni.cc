@@ -130,7 +130,7 @@ struct Zmm {
       const Columns16 cols(plan, n0 + n, ncols - n);
       cols.with_path([&](auto path) {
         for (int r = 0; r < mr; ++r)
-          cols.template store<path()>(_mm512_loadu_si512(acc + r * NR + n), m0 + r, args);
+          cols.template store<decltype(path)::value>(_mm512_loadu_si512(acc + r * NR + n), m0 + r, args);
       });
     }
   }

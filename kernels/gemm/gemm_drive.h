@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/common/isa_namespace.h"
 #include "kernels/common/thread_pool.h"
@@ -16,28 +17,16 @@
 namespace dyad::kernels::gemm_drive {
 inline namespace DYAD_ISA_NAMESPACE {
 
-// Kernel::tile<R> for the run-time row count R in [1, MR]: the last row
-// tile of a block may be short.
-template <class Kernel, int R = Kernel::kMR, class... Args>
-__attribute__((always_inline)) inline void tile_rows(size_t rows, const Args&... args) {
-  if constexpr (R == 1) {
-    Kernel::template tile<1>(args...);
-  } else if (rows == R) {
-    Kernel::template tile<R>(args...);
+// f(std::integral_constant<int, R>) for the run-time row count R in [1, MR]:
+// the last row tile of a block may be short.
+template <int MR, class F>
+__attribute__((always_inline)) inline void with_row_count(size_t rows, F f) {
+  if constexpr (MR == 1) {
+    f(std::integral_constant<int, 1>{});
+  } else if (rows == MR) {
+    f(std::integral_constant<int, MR>{});
   } else {
-    tile_rows<Kernel, R - 1>(rows, args...);
-  }
-}
-
-// Kernel::tile_store<R> for the run-time row count R in [1, MR].
-template <class Kernel, int R = Kernel::kMR, class... Args>
-__attribute__((always_inline)) inline void tile_store_rows(size_t rows, const Args&... args) {
-  if constexpr (R == 1) {
-    Kernel::template tile_store<1>(args...);
-  } else if (rows == R) {
-    Kernel::template tile_store<R>(args...);
-  } else {
-    tile_store_rows<Kernel, R - 1>(rows, args...);
+    with_row_count<MR - 1>(rows, f);
   }
 }
 
@@ -177,10 +166,13 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           const uint8_t* a = a_rows + r0 * a_stride;
           int32_t* c = acc + r0 * NR;
           const size_t n = std::min<size_t>(MR, rows - r0);
-          if constexpr (requires { &Kernel::reads_rows_in_place; }) {
-            if (in_place) return tile_rows<Kernel>(n, plan, a, a_stride, w, s0, s1, c, s0 > 0);
-          }
-          tile_rows<Kernel>(n, plan, a, w, direct, s0, s1, c, s0 > 0);
+          with_row_count<MR>(n, [&](auto r) {
+            constexpr int R = decltype(r)::value;
+            if constexpr (requires { &Kernel::reads_rows_in_place; }) {
+              if (in_place) return Kernel::template tile<R>(plan, a, a_stride, w, s0, s1, c, s0 > 0);
+            }
+            Kernel::template tile<R>(plan, a, w, direct, s0, s1, c, s0 > 0);
+          });
         };
         auto store_tile_rows = [&](size_t r0) {
           const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
@@ -190,8 +182,10 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           if (fused) {
             for (size_t r0 = 0; r0 < rows; r0 += MR) {
               prefetch_slice();
-              tile_store_rows<Kernel>(std::min<size_t>(MR, rows - r0), plan, a_rows + r0 * a_stride, a_stride, w,
-                                      steps, m0 + r0, p * NR, args);
+              with_row_count<MR>(std::min<size_t>(MR, rows - r0), [&](auto r) {
+                constexpr int R = decltype(r)::value;
+                Kernel::template tile_store<R>(plan, a_rows + r0 * a_stride, a_stride, w, steps, m0 + r0, p * NR, args);
+              });
             }
             continue;
           }
