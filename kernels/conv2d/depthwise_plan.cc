@@ -100,7 +100,8 @@ bool depthwise_plan(const Conv2dParams& p, bool src_signed, const int8_t* wei, c
   const int K = static_cast<int>(p.kernel_h);
   plan->kernel = K;
   const bool quads = W == 32;  // the AVX-512 layout
-  plan->entries = quads ? p.out_w + ((K + 3) / 4 - 1) * (4 / p.stride_w) : p.out_w + ((K + 1) / 2 - 1) * (2 / p.stride_w);
+  plan->entries = quads ? p.out_w + ((K + 3) / 4 - 1) * (4 / p.stride_w)
+                        : p.out_w + ((K + 1) / 2 - 1) * (2 / p.stride_w);
   plan->bias.assign(static_cast<size_t>(blocks * W), 0);
   if (!raw) plan->requant.assign(static_cast<size_t>(blocks * (W / 8)), RequantBlock8{});
   for (int64_t b = 0; b < blocks; ++b) {

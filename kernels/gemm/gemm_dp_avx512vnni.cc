@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 
 #include "kernels/common/requant_avx512.h"
 #include "kernels/gemm/gemm_dp.h"
@@ -92,16 +91,6 @@ struct Zmm {
       static const RequantBlock8 kUnused{};
       return plan.desc.dst_type == GemmDstType::kInt32 ? kUnused : plan.requant_blocks[n / 8];
     }
-    // f(path) with the path as a compile-time constant: the row loops inside
-    // f carry no per-row choice.
-    template <class F>
-    __attribute__((always_inline)) void with_path(F f) const {
-      switch (path) {
-        case Path::kRaw: return f(std::integral_constant<Path, Path::kRaw>{});
-        case Path::kFloorWithCol: return f(std::integral_constant<Path, Path::kFloorWithCol>{});
-        case Path::kRequant: return f(std::integral_constant<Path, Path::kRequant>{});
-      }
-    }
     // Row m's sums of these columns.
     template <Path P>
     __attribute__((always_inline)) void store(__m512i sums, size_t m, const GemmArgs& args) const {
@@ -121,22 +110,30 @@ struct Zmm {
     Path path;
   };
 
-  // An mr x NR int32 tile in memory (row stride NR).
+  // An mr x NR int32 tile in memory (row stride NR). The path is chosen per
+  // 16 columns (a switch, as in store_regs), never per row.
   template <int NR>
   static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
                          const GemmArgs& args) {
     const size_t ncols = std::min<size_t>(NR, plan.desc.N - n0);
     for (size_t n = 0; n < ncols; n += 16) {
       const Columns16 cols(plan, n0 + n, ncols - n);
-      cols.with_path([&](auto path) {
-        for (int r = 0; r < mr; ++r)
-          cols.template store<decltype(path)::value>(_mm512_loadu_si512(acc + r * NR + n), m0 + r, args);
-      });
+      switch (cols.path) {
+        case Path::kRaw: mem_rows<Path::kRaw, NR>(cols, acc + n, mr, m0, args); break;
+        case Path::kFloorWithCol: mem_rows<Path::kFloorWithCol, NR>(cols, acc + n, mr, m0, args); break;
+        case Path::kRequant: mem_rows<Path::kRequant, NR>(cols, acc + n, mr, m0, args); break;
+      }
     }
+  }
+  template <Path P, int NR>
+  static void mem_rows(const Columns16& cols, const int32_t* acc, int mr, size_t m0, const GemmArgs& args) {
+    for (int r = 0; r < mr; ++r) cols.template store<P>(_mm512_loadu_si512(acc + r * NR), m0 + r, args);
   }
 
   // An R x NR tile of sums in registers (gemm_dp.h tile_store): the loops
-  // unroll whole, so every sum is read from its register.
+  // unroll whole, so every sum is read from its register. (A generic lambda
+  // between the loops and the sums made GCC copy them through memory in
+  // the k loop.)
   template <int NR, int R>
   __attribute__((always_inline)) static inline void store_regs(const GemmPlan& plan, const __m512i (&sums)[R][NR / 16],
                                                                size_t m0, size_t n0, const GemmArgs& args) {
@@ -145,8 +142,6 @@ struct Zmm {
     for (int j = 0; j < NR / 16; ++j) {
       if (size_t(16 * j) >= ncols) continue;
       const Columns16 cols(plan, n0 + 16 * j, ncols - 16 * j);
-      // (A generic lambda here, as in store_rows, made GCC copy the sums
-      // through memory in the k loop.)
       switch (cols.path) {
         case Path::kRaw: reg_rows<Path::kRaw>(cols, sums, j, m0, args); break;
         case Path::kFloorWithCol: reg_rows<Path::kFloorWithCol>(cols, sums, j, m0, args); break;
