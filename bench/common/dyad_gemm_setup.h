@@ -58,9 +58,11 @@ class DyadGemm {
   // Empty when the plan was made; else why not.
   const std::string& error() const { return error_; }
   const char* variant() const { return kernels::gemm_plan_variant_name(*plan_); }
+  const kernels::GemmPlan& plan() const { return *plan_; }
   kernels::ThreadPool* pool() const { return pool_.get(); }
   uint8_t* src() { return src_.data(); }
   const int8_t* dst() const { return dst_.data(); }
+  int8_t* dst_bytes() { return dst_.data(); }
 
   // dst = requant(a * W), a: M x K rows (src() by default).
   void run(const uint8_t* a) {

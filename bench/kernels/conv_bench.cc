@@ -1,5 +1,6 @@
-// Convolution throughput: dyad's conv2d GEMM path (im2col + exact GEMM with the
-// requant epilogue, as engine/ops/conv2d.cc runs it) next to oneDNN's direct
+// Convolution throughput: dyad's conv2d GEMM path (the direct convolution
+// where the variant reads windows in place, else im2col + exact GEMM, with
+// the requant epilogue, as engine/ops/conv2d.cc runs it) next to oneDNN's direct
 // convolution (u8s8s32 and f32, NHWC, limited to AVX2 like dyad) on the
 // ResNet-18 layers, in the same binary. GOP/s = 2 * MACs per second.
 //
@@ -17,6 +18,8 @@
 #include "bench/common/dyad_gemm_setup.h"
 #include "bench/common/onednn_setup.h"
 #include "kernels/common/thread_pool.h"
+#include "kernels/common/aligned_bytes.h"
+#include "kernels/conv2d/conv_direct.h"
 #include "kernels/conv2d/im2col.h"
 #include "kernels/gemm/gemm.h"
 
@@ -68,6 +71,23 @@ void bench_dyad_conv(benchmark::State& state, ConvShape s, bench::GemmConfig c, 
   std::mt19937 rng(2);
   std::vector<uint8_t> image(s.in_hw * s.in_hw * s.in_c);
   for (uint8_t& x : image) x = static_cast<uint8_t>(std::uniform_int_distribution<int>(c.src_min, c.src_max)(rng));
+  if (conv_direct_supported(gemm.plan(), p)) {
+    const size_t shared = conv_direct_shared_scratch_bytes(p);
+    const size_t threads_in_pool = gemm.pool() ? static_cast<size_t>(gemm.pool()->num_threads()) : 1;
+    AlignedBytes scratch;
+    if (!scratch.allocate(shared + threads_in_pool * gemm_scratch_bytes_per_thread(gemm.plan()))) {
+      state.SkipWithError("out of memory");
+      return;
+    }
+    for (auto _ : state) {
+      conv_direct_run(gemm.plan(), p, image.data(), gemm.dst_bytes(), gemm.pool(), scratch.data());
+      benchmark::DoNotOptimize(gemm.dst());
+      benchmark::ClobberMemory();
+    }
+    state.SetLabel(std::string("direct+") + gemm.variant());
+    set_conv_counters(state, s);
+    return;
+  }
   for (auto _ : state) {
     im2col_x8(p, image.data(), static_cast<uint8_t>(c.src_zp), gemm.src(), gemm.pool());
     gemm.run(gemm.src());

@@ -13,6 +13,7 @@
 #include "engine/ops/quant_params.h"
 #include "engine/ops/window2d.h"
 #include "kernels/conv2d/conv2d.h"
+#include "kernels/conv2d/conv_direct.h"
 #include "kernels/conv2d/im2col.h"
 
 namespace dyad {
@@ -37,11 +38,14 @@ void run(const void* op_data, const StepIO& io) {
 }
 
 // conv2d with groups == 1 as a GEMM: a 1x1, stride-1, unpadded conv reads the
-// NHWC input directly as [pixels, C]. Any other window is an implicit GEMM
-// for a dense weight (the GEMM gathers each activation block's windows with
-// im2col_rows_x8 just before packing it: no M x K matrix in memory), and goes
-// through a whole im2col into the step's scratch for a V:N:M sparse one.
-enum class Conv2dGemmSource : uint8_t { kDirect, kWindows, kIm2col };
+// NHWC input directly as [pixels, C]. Any other window is, for a dense
+// weight, a direct convolution where the GEMM variant reads windows in place
+// (kernels/conv2d/conv_direct.h: a padded copy of the input, no windows
+// gathered), else an implicit GEMM (the GEMM gathers each activation
+// block's windows with im2col_rows_x8 just before packing it: no M x K
+// matrix in memory); a V:N:M sparse weight goes through a whole im2col into
+// the step's scratch.
+enum class Conv2dGemmSource : uint8_t { kPixels, kImageWindows, kWindows, kIm2col };
 
 struct Conv2dGemmData {
   kernels::Conv2dParams params;
@@ -69,8 +73,11 @@ void run_gemm(const void* op_data, const StepIO& io) {
   const size_t n = static_cast<size_t>(p.out_c);
   const auto* x = static_cast<const uint8_t*>(io.inputs[0]);
   switch (d->source) {
-    case Conv2dGemmSource::kDirect:
+    case Conv2dGemmSource::kPixels:
       d->gemm.run(x, rows, k, io.outputs[0], n, io.pool, io.scratch);
+      return;
+    case Conv2dGemmSource::kImageWindows:
+      kernels::conv_direct_run(*d->gemm.dense_plan(), p, x, io.outputs[0], io.pool, io.scratch);
       return;
     case Conv2dGemmSource::kWindows: {
       const WindowSource windows{&p, x};
@@ -190,24 +197,31 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
       const bool one_by_one = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 &&
                               p.stride_w == 1 && p.pad_top == 0 && p.pad_left == 0 &&
                               p.out_h == p.in_h && p.out_w == p.in_w;
-      gemm->source = one_by_one ? Conv2dGemmSource::kDirect
-                     : gemm->gemm.takes_row_source() ? Conv2dGemmSource::kWindows
-                                                     : Conv2dGemmSource::kIm2col;
+      const kernels::GemmPlan* dense = gemm->gemm.dense_plan();
+      gemm->source = one_by_one                                           ? Conv2dGemmSource::kPixels
+                     : dense != nullptr && kernels::conv_direct_supported(*dense, p) ? Conv2dGemmSource::kImageWindows
+                     : gemm->gemm.takes_row_source()                      ? Conv2dGemmSource::kWindows
+                                                                          : Conv2dGemmSource::kIm2col;
       std::optional<size_t> scratch;
-      if (gemm->source == Conv2dGemmSource::kWindows) {
+      if (gemm->source == Conv2dGemmSource::kImageWindows) {
+        // The shared padded image plus one GEMM slice per thread fits in
+        // num_threads slices of this size.
+        scratch = checked_add(kernels::conv_direct_shared_scratch_bytes(p), gemm->gemm.scratch_bytes_per_thread());
+      } else if (gemm->source == Conv2dGemmSource::kWindows) {
         scratch = gemm->gemm.row_source_scratch_bytes_per_thread();
       } else {
         // The im2col buffer plus one GEMM slice per thread fits in
         // num_threads slices of this size.
         std::optional<size_t> im2col =
             checked_mul(static_cast<size_t>(ops.M), static_cast<size_t>(ops.K));
-        if (im2col) im2col = checked_align_up(gemm->source == Conv2dGemmSource::kDirect ? 0 : *im2col, 64);
+        if (im2col) im2col = checked_align_up(gemm->source == Conv2dGemmSource::kPixels ? 0 : *im2col, 64);
         if (im2col) gemm->im2col_bytes = *im2col;
         scratch = im2col;
         if (scratch) scratch = checked_add(*scratch, gemm->gemm.scratch_bytes_per_thread());
       }
       DYAD_RETURN_IF_ERROR(ctx.set_scratch_bytes_per_thread("inputs[1]", scratch));
-      static constexpr const char* kPrefix[] = {"conv2d_1x1:", "conv2d_implicit:", "conv2d_im2col:"};
+      static constexpr const char* kPrefix[] = {"conv2d_1x1:", "conv2d_direct:", "conv2d_implicit:",
+                                                "conv2d_im2col:"};
       const std::string name = kPrefix[static_cast<int>(gemm->source)] + gemm->gemm.name();
       ctx.set_kernel(name, run_gemm, std::move(gemm));
       return Status::ok();

@@ -44,6 +44,8 @@ class GemmKernel {
   size_t row_source_scratch_bytes_per_thread() const;
   void run_rows(const kernels::GemmRowSource& source, size_t rows, void* dst, size_t dst_stride,
                 kernels::ThreadPool* pool, uint8_t* scratch) const;
+  // The dense plan, or null (a direct convolution runs it: kernels/conv2d/conv_direct.h).
+  const kernels::GemmPlan* dense_plan() const { return dense_.get(); }
 
  private:
   friend Status plan_gemm(const BuildContext&, const GemmOperands&, GemmKernel*);

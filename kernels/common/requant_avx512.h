@@ -21,6 +21,7 @@ struct Requant16 {
   __m512i floor_round_even, floor_round_odd, floor_shift;
   bool floor = false;
 
+  Requant16() = default;
   // Channels [0, 8) from `lo`, [8, 16) from `hi`.
   Requant16(const RequantBlock8& lo, const RequantBlock8& hi) {
     auto join = [](const void* a, const void* b) {

@@ -187,9 +187,15 @@ void store_tile(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, siz
 // the epilogue of kernels that bring none of their own.
 template <class Kernel>
 struct WithEpilogue : Kernel {
+  // The kernel's own per-panel epilogue (gemm_drive.h panel_epilogue).
+  template <class Epilogue>
+  static void store_rows(const GemmPlan& plan, const Epilogue& epilogue, const int32_t* acc, int mr, size_t m0,
+                         const GemmArgs& args) {
+    Kernel::store_rows(plan, epilogue, acc, mr, m0, args);
+  }
   static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
                          const GemmArgs& args) {
-    if constexpr (requires { &Kernel::store_rows; }) {
+    if constexpr (requires { Kernel::store_rows(plan, acc, mr, m0, n0, args); }) {
       Kernel::store_rows(plan, acc, mr, m0, n0, args);
     } else {
       store_tile<Kernel::kNV>(plan, acc, mr, m0, n0, args);

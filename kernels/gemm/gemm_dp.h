@@ -29,8 +29,9 @@ inline namespace DYAD_ISA_NAMESPACE {
 // Vec provides: V (the vector type), kLanes (int32 lanes), load(p),
 // broadcast32(p), set1_32(x), set1_8(x), zero(), store(p, v), dp(acc, u8s,
 // s8s), low_nibbles(x) / high_nibbles(x) (each byte's low / high 4 bits),
-// sub8(x, y) (bytewise x - y); optionally
-// store_rows<NR>(plan, acc, mr, m0, n0, args), a wider epilogue.
+// sub8(x, y) (bytewise x - y); optionally a wider epilogue: Epilogue<NR>(plan,
+// n0) (a panel's constants), store_rows<NR>(epilogue, acc, mr, m0, args) and
+// store_regs<NR, R>(epilogue, sums, m0, args).
 template <class Vec, int MR, int Vecs>
 struct DpKernel {
   using V = typename Vec::V;
@@ -61,14 +62,17 @@ struct DpKernel {
   }
 
   // The epilogue: the Vec's own where it has one (zmm: 16 columns at a
-  // time), else the shared 8-column one.
-  static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,
+  // time, its constants gathered once per panel), else the shared 8-column
+  // one (gemm_avx2.h WithEpilogue).
+  static auto epilogue(const GemmPlan& plan, size_t n0)
+    requires requires { typename Vec::template Epilogue<kNR>; }
+  {
+    return typename Vec::template Epilogue<kNR>(plan, n0);
+  }
+  template <class Epilogue>
+  static void store_rows(const GemmPlan&, const Epilogue& epilogue, const int32_t* acc, int mr, size_t m0,
                          const GemmArgs& args) {
-    if constexpr (requires { &Vec::template store_rows<kNR>; }) {
-      Vec::template store_rows<kNR>(plan, acc, mr, m0, n0, args);
-    } else {
-      store_tile<kNV>(plan, acc, mr, m0, n0, args);
-    }
+    Vec::template store_rows<kNR>(epilogue, acc, mr, m0, args);
   }
 
   // An int8 panel is read as is. A nibble panel (4-bit weights, the kUbs
@@ -100,11 +104,34 @@ struct DpKernel {
                                                               const uint8_t* w, size_t s0, size_t s1,
                                                               const int32_t* acc, bool accumulate,
                                                               V (&c)[R][Vecs]) {
+    const uint8_t* rows[R];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) rows[r] = a + r * a_stride;
+    start_sums<R>(acc, accumulate, c);
+    add_steps<R, Prefetch>(rows, w, s0, s1, c);
+  }
+  template <int R>
+  __attribute__((always_inline)) static inline void start_sums(const int32_t* acc, bool accumulate,
+                                                               V (&c)[R][Vecs]) {
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
       for (int j = 0; j < Vecs; ++j)
         c[r][j] = accumulate ? Vec::load(acc + r * kNR + j * Vec::kLanes) : Vec::zero();
+  }
+  template <int R>
+  __attribute__((always_inline)) static inline void store_sums(const V (&c)[R][Vecs], int32_t* acc) {
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int j = 0; j < Vecs; ++j) Vec::store(acc + r * kNR + j * Vec::kLanes, c[r][j]);
+  }
+  // Steps [s0, s1) added onto the sums c; row r's quad of step i at
+  // rows[r] + 4 * i.
+  template <int R, bool Prefetch>
+  __attribute__((always_inline)) static inline void add_steps(const uint8_t* const (&rows)[R], const uint8_t* w,
+                                                              size_t s0, size_t s1, V (&c)[R][Vecs]) {
+#pragma GCC unroll 2
     for (size_t i = s0; i < s1; ++i) {
       const uint8_t* wi = w + i * kStepBytes;
       if constexpr (Prefetch) {
@@ -117,7 +144,7 @@ struct DpKernel {
       for (int j = 0; j < Vecs; ++j) wv[j] = Vec::load(wi + j * Vec::kLanes * 4);
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
-        const V b = Vec::broadcast32(a + r * a_stride + 4 * i);
+        const V b = Vec::broadcast32(rows[r] + 4 * i);
 #pragma GCC unroll 8
         for (int j = 0; j < Vecs; ++j) c[r][j] = Vec::dp(c[r][j], b, wv[j]);
       }
@@ -131,10 +158,7 @@ struct DpKernel {
                                                           int32_t* acc, bool accumulate) {
     V c[R][Vecs];
     sum_steps<R, Prefetch>(a, a_stride, w, s0, s1, acc, accumulate, c);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int j = 0; j < Vecs; ++j) Vec::store(acc + r * kNR + j * Vec::kLanes, c[r][j]);
+    store_sums<R>(c, acc);
   }
 
   // Steps [s0, s1) (both even) straight from a nibble panel, with the
@@ -182,10 +206,7 @@ struct DpKernel {
         }
       }
     }
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int j = 0; j < Vecs; ++j) Vec::store(acc + r * kNR + j * Vec::kLanes, c[r][j]);
+    store_sums<R>(c, acc);
   }
 
   // Source rows read in place (plan.rows_in_place: byte panels, u = src
@@ -196,6 +217,34 @@ struct DpKernel {
   static void tile(const GemmPlan&, const uint8_t* a, size_t a_stride, const void* w, size_t s0, size_t s1,
                    int32_t* acc, bool accumulate) {
     steps<R, (R < kMR)>(a, a_stride, static_cast<const uint8_t*>(w), s0, s1, acc, accumulate);
+  }
+
+  // Rows that are windows of an image (direct convolution, GemmWindows),
+  // each tile row from its own window origin (a tile may span output rows):
+  // the steps of tap t are read from origin + tap_offsets[t], the sums
+  // staying in registers from one tap to the next. Byte panels only (the
+  // nibble direct path starts from packed row sums, which an image has not).
+  static bool takes_windows(const GemmPlan& plan) { return plan.variant->packed_weight_bits == 8; }
+  template <int R>
+  static void tile_windows(const GemmWindows& win, size_t m, const void* w, size_t s0, size_t s1, int32_t* acc,
+                           bool accumulate) {
+    const auto* wb = static_cast<const uint8_t*>(w);
+    const size_t tap_steps = win.tap_steps;
+    const uint8_t* origins[R];
+    win.origins(m, R, origins);
+    V c[R][Vecs];
+    start_sums<R>(acc, accumulate, c);
+    for (size_t t = s0 / tap_steps, first = t * tap_steps; first < s1; ++t, first += tap_steps) {
+      // Step i of this tap reads origin + tap_offsets[t] + 4 * (i - first),
+      // which never precedes the origin: tap_offsets[t] >= 4 * first (a
+      // padded row holds at least kernel_w pixels of the tap's channels).
+      const size_t shift = win.tap_offsets[t] - 4 * first;
+      const uint8_t* rows[R];
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) rows[r] = origins[r] + shift;
+      add_steps<R, false>(rows, wb, std::max(s0, first), std::min(s1, first + tap_steps), c);
+    }
+    store_sums<R>(c, acc);
   }
 
   // A tile over a short whole K straight into the epilogue, when the Vec
@@ -213,13 +262,13 @@ struct DpKernel {
       return false;
     }
   }
-  template <int R>
-  static void tile_store(const GemmPlan& plan, const uint8_t* a, size_t a_stride, const void* w, size_t steps,
-                         size_t m0, size_t n0, const GemmArgs& args) {
+  template <int R, class Epilogue>
+  static void tile_store(const GemmPlan&, const uint8_t* a, size_t a_stride, const void* w, size_t steps,
+                         size_t m0, const Epilogue& epilogue, const GemmArgs& args) {
     if constexpr (Vecs <= 2 && requires { &Vec::template store_regs<kNR, R>; }) {
       V c[R][Vecs];
       sum_steps<R, (R < kMR)>(a, a_stride, static_cast<const uint8_t*>(w), 0, steps, nullptr, false, c);
-      Vec::template store_regs<kNR, R>(plan, c, m0, n0, args);
+      Vec::template store_regs<kNR, R>(epilogue, c, m0, args);
     }
   }
 

@@ -30,6 +30,19 @@ __attribute__((always_inline)) inline void with_row_count(size_t rows, F f) {
   }
 }
 
+// The epilogue constants of the panel at column n0: the kernel's own, built
+// once per panel and handed to every tile's epilogue (the zmm VNNI kernel's
+// requant constants cost as much to gather as a short tile's epilogue), or
+// just n0.
+template <class Kernel>
+auto panel_epilogue(const GemmPlan& plan, size_t n0) {
+  if constexpr (requires { Kernel::epilogue(plan, n0); }) {
+    return Kernel::epilogue(plan, n0);
+  } else {
+    return n0;
+  }
+}
+
 // The work split, shared by every vector variant. `Kernel` provides:
 //   kMR, kNV        register tile: kMR rows x 8*kNV columns
 //   kStepK          k values per kernel step (2: int16 pairs, 4: byte quads, 8: SMMLA blocks)
@@ -44,10 +57,16 @@ __attribute__((always_inline)) inline void with_row_count(size_t rows, F f) {
 //                             of one tile into (or onto) acc, row stride nr
 //   store_rows(plan, acc, mr, m0, n0, args)   the epilogue of a tile: adds
 //                             the column constants, requantizes, stores
+//   epilogue(plan, n0)        optional: the panel's epilogue constants; the
+//                             epilogue is then store_rows(plan, epilogue, acc,
+//                             mr, m0, args)
 //   reads_rows_in_place(plan) optional: true when packing would copy the
 //                             source rows unchanged; the tiles then take them
 //                             in place, tile<MR>(plan, a, a_stride, w, s0, s1,
 //                             acc, accumulate)
+//   takes_windows(plan)       optional: the tiles can read GemmWindows in
+//                             place, tile_windows<MR>(windows, origin, w, s0,
+//                             s1, acc, accumulate)
 //   fuses_epilogue(plan, direct, steps) optional: true when a tile over the
 //                             whole K goes straight into its epilogue,
 //                             tile_store<MR>(plan, a, a_stride, w, steps, m0,
@@ -86,6 +105,10 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const bool rows_only = panel_out_bytes < 64 && small_weights;
   const size_t group = threads == 1 || rows_only ? panels : std::max<size_t>(1, panels / (4 * threads));
   const size_t groups = (panels + group - 1) / group;
+  // Direct convolution: the rows are read in place from an image
+  // (GemmWindows).
+  const GemmWindows* windows = nullptr;
+  if constexpr (requires { &Kernel::takes_windows; }) windows = args.windows;
   // With several threads and too few panel groups for about 4 items per
   // thread, shorter M blocks make up the difference (whole row tiles): a
   // 14x14 conv with 64 outputs is otherwise one block of one panel, all of it
@@ -105,7 +128,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   if constexpr (requires { &Kernel::reads_rows_in_place; }) in_place = Kernel::reads_rows_in_place(plan);
   bool fused = false;  // one K block: each tile goes straight into its epilogue
   if constexpr (requires { &Kernel::fuses_epilogue; })
-    fused = k_blocks == 1 && Kernel::fuses_epilogue(plan, direct, steps);
+    fused = k_blocks == 1 && windows == nullptr && Kernel::fuses_epilogue(plan, direct, steps);
   // Weight prefetch (below): a slice of the next panel before each tile,
   // sized once per call for a full M block; none for few rows (the direct
   // path streams with its own prefetch) or small weights.
@@ -127,7 +150,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
     for (size_t item; !stop_requested(args.pool) && (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t mb = item / groups, g = item % groups;
       const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
-      if (packed_block != mb) {
+      if (windows == nullptr && packed_block != mb) {
         // With a row source args.src is null: gather the block instead.
         const uint8_t* src_rows = rows_buf;
         if (args.rows != nullptr)
@@ -161,30 +184,38 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           const size_t end = std::min(plan.panel_bytes, prefetched + prefetch_per_call);
           for (; prefetched < end; prefetched += 64) __builtin_prefetch(next_panel + prefetched, 0, 2);
         };
-        auto run_tile = [&](size_t r0, size_t s0, size_t s1) {
+        auto run_tile = [&](size_t r0, size_t n, size_t s0, size_t s1) {
           prefetch_slice();
           const uint8_t* a = a_rows + r0 * a_stride;
           int32_t* c = acc + r0 * NR;
-          const size_t n = std::min<size_t>(MR, rows - r0);
           with_row_count<MR>(n, [&](auto r) {
             constexpr int R = decltype(r)::value;
+            if constexpr (requires { &Kernel::takes_windows; }) {
+              if (windows != nullptr)
+                return Kernel::template tile_windows<R>(*windows, m0 + r0, w, s0, s1, c, s0 > 0);
+            }
             if constexpr (requires { &Kernel::reads_rows_in_place; }) {
               if (in_place) return Kernel::template tile<R>(plan, a, a_stride, w, s0, s1, c, s0 > 0);
             }
             Kernel::template tile<R>(plan, a, w, direct, s0, s1, c, s0 > 0);
           });
         };
-        auto store_tile_rows = [&](size_t r0) {
-          const int mr = static_cast<int>(std::min<size_t>(MR, rows - r0));
-          Kernel::store_rows(plan, acc + r0 * NR, mr, m0 + r0, p * NR, args);
+        const auto epilogue = panel_epilogue<Kernel>(plan, p * NR);
+        auto store_tile_rows = [&](size_t r0, size_t n) {
+          if constexpr (std::is_same_v<decltype(epilogue), const size_t>) {
+            Kernel::store_rows(plan, acc + r0 * NR, static_cast<int>(n), m0 + r0, epilogue, args);
+          } else {
+            Kernel::store_rows(plan, epilogue, acc + r0 * NR, static_cast<int>(n), m0 + r0, args);
+          }
         };
-        if constexpr (requires { &Kernel::template tile_store<MR>; }) {
+        if constexpr (requires { &Kernel::template tile_store<MR, decltype(epilogue)>; }) {
           if (fused) {
             for (size_t r0 = 0; r0 < rows; r0 += MR) {
               prefetch_slice();
               with_row_count<MR>(std::min<size_t>(MR, rows - r0), [&](auto r) {
                 constexpr int R = decltype(r)::value;
-                Kernel::template tile_store<R>(plan, a_rows + r0 * a_stride, a_stride, w, steps, m0 + r0, p * NR, args);
+                Kernel::template tile_store<R>(plan, a_rows + r0 * a_stride, a_stride, w, steps, m0 + r0, epilogue,
+                                               args);
               });
             }
             continue;
@@ -194,9 +225,10 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         // its sums are in L1 (a whole M block's sums, mc x NR int32, are not).
         for (size_t s0 = 0; s0 < steps; s0 += k_block) {
           const size_t s1 = std::min(steps, s0 + k_block);
-          for (size_t r0 = 0; r0 < rows; r0 += MR) {
-            run_tile(r0, s0, s1);
-            if (s1 == steps) store_tile_rows(r0);
+          for (size_t r0 = 0, n; r0 < rows; r0 += n) {
+            n = std::min<size_t>(MR, rows - r0);
+            run_tile(r0, n, s0, s1);
+            if (s1 == steps) store_tile_rows(r0, n);
           }
         }
       }

@@ -48,6 +48,36 @@ enum class GemmFamily : uint8_t {
   kSmmla,
 };
 
+// Direct convolution (kernels/conv2d/conv_direct.cc): the source rows are
+// the windows of output pixels, which the tiles read where they lie in a
+// padded copy of the image (already src - src_offset) instead of a packed
+// block. Row m = output pixel (image, oh, ow) has its window origin at
+// image + (m / (out_h * out_w)) * image_bytes + oh * row_step + ow *
+// pixel_step; its k values of tap t (KH * KW taps in (kh, kw) order, each
+// tap_steps k quads of channels) start tap_offsets[t] bytes further.
+struct GemmWindows {
+  const uint8_t* image = nullptr;
+  size_t image_bytes = 0;
+  size_t out_h = 0, out_w = 0;
+  size_t row_step = 0, pixel_step = 0;
+  const size_t* tap_offsets = nullptr;
+  size_t tap_steps = 0;
+
+  // The window origins of pixels m, m + 1, ..., m + count - 1 (one division
+  // for all of them).
+  void origins(size_t m, size_t count, const uint8_t** out) const {
+    const size_t pixels = out_h * out_w;
+    size_t image_index = m / pixels, oh = m % pixels / out_w, ow = m % out_w;
+    for (size_t i = 0; i < count; ++i) {
+      out[i] = image + image_index * image_bytes + oh * row_step + ow * pixel_step;
+      if (++ow == out_w) {
+        ow = 0;
+        if (++oh == out_h) oh = 0, ++image_index;
+      }
+    }
+  }
+};
+
 struct GemmArgs {
   const void* src;
   size_t M;
@@ -58,6 +88,7 @@ struct GemmArgs {
   uint8_t* scratch;  // num_threads slices of slice_bytes (plan.scratch_bytes_per_thread, plus
                      // plan.scratch_rows_bytes with a row source)
   const GemmRowSource* rows = nullptr;  // set: source rows come from rows->fill, not src
+  const GemmWindows* windows = nullptr;  // set: source rows are read in place from windows->image
   size_t slice_bytes = 0;
 };
 

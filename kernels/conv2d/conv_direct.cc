@@ -1,0 +1,122 @@
+#include "kernels/conv2d/conv_direct.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/common/thread_pool.h"
+#include "kernels/gemm/gemm_internal.h"
+
+namespace dyad::kernels {
+
+namespace {
+
+// The padded image holds exactly the rows and columns some window reads:
+// padded pixel (y, x) is input pixel (y - pad_top, x - pad_left), or the
+// zero point outside the input.
+struct PaddedGeometry {
+  size_t height = 0, width = 0, channels = 0;
+  size_t row_bytes() const { return width * channels; }
+  size_t image_bytes() const { return height * row_bytes(); }
+};
+
+PaddedGeometry padded_geometry(const Conv2dParams& p) {
+  PaddedGeometry g;
+  g.height = static_cast<size_t>((p.out_h - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1);
+  g.width = static_cast<size_t>((p.out_w - 1) * p.stride_w + (p.kernel_w - 1) * p.dilation_w + 1);
+  g.channels = static_cast<size_t>(p.in_c);
+  return g;
+}
+
+// Padded rows [first, last) of every batch image, counted over batch *
+// height, as u = x - src_offset (mod 256, the bytes the GEMM's tiles read).
+void pad_rows(const Conv2dParams& p, const PaddedGeometry& g, const uint8_t* src, uint8_t offset,
+              uint8_t pad_byte, size_t first, size_t last, uint8_t* image) {
+  const size_t c = g.channels, in_row_bytes = static_cast<size_t>(p.in_w) * c;
+  // Columns [lo, hi) of a padded row come from the input.
+  const size_t lo = std::min(g.width, static_cast<size_t>(p.pad_left));
+  const size_t hi = std::min(g.width, static_cast<size_t>(p.pad_left + p.in_w));
+  for (size_t row = first; row < last; ++row) {
+    uint8_t* out = image + row * g.row_bytes();
+    const int64_t n = static_cast<int64_t>(row / g.height);
+    const int64_t ih = static_cast<int64_t>(row % g.height) - p.pad_top;
+    if (ih < 0 || ih >= p.in_h) {
+      std::memset(out, pad_byte, g.row_bytes());
+      continue;
+    }
+    const uint8_t* in = src + static_cast<size_t>(n * p.in_h + ih) * in_row_bytes;
+    std::memset(out, pad_byte, lo * c);
+    if (offset == 0) {
+      std::memcpy(out + lo * c, in, (hi - lo) * c);
+    } else {
+      for (size_t i = 0; i < (hi - lo) * c; ++i) out[lo * c + i] = static_cast<uint8_t>(in[i] - offset);
+    }
+    std::memset(out + hi * c, pad_byte, (g.width - hi) * c);
+  }
+}
+
+// The batch's padded images, a 64-byte multiple; the tap offsets follow.
+size_t image_bytes(const Conv2dParams& p) {
+  return (static_cast<size_t>(p.batch) * padded_geometry(p).image_bytes() + 63) / 64 * 64;
+}
+
+}  // namespace
+
+size_t conv_direct_shared_scratch_bytes(const Conv2dParams& p) {
+  const size_t taps = static_cast<size_t>(p.kernel_h * p.kernel_w);
+  return image_bytes(p) + (taps * sizeof(size_t) + 63) / 64 * 64;
+}
+
+bool conv_direct_supported(const GemmPlan& plan, const Conv2dParams& p) {
+  const GemmVariant& v = *plan.variant;
+  if (v.family != GemmFamily::kDp || v.packed_weight_bits != 8 || p.groups != 1 || p.in_c % 4 != 0) return false;
+  if (p.out_h < 1 || p.out_w < 1 || p.pad_top < 0 || p.pad_left < 0) return false;
+  // The builder has bounded the input and window sizes, so none of these
+  // products overflows.
+  const int64_t padded_h = (p.out_h - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1;
+  const int64_t padded_w = (p.out_w - 1) * p.stride_w + (p.kernel_w - 1) * p.dilation_w + 1;
+  const int64_t input_bytes = p.batch * p.in_h * p.in_w * p.in_c;
+  if (padded_h > 2 * p.in_h + 64 || padded_w > 2 * p.in_w + 64) return false;
+  const int64_t padded_bytes = p.batch * padded_h * padded_w * p.in_c;
+  // The copy must also be smaller than the windows it saves gathering (a
+  // strided 1x1 conv reads a quarter of its input: its windows are smaller).
+  const int64_t window_bytes = p.batch * p.out_h * p.out_w * p.kernel_h * p.kernel_w * p.in_c;
+  return padded_bytes <= 2 * input_bytes + (int64_t{64} << 10) && padded_bytes < window_bytes &&
+         int64_t{plan.desc.K} == p.kernel_h * p.kernel_w * p.in_c;
+}
+
+void conv_direct_run(const GemmPlan& plan, const Conv2dParams& p, const uint8_t* src, void* dst,
+                     ThreadPool* pool, uint8_t* scratch) {
+  const PaddedGeometry g = padded_geometry(p);
+  const auto offset = static_cast<uint8_t>(plan.src_offset);
+  const auto pad_byte = static_cast<uint8_t>(p.src_zero_point - plan.src_offset);
+  const size_t threads = pool ? static_cast<size_t>(pool->num_threads()) : 1;
+  const size_t rows = static_cast<size_t>(p.batch) * g.height;
+  parallel_for(pool, threads, [&](size_t t) {
+    pad_rows(p, g, src, offset, pad_byte, rows * t / threads, rows * (t + 1) / threads, scratch);
+  });
+
+  const size_t taps = static_cast<size_t>(p.kernel_h * p.kernel_w);
+  auto* tap_offsets = reinterpret_cast<size_t*>(scratch + image_bytes(p));
+  for (size_t t = 0; t < taps; ++t) {
+    const size_t kh = t / static_cast<size_t>(p.kernel_w), kw = t % static_cast<size_t>(p.kernel_w);
+    tap_offsets[t] = kh * static_cast<size_t>(p.dilation_h) * g.row_bytes() +
+                     kw * static_cast<size_t>(p.dilation_w) * g.channels;
+  }
+  GemmWindows windows;
+  windows.image = scratch;
+  windows.image_bytes = g.image_bytes();
+  windows.out_h = static_cast<size_t>(p.out_h);
+  windows.out_w = static_cast<size_t>(p.out_w);
+  windows.row_step = static_cast<size_t>(p.stride_h) * g.row_bytes();
+  windows.pixel_step = static_cast<size_t>(p.stride_w) * g.channels;
+  windows.tap_offsets = tap_offsets;
+  windows.tap_steps = g.channels / 4;
+
+  const size_t M = static_cast<size_t>(p.batch * p.out_h * p.out_w);
+  GemmArgs args{nullptr, M, 0, dst, static_cast<size_t>(p.out_c), pool, scratch + conv_direct_shared_scratch_bytes(p)};
+  args.windows = &windows;
+  args.slice_bytes = plan.scratch_bytes_per_thread;
+  plan.variant->run(plan, args);
+}
+
+}  // namespace dyad::kernels
