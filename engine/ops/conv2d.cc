@@ -171,6 +171,30 @@ Status select_grouped_gemm(BuildContext& ctx, const Conv2dData& data, bool* chos
   return Status::ok();
 }
 
+// Whether the dense GEMM planned for ops can run p as a direct convolution
+// (kernels/conv2d/conv_direct.h), re-planned with the weights laid out for
+// its K where the window's rows are not whole k quads (the stems).
+Status plan_direct(const BuildContext& ctx, GemmOperands ops, const kernels::Conv2dParams& p, GemmKernel* gemm,
+                   bool* direct) {
+  const kernels::GemmPlan* dense = gemm->dense_plan();
+  *direct = false;
+  if (dense == nullptr || !kernels::conv_direct_suits(*dense, p)) return Status::ok();
+  if (kernels::conv_direct_supported(*dense, p)) {
+    *direct = true;
+    return Status::ok();
+  }
+  const std::vector<int8_t> weights = kernels::conv_direct_weights(p, *ops.weights);
+  ops.weights = &weights;
+  ops.K = kernels::conv_direct_k(p);
+  GemmKernel padded;
+  DYAD_RETURN_IF_ERROR(plan_gemm(ctx, ops, &padded));
+  if (padded.dense_plan() == nullptr || !kernels::conv_direct_supported(*padded.dense_plan(), p))
+    return Status::ok();
+  *gemm = std::move(padded);
+  *direct = true;
+  return Status::ok();
+}
+
 // The one place a conv2d kernel is chosen: for groups == 1 the V:N:M sparse
 // GEMM for a sparse weight, the exact AVX2 GEMM when it supports the operands
 // (kernels/gemm/gemm.inc), else the reference (on the dense, pruned weights).
@@ -197,11 +221,12 @@ Status select_kernel(BuildContext& ctx, bool unsigned_input,
       const bool one_by_one = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 &&
                               p.stride_w == 1 && p.pad_top == 0 && p.pad_left == 0 &&
                               p.out_h == p.in_h && p.out_w == p.in_w;
-      const kernels::GemmPlan* dense = gemm->gemm.dense_plan();
-      gemm->source = one_by_one                                           ? Conv2dGemmSource::kPixels
-                     : dense != nullptr && kernels::conv_direct_supported(*dense, p) ? Conv2dGemmSource::kImageWindows
-                     : gemm->gemm.takes_row_source()                      ? Conv2dGemmSource::kWindows
-                                                                          : Conv2dGemmSource::kIm2col;
+      bool direct = false;
+      if (!one_by_one) DYAD_RETURN_IF_ERROR(plan_direct(ctx, ops, p, &gemm->gemm, &direct));
+      gemm->source = one_by_one                      ? Conv2dGemmSource::kPixels
+                     : direct                        ? Conv2dGemmSource::kImageWindows
+                     : gemm->gemm.takes_row_source() ? Conv2dGemmSource::kWindows
+                                                     : Conv2dGemmSource::kIm2col;
       std::optional<size_t> scratch;
       if (gemm->source == Conv2dGemmSource::kImageWindows) {
         // The shared padded image plus one GEMM slice per thread fits in

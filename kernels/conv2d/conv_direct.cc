@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/common/thread_pool.h"
 #include "kernels/gemm/gemm_internal.h"
@@ -54,21 +55,59 @@ void pad_rows(const Conv2dParams& p, const PaddedGeometry& g, const uint8_t* src
   }
 }
 
-// The batch's padded images, a 64-byte multiple; the tap offsets follow.
+// A window's k values as the tiles read them: with adjacent taps
+// (dilation_w 1) one segment per kernel row, its kernel_w * in_c bytes
+// contiguous in the image; else one per tap. Each segment is padded to whole
+// k quads with zero weights (the stems' 7 x 3 and 3 x 3 byte rows); the
+// quads past a segment's bytes read the image's next bytes, which those
+// zero weights ignore.
+struct Segments {
+  size_t count = 0, bytes = 0, steps = 0;
+};
+
+Segments segments_of(const Conv2dParams& p) {
+  Segments s;
+  const bool rows = p.dilation_w == 1;
+  s.count = static_cast<size_t>(rows ? p.kernel_h : p.kernel_h * p.kernel_w);
+  s.bytes = static_cast<size_t>(rows ? p.kernel_w * p.in_c : p.in_c);
+  s.steps = (s.bytes + 3) / 4;
+  return s;
+}
+
+// The batch's padded images plus slack for the last segment's padding
+// quads, a 64-byte multiple; the segment offsets follow.
 size_t image_bytes(const Conv2dParams& p) {
-  return (static_cast<size_t>(p.batch) * padded_geometry(p).image_bytes() + 63) / 64 * 64;
+  return (static_cast<size_t>(p.batch) * padded_geometry(p).image_bytes() + 64 + 63) / 64 * 64;
 }
 
 }  // namespace
 
-size_t conv_direct_shared_scratch_bytes(const Conv2dParams& p) {
-  const size_t taps = static_cast<size_t>(p.kernel_h * p.kernel_w);
-  return image_bytes(p) + (taps * sizeof(size_t) + 63) / 64 * 64;
+int64_t conv_direct_k(const Conv2dParams& p) {
+  const Segments s = segments_of(p);
+  return static_cast<int64_t>(s.count * s.steps * 4);
 }
 
-bool conv_direct_supported(const GemmPlan& plan, const Conv2dParams& p) {
+std::vector<int8_t> conv_direct_weights(const Conv2dParams& p, const std::vector<int8_t>& ohwi) {
+  const Segments s = segments_of(p);
+  const size_t k = static_cast<size_t>(conv_direct_k(p)), out_c = static_cast<size_t>(p.out_c);
+  std::vector<int8_t> weights(out_c * k, 0);
+  for (size_t o = 0; o < out_c; ++o)
+    for (size_t t = 0; t < s.count; ++t)
+      std::copy_n(ohwi.begin() + static_cast<ptrdiff_t>((o * s.count + t) * s.bytes), s.bytes,
+                  weights.begin() + static_cast<ptrdiff_t>(o * k + t * s.steps * 4));
+  return weights;
+}
+
+size_t conv_direct_shared_scratch_bytes(const Conv2dParams& p) {
+  // One more offset for a K padding step past the last segment (gemm.cc
+  // rounds K up to 8).
+  const size_t offsets = segments_of(p).count + 1;
+  return image_bytes(p) + (offsets * sizeof(size_t) + 63) / 64 * 64;
+}
+
+bool conv_direct_suits(const GemmPlan& plan, const Conv2dParams& p) {
   const GemmVariant& v = *plan.variant;
-  if (v.family != GemmFamily::kDp || v.packed_weight_bits != 8 || p.groups != 1 || p.in_c % 4 != 0) return false;
+  if (v.family != GemmFamily::kDp || v.packed_weight_bits != 8 || p.groups != 1) return false;
   if (p.out_h < 1 || p.out_w < 1 || p.pad_top < 0 || p.pad_left < 0) return false;
   // The builder has bounded the input and window sizes, so none of these
   // products overflows.
@@ -80,8 +119,15 @@ bool conv_direct_supported(const GemmPlan& plan, const Conv2dParams& p) {
   // The copy must also be smaller than the windows it saves gathering (a
   // strided 1x1 conv reads a quarter of its input: its windows are smaller).
   const int64_t window_bytes = p.batch * p.out_h * p.out_w * p.kernel_h * p.kernel_w * p.in_c;
+  // And at most 16 MiB: the engine's scratch holds the copy once per thread
+  // (engine/ops/conv2d.cc), and a bigger input takes the implicit GEMM's
+  // cache-sized blocks.
   return padded_bytes <= 2 * input_bytes + (int64_t{64} << 10) && padded_bytes < window_bytes &&
-         int64_t{plan.desc.K} == p.kernel_h * p.kernel_w * p.in_c;
+         padded_bytes <= (int64_t{16} << 20);
+}
+
+bool conv_direct_supported(const GemmPlan& plan, const Conv2dParams& p) {
+  return conv_direct_suits(plan, p) && int64_t{plan.desc.K} == conv_direct_k(p);
 }
 
 void conv_direct_run(const GemmPlan& plan, const Conv2dParams& p, const uint8_t* src, void* dst,
@@ -94,14 +140,19 @@ void conv_direct_run(const GemmPlan& plan, const Conv2dParams& p, const uint8_t*
   parallel_for(pool, threads, [&](size_t t) {
     pad_rows(p, g, src, offset, pad_byte, rows * t / threads, rows * (t + 1) / threads, scratch);
   });
+  // The slack, which only zero weights read, set anyway.
+  const size_t used = rows * g.row_bytes();
+  std::memset(scratch + used, pad_byte, image_bytes(p) - used);
 
-  const size_t taps = static_cast<size_t>(p.kernel_h * p.kernel_w);
-  auto* tap_offsets = reinterpret_cast<size_t*>(scratch + image_bytes(p));
-  for (size_t t = 0; t < taps; ++t) {
-    const size_t kh = t / static_cast<size_t>(p.kernel_w), kw = t % static_cast<size_t>(p.kernel_w);
-    tap_offsets[t] = kh * static_cast<size_t>(p.dilation_h) * g.row_bytes() +
-                     kw * static_cast<size_t>(p.dilation_w) * g.channels;
+  const Segments s = segments_of(p);
+  auto* offsets = reinterpret_cast<size_t*>(scratch + image_bytes(p));
+  for (size_t t = 0; t < s.count; ++t) {
+    const size_t kh = p.dilation_w == 1 ? t : t / static_cast<size_t>(p.kernel_w);
+    const size_t kw = p.dilation_w == 1 ? 0 : t % static_cast<size_t>(p.kernel_w);
+    offsets[t] = kh * static_cast<size_t>(p.dilation_h) * g.row_bytes() +
+                 kw * static_cast<size_t>(p.dilation_w) * g.channels;
   }
+  offsets[s.count] = 0;
   GemmWindows windows;
   windows.image = scratch;
   windows.image_bytes = g.image_bytes();
@@ -109,8 +160,8 @@ void conv_direct_run(const GemmPlan& plan, const Conv2dParams& p, const uint8_t*
   windows.out_w = static_cast<size_t>(p.out_w);
   windows.row_step = static_cast<size_t>(p.stride_h) * g.row_bytes();
   windows.pixel_step = static_cast<size_t>(p.stride_w) * g.channels;
-  windows.tap_offsets = tap_offsets;
-  windows.tap_steps = g.channels / 4;
+  windows.segment_offsets = offsets;
+  windows.segment_steps = s.steps;
 
   const size_t M = static_cast<size_t>(p.batch * p.out_h * p.out_w);
   GemmArgs args{nullptr, M, 0, dst, static_cast<size_t>(p.out_c), pool, scratch + conv_direct_shared_scratch_bytes(p)};

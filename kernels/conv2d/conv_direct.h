@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/conv2d/conv2d.h"
 #include "kernels/gemm/gemm.h"
@@ -16,11 +17,25 @@ namespace dyad::kernels {
 
 class ThreadPool;
 
-// True when `plan` (a GEMM for p's weights, K = kernel_h * kernel_w * in_c)
-// can run p directly: a VNNI variant with byte panels, in_c a multiple of 4
-// (so a tap is whole k quads), and a padded image at most twice the input
-// plus 64 KiB (huge paddings keep the implicit GEMM) and smaller than the
-// M x K windows (a strided 1x1 conv gathers less than it would copy).
+// The GEMM's K for a direct convolution of p: the window's segments (a
+// kernel row of adjacent taps, or one tap where dilation_w > 1), each padded
+// to whole k quads. Equals kernel_h * kernel_w * in_c unless a segment's
+// bytes are not a multiple of 4 (the stems: 7 x 3 and 3 x 3 bytes per row).
+int64_t conv_direct_k(const Conv2dParams& p);
+
+// OHWI weights [out_c, kernel_h * kernel_w * in_c] laid out for that K, the
+// padding weights 0.
+std::vector<int8_t> conv_direct_weights(const Conv2dParams& p, const std::vector<int8_t>& ohwi);
+
+// True when a GEMM of `plan`'s variant suits a direct convolution of p: a
+// VNNI variant with byte panels, groups 1, and a padded image at most twice
+// the input plus 64 KiB (huge paddings keep the implicit GEMM), smaller
+// than the M x K windows (a strided 1x1 conv gathers less than it would
+// copy) and at most 16 MiB. Its K need not be conv_direct_k(p) yet.
+bool conv_direct_suits(const GemmPlan& plan, const Conv2dParams& p);
+
+// conv_direct_suits, and the plan's K is conv_direct_k(p): conv_direct_run
+// may run it.
 bool conv_direct_supported(const GemmPlan& plan, const Conv2dParams& p);
 
 // The scratch conv_direct_run shares between its threads (the padded image

@@ -108,7 +108,7 @@ struct DpKernel {
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) rows[r] = a + r * a_stride;
     start_sums<R>(acc, accumulate, c);
-    add_steps<R, Prefetch>(rows, w, s0, s1, c);
+    add_steps<R, Prefetch>(rows, 0, w, s0, s1, c);
   }
   template <int R>
   __attribute__((always_inline)) static inline void start_sums(const int32_t* acc, bool accumulate,
@@ -127,10 +127,11 @@ struct DpKernel {
       for (int j = 0; j < Vecs; ++j) Vec::store(acc + r * kNR + j * Vec::kLanes, c[r][j]);
   }
   // Steps [s0, s1) added onto the sums c; row r's quad of step i at
-  // rows[r] + 4 * i.
+  // rows[r] + 4 * (i - base).
   template <int R, bool Prefetch>
-  __attribute__((always_inline)) static inline void add_steps(const uint8_t* const (&rows)[R], const uint8_t* w,
-                                                              size_t s0, size_t s1, V (&c)[R][Vecs]) {
+  __attribute__((always_inline)) static inline void add_steps(const uint8_t* const (&rows)[R], size_t base,
+                                                              const uint8_t* w, size_t s0, size_t s1,
+                                                              V (&c)[R][Vecs]) {
 #pragma GCC unroll 2
     for (size_t i = s0; i < s1; ++i) {
       const uint8_t* wi = w + i * kStepBytes;
@@ -144,7 +145,7 @@ struct DpKernel {
       for (int j = 0; j < Vecs; ++j) wv[j] = Vec::load(wi + j * Vec::kLanes * 4);
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
-        const V b = Vec::broadcast32(rows[r] + 4 * i);
+        const V b = Vec::broadcast32(rows[r] + 4 * (i - base));
 #pragma GCC unroll 8
         for (int j = 0; j < Vecs; ++j) c[r][j] = Vec::dp(c[r][j], b, wv[j]);
       }
@@ -221,30 +222,43 @@ struct DpKernel {
 
   // Rows that are windows of an image (direct convolution, GemmWindows),
   // each tile row from its own window origin (a tile may span output rows):
-  // the steps of tap t are read from origin + tap_offsets[t], the sums
-  // staying in registers from one tap to the next. Byte panels only (the
-  // nibble direct path starts from packed row sums, which an image has not).
+  // the steps of segment t (a kernel row, or one tap) are read from origin +
+  // segment_offsets[t], the sums staying in registers from one segment to
+  // the next. Byte panels only (the nibble direct path starts from packed
+  // row sums, which an image has not).
   static bool takes_windows(const GemmPlan& plan) { return plan.variant->packed_weight_bits == 8; }
+  template <int R>
+  __attribute__((always_inline)) static inline void window_sums(const GemmWindows& win, size_t m, const void* w,
+                                                                size_t s0, size_t s1, const int32_t* acc,
+                                                                bool accumulate, V (&c)[R][Vecs]) {
+    const auto* wb = static_cast<const uint8_t*>(w);
+    const size_t segment_steps = win.segment_steps;
+    const uint8_t* origins[R];
+    win.origins(m, R, origins);
+    start_sums<R>(acc, accumulate, c);
+    for (size_t t = s0 / segment_steps, first = t * segment_steps; first < s1; ++t, first += segment_steps) {
+      const uint8_t* rows[R];
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) rows[r] = origins[r] + win.segment_offsets[t];
+      add_steps<R, false>(rows, first, wb, std::max(s0, first), std::min(s1, first + segment_steps), c);
+    }
+  }
   template <int R>
   static void tile_windows(const GemmWindows& win, size_t m, const void* w, size_t s0, size_t s1, int32_t* acc,
                            bool accumulate) {
-    const auto* wb = static_cast<const uint8_t*>(w);
-    const size_t tap_steps = win.tap_steps;
-    const uint8_t* origins[R];
-    win.origins(m, R, origins);
     V c[R][Vecs];
-    start_sums<R>(acc, accumulate, c);
-    for (size_t t = s0 / tap_steps, first = t * tap_steps; first < s1; ++t, first += tap_steps) {
-      // Step i of this tap reads origin + tap_offsets[t] + 4 * (i - first),
-      // which never precedes the origin: tap_offsets[t] >= 4 * first (a
-      // padded row holds at least kernel_w pixels of the tap's channels).
-      const size_t shift = win.tap_offsets[t] - 4 * first;
-      const uint8_t* rows[R];
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) rows[r] = origins[r] + shift;
-      add_steps<R, false>(rows, wb, std::max(s0, first), std::min(s1, first + tap_steps), c);
-    }
+    window_sums<R>(win, m, w, s0, s1, acc, accumulate, c);
     store_sums<R>(c, acc);
+  }
+  // The same over a short whole K straight into the epilogue (tile_store).
+  template <int R, class Epilogue>
+  static void tile_store_windows(const GemmWindows& win, size_t m, const void* w, size_t steps,
+                                 const Epilogue& epilogue, const GemmArgs& args) {
+    if constexpr (Vecs <= 2 && requires { &Vec::template store_regs<kNR, R>; }) {
+      V c[R][Vecs];
+      window_sums<R>(win, m, w, 0, steps, nullptr, false, c);
+      Vec::template store_regs<kNR, R>(epilogue, c, m, args);
+    }
   }
 
   // A tile over a short whole K straight into the epilogue, when the Vec

@@ -128,7 +128,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   if constexpr (requires { &Kernel::reads_rows_in_place; }) in_place = Kernel::reads_rows_in_place(plan);
   bool fused = false;  // one K block: each tile goes straight into its epilogue
   if constexpr (requires { &Kernel::fuses_epilogue; })
-    fused = k_blocks == 1 && windows == nullptr && Kernel::fuses_epilogue(plan, direct, steps);
+    fused = k_blocks == 1 && Kernel::fuses_epilogue(plan, direct, steps);
   // Weight prefetch (below): a slice of the next panel before each tile,
   // sized once per call for a full M block; none for few rows (the direct
   // path streams with its own prefetch) or small weights.
@@ -214,6 +214,10 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
               prefetch_slice();
               with_row_count<MR>(std::min<size_t>(MR, rows - r0), [&](auto r) {
                 constexpr int R = decltype(r)::value;
+                if constexpr (requires { &Kernel::takes_windows; }) {
+                  if (windows != nullptr)
+                    return Kernel::template tile_store_windows<R>(*windows, m0 + r0, w, steps, epilogue, args);
+                }
                 Kernel::template tile_store<R>(plan, a_rows + r0 * a_stride, a_stride, w, steps, m0 + r0, epilogue,
                                                args);
               });

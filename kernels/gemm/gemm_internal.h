@@ -53,15 +53,17 @@ enum class GemmFamily : uint8_t {
 // padded copy of the image (already src - src_offset) instead of a packed
 // block. Row m = output pixel (image, oh, ow) has its window origin at
 // image + (m / (out_h * out_w)) * image_bytes + oh * row_step + ow *
-// pixel_step; its k values of tap t (KH * KW taps in (kh, kw) order, each
-// tap_steps k quads of channels) start tap_offsets[t] bytes further.
+// pixel_step. Its k values come in segments of segment_steps k quads (a
+// kernel row of adjacent taps, or one tap), segment t starting
+// segment_offsets[t] bytes past the origin; the weights' K runs over the
+// segments in order.
 struct GemmWindows {
   const uint8_t* image = nullptr;
   size_t image_bytes = 0;
   size_t out_h = 0, out_w = 0;
   size_t row_step = 0, pixel_step = 0;
-  const size_t* tap_offsets = nullptr;
-  size_t tap_steps = 0;
+  const size_t* segment_offsets = nullptr;
+  size_t segment_steps = 0;
 
   // The window origins of pixels m, m + 1, ..., m + count - 1 (one division
   // for all of them).

@@ -1,6 +1,6 @@
 // Direct convolution (kernels/conv2d/conv_direct.h): a VNNI GEMM variant
 // reading each output pixel's window in place from a padded copy of the
-// input. Random shapes with channels a multiple of 4, windows, strides,
+// input. Random shapes (stems with 3 channels too), windows, strides,
 // dilations, paddings, batches, signed and unsigned inputs (so the copy's
 // u = x - src_offset and its zero-point padding both matter), int8 / uint8 /
 // int32 outputs, 4-bit weights and 1-3 threads, each against the reference
@@ -64,8 +64,13 @@ const DirectCase kCases[] = {
     {1, 8, 32, 5, 5, 1, 3, 1, 1, 1, "int8", "int8", "int8"},
     // 4-bit weights (the byte panels of the mixed models), batch 3
     {3, 24, 72, 6, 9, 3, 3, 1, 1, 1, "uint8", "uint8", "int4"},
-    // K = 9 * 256, several K blocks that split taps
+    // K = 9 * 256, several K blocks that split kernel rows
     {1, 256, 64, 5, 5, 3, 3, 1, 1, 1, "uint8", "uint8", "int8"},
+    // stems: kernel rows of 7 x 3 and 3 x 3 bytes padded to whole quads with
+    // zero weights; a dilated 6-channel window (taps of 6 bytes padded to 8)
+    {1, 3, 16, 23, 21, 7, 7, 2, 1, 3, "int8", "uint8", "int8"},
+    {2, 3, 32, 15, 16, 3, 3, 2, 1, 1, "uint8", "int8", "int8"},
+    {1, 6, 24, 12, 12, 3, 3, 1, 2, 2, "int8", "int8", "int4"},
 };
 
 // Every case under one dispatch cap; `direct` says whether the direct
@@ -112,12 +117,11 @@ TEST(Conv2dDirect, Avx2KeepsTheImplicitGemm) {
   expect_cases_match_the_reference("avx2", false);
 }
 
-// Where the copy would not be smaller than the windows it replaces, or a
-// tap is not whole k quads, the implicit GEMM stays.
+// Where the copy would not be smaller than the windows it replaces, the
+// implicit GEMM stays.
 TEST(Conv2dDirect, OtherConvsKeepTheImplicitGemm) {
   std::mt19937 rng(22);
   const DirectCase cases[] = {
-      {1, 3, 16, 12, 12, 3, 3, 2, 1, 1, "int8", "int8", "int8"},   // C = 3 (a stem)
       {1, 16, 32, 12, 12, 1, 1, 2, 1, 0, "int8", "int8", "int8"},  // strided 1x1: windows are a quarter
       {1, 8, 32, 5, 5, 1, 1, 1, 1, 1, "int8", "int8", "int8"},     // padded 1x1: as many bytes
   };
