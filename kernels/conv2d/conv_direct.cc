@@ -99,10 +99,10 @@ std::vector<int8_t> conv_direct_weights(const Conv2dParams& p, const std::vector
 }
 
 size_t conv_direct_shared_scratch_bytes(const Conv2dParams& p) {
-  // One more offset for a K padding step past the last segment (gemm.cc
-  // rounds K up to 8).
-  const size_t offsets = segments_of(p).count + 1;
-  return image_bytes(p) + (offsets * sizeof(size_t) + 63) / 64 * 64;
+  // One more entry for a K padding step past the last segment (gemm.cc
+  // rounds K up to 8); two tables: offsets and padded rows.
+  const size_t entries = segments_of(p).count + 1;
+  return image_bytes(p) + (2 * entries * sizeof(size_t) + 63) / 64 * 64;
 }
 
 bool conv_direct_suits(const GemmPlan& plan, const Conv2dParams& p) {
@@ -146,13 +146,14 @@ void conv_direct_run(const GemmPlan& plan, const Conv2dParams& p, const uint8_t*
 
   const Segments s = segments_of(p);
   auto* offsets = reinterpret_cast<size_t*>(scratch + image_bytes(p));
+  size_t* rows_below = offsets + s.count + 1;
   for (size_t t = 0; t < s.count; ++t) {
     const size_t kh = p.dilation_w == 1 ? t : t / static_cast<size_t>(p.kernel_w);
     const size_t kw = p.dilation_w == 1 ? 0 : t % static_cast<size_t>(p.kernel_w);
-    offsets[t] = kh * static_cast<size_t>(p.dilation_h) * g.row_bytes() +
-                 kw * static_cast<size_t>(p.dilation_w) * g.channels;
+    rows_below[t] = kh * static_cast<size_t>(p.dilation_h);
+    offsets[t] = rows_below[t] * g.row_bytes() + kw * static_cast<size_t>(p.dilation_w) * g.channels;
   }
-  offsets[s.count] = 0;
+  offsets[s.count] = rows_below[s.count] = 0;
   GemmWindows windows;
   windows.image = scratch;
   windows.image_bytes = g.image_bytes();
@@ -162,6 +163,16 @@ void conv_direct_run(const GemmPlan& plan, const Conv2dParams& p, const uint8_t*
   windows.pixel_step = static_cast<size_t>(p.stride_w) * g.channels;
   windows.segment_offsets = offsets;
   windows.segment_steps = s.steps;
+  // Padding is u = 0 when the zero point is the offset (ResNet's uint8
+  // activations): its products are 0, and the segments that read only
+  // padding rows can be skipped (oneDNN's convolutions skip them too).
+  if (pad_byte == 0) {
+    windows.segment_rows = rows_below;
+    windows.segment_count = s.count;
+    windows.stride_h = static_cast<size_t>(p.stride_h);
+    windows.first_image_row = static_cast<size_t>(p.pad_top);
+    windows.image_rows = static_cast<size_t>(p.in_h);
+  }
 
   const size_t M = static_cast<size_t>(p.batch * p.out_h * p.out_w);
   GemmArgs args{nullptr, M, 0, dst, static_cast<size_t>(p.out_c), pool, scratch + conv_direct_shared_scratch_bytes(p)};

@@ -235,6 +235,7 @@ struct DpKernel {
     const size_t segment_steps = win.segment_steps;
     const uint8_t* origins[R];
     win.origins(m, R, origins);
+    win.live_steps(m, R, &s0, &s1);
     start_sums<R>(acc, accumulate, c);
     for (size_t t = s0 / segment_steps, first = t * segment_steps; first < s1; ++t, first += segment_steps) {
       const uint8_t* rows[R];

@@ -3,6 +3,7 @@
 // its packed layouts. Not part of the public API (gemm.h).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -64,6 +65,29 @@ struct GemmWindows {
   size_t row_step = 0, pixel_step = 0;
   const size_t* segment_offsets = nullptr;
   size_t segment_steps = 0;
+  // Optional (null: none skipped): when the padding rows hold u = 0, a tile
+  // skips the segments whose window row, padded row oh * stride_h +
+  // segment_rows[t], lies outside the image rows [first_image_row,
+  // first_image_row + image_rows) for every one of its pixels (their
+  // products are all 0). Such segments are the first and the last few of a
+  // window, so the rest are one range of steps.
+  const size_t* segment_rows = nullptr;
+  size_t segment_count = 0, stride_h = 1, first_image_row = 0, image_rows = 0;
+
+  // Narrows the steps [*s0, *s1) of pixels [m, m + count) to those of
+  // segments that read an image row for at least one of the pixels.
+  void live_steps(size_t m, size_t count, size_t* s0, size_t* s1) const {
+    if (segment_rows == nullptr) return;
+    const size_t pixels = out_h * out_w;
+    if (m / pixels != (m + count - 1) / pixels) return;  // two images: keep all
+    const size_t first = m % pixels / out_w, last = (m + count - 1) % pixels / out_w;
+    const size_t end_row = first_image_row + image_rows;
+    size_t lo = 0, hi = segment_count;
+    while (lo < hi && last * stride_h + segment_rows[lo] < first_image_row) ++lo;
+    while (hi > lo && first * stride_h + segment_rows[hi - 1] >= end_row) --hi;
+    *s0 = std::max(*s0, lo * segment_steps);
+    *s1 = std::min(*s1, hi * segment_steps);
+  }
 
   // The window origins of pixels m, m + 1, ..., m + count - 1 (one division
   // for all of them).

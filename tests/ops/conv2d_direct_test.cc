@@ -2,7 +2,8 @@
 // reading each output pixel's window in place from a padded copy of the
 // input. Random shapes (stems with 3 channels too), windows, strides,
 // dilations, paddings, batches, signed and unsigned inputs (so the copy's
-// u = x - src_offset and its zero-point padding both matter), int8 / uint8 /
+// u = x - src_offset and its zero-point padding both matter; with a zero
+// point of 0 the kernel rows that read only padding are skipped), int8 / uint8 /
 // int32 outputs, 4-bit weights and 1-3 threads, each against the reference
 // conv (DYAD_KERNELS=ref) bit for bit, under each VNNI instruction set the
 // CPU has (zmm and ymm tiles), and on AVX2 where the implicit GEMM runs.
@@ -22,6 +23,9 @@ namespace {
 struct DirectCase {
   int64_t batch, c, o, h, w, kh, kw, stride, dilation, pad;
   std::string x_dtype, y_dtype, w_dtype;
+  // Zero point 0 of a uint8 input: padding is then u = 0, and the tiles
+  // skip the kernel rows that read only padding rows.
+  bool zero_padding = false;
 };
 
 json direct_model(const DirectCase& c, std::mt19937& rng) {
@@ -31,7 +35,7 @@ json direct_model(const DirectCase& c, std::mt19937& rng) {
   std::vector<int> bias(static_cast<size_t>(c.o));
   for (int& v : bias) v = static_cast<int>(rng() % 20001) - 10000;
   json x = {{"name", "x"}, {"dtype", c.x_dtype}, {"shape", {c.batch, c.h, c.w, c.c}}, {"scale", 0.05},
-            {"zero_point", c.x_dtype == "uint8" ? 9 : -5}};
+            {"zero_point", c.zero_padding ? 0 : c.x_dtype == "uint8" ? 9 : -5}};
   json y = {{"name", "y"}, {"dtype", c.y_dtype}};
   if (c.y_dtype != "int32") {
     y["scale"] = c.w_dtype == "int4" ? 0.05 : 0.9;
@@ -71,6 +75,14 @@ const DirectCase kCases[] = {
     {1, 3, 16, 23, 21, 7, 7, 2, 1, 3, "int8", "uint8", "int8"},
     {2, 3, 32, 15, 16, 3, 3, 2, 1, 1, "uint8", "int8", "int8"},
     {1, 6, 24, 12, 12, 3, 3, 1, 2, 2, "int8", "int8", "int4"},
+    // padding rows skipped: ResNet's 7x7 maps (tiles of one output row,
+    // and tiles across two), a stride-2 window, a stem, a dilated window,
+    // two images in one tile
+    {1, 32, 64, 7, 7, 3, 3, 1, 1, 1, "uint8", "uint8", "int8", true},
+    {1, 16, 32, 14, 14, 3, 3, 2, 1, 1, "uint8", "int8", "int8", true},
+    {1, 3, 16, 20, 20, 7, 7, 2, 1, 3, "uint8", "uint8", "int8", true},
+    {1, 8, 16, 9, 9, 3, 3, 1, 3, 3, "uint8", "int32", "int8", true},
+    {3, 8, 16, 3, 5, 3, 3, 1, 1, 2, "uint8", "uint8", "int8", true},
 };
 
 // Every case under one dispatch cap; `direct` says whether the direct
