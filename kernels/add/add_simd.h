@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <numeric>
 
 #include "kernels/add/add.h"
 #include "kernels/common/isa_namespace.h"
@@ -238,7 +239,7 @@ void add_range(const AddVecPlan& w, const A* a, const B* b, void* dst, size_t be
   // Rows of `row` elements, a whole number of periods and of vectors (24
   // channels on AVX-512: rows of 48): vector j of every row has the same
   // constants.
-  const size_t row = w.period % kStep == 0 ? w.period : w.period * kStep;
+  const size_t row = std::lcm(w.period, kStep);
   if (end - begin >= 2 * row) {
     const size_t rows = (end - begin) / row;
     for (size_t j = 0; j < row; j += kStep) {
