@@ -62,8 +62,13 @@ void bench_dyad_conv(benchmark::State& state, ConvShape s, bench::GemmConfig c, 
   p.stride_h = p.stride_w = s.stride;
   p.pad_top = p.pad_left = s.pad;
   p.src_zero_point = c.src_zp;
-  // The GEMM's rows are the im2col columns: M = output pixels, K = window.
-  bench::DyadGemm gemm(c, p.out_h * p.out_w, s.out_c, s.kernel * s.kernel * s.in_c, threads);
+  // The GEMM's rows are the output pixels; K is the window, as the engine
+  // lays it out for a direct convolution (the stem's rows padded to whole k
+  // quads: random weights there too, the same work), else as im2col gathers it.
+  auto gemm_ptr = std::make_unique<bench::DyadGemm>(c, p.out_h * p.out_w, s.out_c, conv_direct_k(p), threads);
+  if (gemm_ptr->error().empty() && !conv_direct_supported(gemm_ptr->plan(), p))
+    gemm_ptr = std::make_unique<bench::DyadGemm>(c, p.out_h * p.out_w, s.out_c, s.kernel * s.kernel * s.in_c, threads);
+  bench::DyadGemm& gemm = *gemm_ptr;
   if (!gemm.error().empty()) {
     state.SkipWithError(gemm.error().c_str());
     return;
