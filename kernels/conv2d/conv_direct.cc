@@ -74,6 +74,8 @@ Segments segments_of(const Conv2dParams& p) {
   return s;
 }
 
+constexpr size_t kMaxSegments = 4096;
+
 // The batch's padded images plus slack for the last segment's padding
 // quads, a 64-byte multiple; the segment offsets follow.
 size_t image_bytes(const Conv2dParams& p) {
@@ -108,6 +110,9 @@ size_t conv_direct_shared_scratch_bytes(const Conv2dParams& p) {
 bool conv_direct_suits(const GemmPlan& plan, const Conv2dParams& p) {
   const GemmVariant& v = *plan.variant;
   if (v.family != GemmFamily::kDp || v.packed_weight_bits != 8 || p.groups != 1) return false;
+  // Real windows have at most a few dozen segments (7x7: 7 kernel rows, or
+  // 49 taps dilated); the tables of a huge dilated kernel stay bounded.
+  if (segments_of(p).count > kMaxSegments) return false;
   if (p.out_h < 1 || p.out_w < 1 || p.pad_top < 0 || p.pad_left < 0) return false;
   // The builder has bounded the input and window sizes, so none of these
   // products overflows.

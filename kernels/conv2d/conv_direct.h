@@ -31,7 +31,8 @@ std::vector<int8_t> conv_direct_weights(const Conv2dParams& p, const std::vector
 // VNNI variant with byte panels, groups 1, and a padded image at most twice
 // the input plus 64 KiB (huge paddings keep the implicit GEMM), smaller
 // than the M x K windows (a strided 1x1 conv gathers less than it would
-// copy) and at most 16 MiB. Its K need not be conv_direct_k(p) yet.
+// copy) and at most 16 MiB, and at most 4096 segments. Its K need not be
+// conv_direct_k(p) yet.
 bool conv_direct_suits(const GemmPlan& plan, const Conv2dParams& p);
 
 // conv_direct_suits, and the plan's K is conv_direct_k(p): conv_direct_run

@@ -65,12 +65,14 @@ auto panel_epilogue(const GemmPlan& plan, size_t n0) {
 //                             in place, tile<MR>(plan, a, a_stride, w, s0, s1,
 //                             acc, accumulate)
 //   takes_windows(plan)       optional: the tiles can read GemmWindows in
-//                             place, tile_windows<MR>(windows, origin, w, s0,
-//                             s1, acc, accumulate)
+//                             place: tile_windows<MR>(windows, m, w, s0, s1,
+//                             acc, accumulate) for the tile of pixels m.., and
+//                             tile_store_windows<MR>(windows, m, w, steps,
+//                             epilogue, args) when the epilogue is fused
 //   fuses_epilogue(plan, direct, steps) optional: true when a tile over the
 //                             whole K goes straight into its epilogue,
 //                             tile_store<MR>(plan, a, a_stride, w, steps, m0,
-//                             n0, args), its sums never stored
+//                             epilogue, args), its sums never stored
 // Each of the num_threads tasks owns one scratch slice (packed activation
 // rows, one unpacked panel, int32 sums) and takes work items (m block, panel
 // group) from a shared counter. Every output is summed over the whole K by

@@ -129,13 +129,14 @@ TEST(Conv2dDirect, Avx2KeepsTheImplicitGemm) {
   expect_cases_match_the_reference("avx2", false);
 }
 
-// Where the copy would not be smaller than the windows it replaces, the
-// implicit GEMM stays.
+// Where the copy would not be smaller than the windows it replaces, or the
+// window has more than 4096 segments, the implicit GEMM stays.
 TEST(Conv2dDirect, OtherConvsKeepTheImplicitGemm) {
   std::mt19937 rng(22);
   const DirectCase cases[] = {
       {1, 16, 32, 12, 12, 1, 1, 2, 1, 0, "int8", "int8", "int8"},  // strided 1x1: windows are a quarter
       {1, 8, 32, 5, 5, 1, 1, 1, 1, 1, "int8", "int8", "int8"},     // padded 1x1: as many bytes
+      {1, 4, 8, 140, 140, 65, 65, 1, 2, 0, "uint8", "uint8", "int8"},  // 4225 dilated taps: over 4096
   };
   for (const DirectCase& c : cases) {
     const std::string kernel = kernel_of(direct_model(c, rng));
