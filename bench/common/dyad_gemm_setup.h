@@ -62,7 +62,7 @@ class DyadGemm {
   kernels::ThreadPool* pool() const { return pool_.get(); }
   uint8_t* src() { return src_.data(); }
   const int8_t* dst() const { return dst_.data(); }
-  int8_t* dst_bytes() { return dst_.data(); }
+  int8_t* dst() { return dst_.data(); }
 
   // dst = requant(a * W), a: M x K rows (src() by default).
   void run(const uint8_t* a) {

@@ -85,7 +85,7 @@ void bench_dyad_conv(benchmark::State& state, ConvShape s, bench::GemmConfig c, 
       return;
     }
     for (auto _ : state) {
-      conv_direct_run(gemm.plan(), p, image.data(), gemm.dst_bytes(), gemm.pool(), scratch.data());
+      conv_direct_run(gemm.plan(), p, image.data(), gemm.dst(), gemm.pool(), scratch.data());
       benchmark::DoNotOptimize(gemm.dst());
       benchmark::ClobberMemory();
     }

@@ -94,7 +94,7 @@ struct NarrowBranchOp {
       k[2] = add_consts32<S>(n0.round64[0], n1.round64[0]);
       k[3] = add_consts32<S>(n0.round64[1], n1.round64[1]);
       k[4] = add_consts32<S>(n0.shift, n1.shift);
-      k[5] = S::set1_32(zero_point);
+      zero = S::set1_32(zero_point);
     } else {
       const AddBlock8::Branch& b0 = is_a ? c0.a : c0.b;
       const AddBlock8::Branch& b1 = is_a ? c1.a : c1.b;
@@ -117,7 +117,7 @@ struct NarrowBranchOp {
       const V low = S::srav32(S::add32(S::mullo32(x, k[3]), k[4]), S::set1_32(16));
       return S::srav32(S::add32(S::add32(S::mullo32(x, k[0]), k[1]), low), k[2]);
     } else if constexpr (F == AddForm::kWideFloor) {
-      const V d = S::sub32(x, k[5]);
+      const V d = S::sub32(x, zero);
       const V even = S::add64(S::mul_s32(d, k[0]), k[2]);
       const V odd = S::add64(S::mul_s32(S::template srli64<32>(d), k[1]), k[3]);
       return S::srav32(S::high_halves64(even, odd), k[4]);
@@ -134,7 +134,7 @@ struct NarrowBranchOp {
     }
   }
 
-  V zero{};
+  V zero{};  // the wide forms' zero point
 };
 
 // The add on the narrow path: both branches, z_y and the clamp. The sum
@@ -197,16 +197,6 @@ struct WideAddOp {
   V offset[2];
 };
 
-// The narrow path's form of an input of type T (is_a: the add's first).
-template <class T>
-AddForm narrow_form(const AddVecPlan& w, bool is_a) {
-  if constexpr (sizeof(T) == 1) {
-    return w.split8[is_a ? 0 : 1] ? AddForm::kByteSplit : AddForm::kByte;
-  } else {
-    return w.narrow_exact_wide ? AddForm::kWideExact : AddForm::kWideFloor;
-  }
-}
-
 // f(op) with the add's op for the vector position of blocks c0, c1: a
 // NarrowAddOp of the forms of A and B, or a WideAddOp. f copies op into a
 // local, so that its constants live in registers.
@@ -217,7 +207,9 @@ DYAD_SIMD_INLINE void with_add_op(const AddVecPlan& w, const AddBlock8& c0, cons
   constexpr AddForm kA1 = sizeof(A) == 1 ? AddForm::kByteSplit : AddForm::kWideExact;
   constexpr AddForm kB0 = sizeof(B) == 1 ? AddForm::kByte : AddForm::kWideFloor;
   constexpr AddForm kB1 = sizeof(B) == 1 ? AddForm::kByteSplit : AddForm::kWideExact;
-  const bool a1 = narrow_form<A>(w, true) == kA1, b1 = narrow_form<B>(w, false) == kB1;
+  // The second form of each: a byte branch split (split8), a wide one exact.
+  const bool a1 = sizeof(A) == 1 ? w.split8[0] : w.narrow_exact_wide;
+  const bool b1 = sizeof(B) == 1 ? w.split8[1] : w.narrow_exact_wide;
   if (!a1 && !b1) return f(NarrowAddOp<S, kA0, kB0>(w, c0, c1));
   if (!a1 && b1) return f(NarrowAddOp<S, kA0, kB1>(w, c0, c1));
   if (a1 && !b1) return f(NarrowAddOp<S, kA1, kB0>(w, c0, c1));

@@ -20,10 +20,16 @@ struct PaddedGeometry {
   size_t image_bytes() const { return height * row_bytes(); }
 };
 
+// Padded rows (or columns) that the windows of `out` outputs read. The
+// builder checked that they fit in the padded input, so this cannot wrap.
+int64_t padded_extent(int64_t out, int64_t stride, int64_t kernel, int64_t dilation) {
+  return (out - 1) * stride + (kernel - 1) * dilation + 1;
+}
+
 PaddedGeometry padded_geometry(const Conv2dParams& p) {
   PaddedGeometry g;
-  g.height = static_cast<size_t>((p.out_h - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1);
-  g.width = static_cast<size_t>((p.out_w - 1) * p.stride_w + (p.kernel_w - 1) * p.dilation_w + 1);
+  g.height = static_cast<size_t>(padded_extent(p.out_h, p.stride_h, p.kernel_h, p.dilation_h));
+  g.width = static_cast<size_t>(padded_extent(p.out_w, p.stride_w, p.kernel_w, p.dilation_w));
   g.channels = static_cast<size_t>(p.in_c);
   return g;
 }
@@ -114,10 +120,10 @@ bool conv_direct_suits(const GemmPlan& plan, const Conv2dParams& p) {
   // 49 taps dilated); the tables of a huge dilated kernel stay bounded.
   if (segments_of(p).count > kMaxSegments) return false;
   if (p.out_h < 1 || p.out_w < 1 || p.pad_top < 0 || p.pad_left < 0) return false;
-  // The builder has bounded the input and window sizes, so none of these
-  // products overflows.
-  const int64_t padded_h = (p.out_h - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1;
-  const int64_t padded_w = (p.out_w - 1) * p.stride_w + (p.kernel_w - 1) * p.dilation_w + 1;
+  // The builder has bounded the input, the window and the work (MACs), so
+  // none of these products overflows.
+  const int64_t padded_h = padded_extent(p.out_h, p.stride_h, p.kernel_h, p.dilation_h);
+  const int64_t padded_w = padded_extent(p.out_w, p.stride_w, p.kernel_w, p.dilation_w);
   const int64_t input_bytes = p.batch * p.in_h * p.in_w * p.in_c;
   if (padded_h > 2 * p.in_h + 64 || padded_w > 2 * p.in_w + 64) return false;
   const int64_t padded_bytes = p.batch * padded_h * padded_w * p.in_c;
@@ -146,11 +152,11 @@ void conv_direct_run(const GemmPlan& plan, const Conv2dParams& p, const uint8_t*
     pad_rows(p, g, src, offset, pad_byte, rows * t / threads, rows * (t + 1) / threads, scratch);
   });
   // The slack, which only zero weights read, set anyway.
-  const size_t used = rows * g.row_bytes();
-  std::memset(scratch + used, pad_byte, image_bytes(p) - used);
+  const size_t used = rows * g.row_bytes(), image = image_bytes(p);
+  std::memset(scratch + used, pad_byte, image - used);
 
   const Segments s = segments_of(p);
-  auto* offsets = reinterpret_cast<size_t*>(scratch + image_bytes(p));
+  auto* offsets = reinterpret_cast<size_t*>(scratch + image);
   size_t* rows_below = offsets + s.count + 1;
   for (size_t t = 0; t < s.count; ++t) {
     const size_t kh = p.dilation_w == 1 ? t : t / static_cast<size_t>(p.kernel_w);
