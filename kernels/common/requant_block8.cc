@@ -26,28 +26,35 @@ Dyadic normalize_requant_s32(Dyadic d) {
   return {d.m > 0 ? (1 << 30) : -(1 << 30), 1};
 }
 
-bool floor_lane_allowed(Dyadic r, int32_t dst_zp) {
+bool floor_wide_lane_allowed(Dyadic r, int32_t dst_zp) {
   if (std::abs(int64_t{dst_zp}) > 255) return false;
   if (r.m == 0) return true;
-  // hi32 then an arithmetic shift by e - 32 needs e >= 32. The constant
-  // 2^(e-1) + dst_zp * 2^e added to |t| <= 2^62 stays inside int64 for
-  // e <= 54 (255.5 * 2^54 < 2^62), and being a multiple of 2^e, dst_zp * 2^e
-  // adds exactly dst_zp after the floor division.
-  if (r.e < 32 || r.e > 54) return false;
+  // The constant 2^(e-1) + dst_zp * 2^e added to |t| <= 2^62 stays inside
+  // int64 for e <= 54 (255.5 * 2^54 < 2^62), and being a multiple of 2^e,
+  // dst_zp * 2^e adds exactly dst_zp after the floor division.
+  if (r.e > 54) return false;
   // floor((t + 2^(e-1)) / 2^e) is rne(t / 2^e) except at ties, t / 2^e =
   // h + 1/2, where it rounds up and rne to even. A tie changes a clamped
   // output only when zp + h and zp + h + 1 both lie in [qmin, qmax], so h in
-  // [-383, 382]. With m = m_odd * 2^s (s <= 30 < e - 1), acc * m =
-  // (2h + 1) * 2^(e-1) needs m_odd to divide the odd 2h + 1, |2h + 1| <= 765:
-  // impossible when |m_odd| > 765. Lanes with a small odd part (m a power of
-  // two times a small number) keep the exact path.
+  // [-383, 382]. With m = m_odd * 2^s (s <= 30), a tie needs s < e and
+  // acc * m = (2h + 1) * 2^(e-1), so m_odd divides the odd 2h + 1,
+  // |2h + 1| <= 765: impossible when |m_odd| > 765. Lanes with a small odd
+  // part (m a power of two times a small number) keep the exact path.
   int64_t m_odd = r.m;
   while (m_odd % 2 == 0) m_odd /= 2;
   return std::abs(m_odd) > 765;
 }
 
+bool floor_lane_allowed(Dyadic r, int32_t dst_zp) {
+  // hi32 then an arithmetic shift by e - 32 needs e >= 32.
+  return floor_wide_lane_allowed(r, dst_zp) && (r.m == 0 || r.e >= 32);
+}
+
 void set_requant_lane(RequantBlock8& b, int lane, Dyadic d, int32_t dst_zp) {
-  const Dyadic r = normalize_requant_s32(d);
+  // m = 0 (output dst_zp) with shift 32, so that every floor lane's shift
+  // works for both floor forms (the exact path takes any shift).
+  const Dyadic normalized = normalize_requant_s32(d);
+  const Dyadic r = normalized.m == 0 ? Dyadic{0, 32} : normalized;
   b.mult[lane] = r.m;
   if (lane % 2 == 1) b.mult_odd[lane - 1] = r.m;
   // |acc| >= acc_hi gives |acc * m / 2^e| >= 2^10, beyond every clamp
@@ -73,16 +80,14 @@ void set_requant_lane(RequantBlock8& b, int lane, Dyadic d, int32_t dst_zp) {
   rnd[lane / 2] = static_cast<int64_t>(round);
 
   const bool floor_ok = floor_lane_allowed(r, dst_zp);
-  const int floor_e = r.m == 0 ? 32 : r.e;
+  const bool floor_wide_ok = floor_wide_lane_allowed(r, dst_zp);
   int64_t* floor_rnd = lane % 2 == 0 ? b.floor_round_even : b.floor_round_odd;
   floor_rnd[lane / 2] =
-      floor_ok ? (r.m == 0 ? 0 : int64_t{1} << (floor_e - 1)) + int64_t{dst_zp} * (int64_t{1} << floor_e) : 0;
-  b.floor_shift[lane] = floor_ok ? floor_e - 32 : 0;
-  if (floor_ok) {
-    b.floor_lanes |= 1u << lane;
-  } else {
-    b.floor_lanes &= ~(1u << lane);
-  }
+      floor_wide_ok ? (r.m == 0 ? 0 : int64_t{1} << (r.e - 1)) + int64_t{dst_zp} * (int64_t{1} << r.e) : 0;
+  b.floor_shift[lane] = floor_ok ? r.e - 32 : 0;
+  auto set_bit = [lane](uint32_t& lanes, bool on) { lanes = on ? lanes | (1u << lane) : lanes & ~(1u << lane); };
+  set_bit(b.floor_lanes, floor_ok);
+  set_bit(b.floor_wide_lanes, floor_wide_ok);
 }
 
 }  // namespace dyad::kernels

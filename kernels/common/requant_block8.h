@@ -38,18 +38,29 @@ struct alignas(32) RequantBlock8 {
   int64_t shift_odd[4];   // lanes 1, 3, 5, 7
   int64_t round_even[4];
   int64_t round_odd[4];
-  // The floor path (lanes with m = 0 use shift 32 and add 0).
+  // The floor paths (lanes with m = 0 have shift 32: the constant is then
+  // dst_zp * 2^32, the output dst_zp). The 64-bit form shifts by
+  // shift_even / shift_odd.
   int64_t floor_round_even[4];  // 2^(shift-1) + dst_zp * 2^shift, lanes 0, 2, 4, 6
   int64_t floor_round_odd[4];   // lanes 1, 3, 5, 7
-  int32_t floor_shift[8];       // shift - 32
-  uint32_t floor_lanes = 0;  // bit i: lane i allows the floor path
+  int32_t floor_shift[8];       // shift - 32 (the high-half form, shift >= 32)
+  uint32_t floor_lanes = 0;       // bit i: lane i allows the floor path's high-half form
+  uint32_t floor_wide_lanes = 0;  // bit i: lane i allows its 64-bit form
 
   bool floor_path() const { return floor_lanes == 0xFF; }
+  bool floor_wide_path() const { return floor_wide_lanes == 0xFF; }
 };
 
 // Whether rne(acc * m / 2^e) + dst_zp, clamped to bounds within 383 of
-// dst_zp, equals the floor path's result for every int32 acc ((m, e)
-// normalized, e in [1, 63]).
+// dst_zp, equals floor((acc * m + 2^(e-1)) / 2^e) + dst_zp, clamped alike,
+// for every int32 acc ((m, e) normalized, e in [1, 63]): the floor path's
+// 64-bit form (the AVX-512 epilogues' floor_wide, which clamps acc first
+// as the exact path does, so the quotient fits int32 for any e).
+bool floor_wide_lane_allowed(Dyadic normalized, int32_t dst_zp);
+
+// floor_wide_lane_allowed, and the shift lets the high halves of the 64-bit
+// products carry every kept bit (e >= 32): the floor path's high-half form,
+// which needs no acc clamp.
 bool floor_lane_allowed(Dyadic normalized, int32_t dst_zp);
 
 // An (m, e) with e in [1, 63] giving the same clamped output as (m, e) for

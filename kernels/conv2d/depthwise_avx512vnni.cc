@@ -196,6 +196,8 @@ void output_row(const DepthwisePlan& plan, const uint8_t* const* rows, uint8_t* 
     };
     if (rq0.floor && rq1.floor)
       columns(requantized([](const Requant16& rq, __m512i a) { return rq.apply_floor(a); }));
+    else if (rq0.floor_wide && rq1.floor_wide)
+      columns(requantized([](const Requant16& rq, __m512i a) { return rq.apply_floor_wide(a); }));
     else
       columns(requantized([](const Requant16& rq, __m512i a) { return rq.apply(a); }));
   }

@@ -72,7 +72,7 @@ struct Zmm {
   // n0..; columns past N are masked off. A requantized value is already
   // clamped into its 8-bit container, so the truncating vpmovdb gives its
   // byte for int8 and uint8 alike.
-  enum class Path { kRaw, kFloorWithCol, kRequant };
+  enum class Path { kRaw, kFloorWithCol, kFloorWide, kRequant };
   struct Columns16 {
     Columns16() = default;
     Columns16(const GemmPlan& plan, size_t n, size_t count)
@@ -86,6 +86,7 @@ struct Zmm {
           // constant already (GemmPlan::col_in_floor_round).
           path(plan.desc.dst_type == GemmDstType::kInt32 ? Path::kRaw
                : plan.col_in_floor_round && rq.floor     ? Path::kFloorWithCol
+               : !rq.floor && rq.floor_wide               ? Path::kFloorWide
                                                          : Path::kRequant) {}
     // A raw int32 plan has no requant blocks; its Requant16 is never applied.
     static const RequantBlock8& block(const GemmPlan& plan, size_t n) {
@@ -99,7 +100,9 @@ struct Zmm {
       if constexpr (P == Path::kRaw) {
         _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + at, mask, _mm512_add_epi32(sums, col));
       } else {
-        const __m512i q = P == Path::kFloorWithCol ? rq.apply_floor(sums) : rq.apply(_mm512_add_epi32(sums, col));
+        const __m512i q = P == Path::kFloorWithCol ? rq.apply_floor(sums)
+                          : P == Path::kFloorWide  ? rq.apply_floor_wide(_mm512_add_epi32(sums, col))
+                                                   : rq.apply(_mm512_add_epi32(sums, col));
         _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + at, mask,
                              _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, qmin), qmax)));
       }
@@ -134,6 +137,7 @@ struct Zmm {
       switch (cols.path) {
         case Path::kRaw: mem_rows<Path::kRaw, NR>(cols, acc + 16 * j, mr, m0, args); break;
         case Path::kFloorWithCol: mem_rows<Path::kFloorWithCol, NR>(cols, acc + 16 * j, mr, m0, args); break;
+        case Path::kFloorWide: mem_rows<Path::kFloorWide, NR>(cols, acc + 16 * j, mr, m0, args); break;
         case Path::kRequant: mem_rows<Path::kRequant, NR>(cols, acc + 16 * j, mr, m0, args); break;
       }
     }
@@ -162,6 +166,7 @@ struct Zmm {
       switch (cols.path) {
         case Path::kRaw: reg_rows<Path::kRaw>(cols, sums, j, m0, args); break;
         case Path::kFloorWithCol: reg_rows<Path::kFloorWithCol>(cols, sums, j, m0, args); break;
+        case Path::kFloorWide: reg_rows<Path::kFloorWide>(cols, sums, j, m0, args); break;
         case Path::kRequant: reg_rows<Path::kRequant>(cols, sums, j, m0, args); break;
       }
     }

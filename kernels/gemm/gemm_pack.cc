@@ -94,8 +94,14 @@ bool gemm_pack(GemmPlan& plan, const GemmWeights& w, std::string* error) {
     // path takes the column constant inside its 64-bit constant: (raw + c) *
     // m + R = raw * m + (c * m + R), where raw = sum_k a * w is the kernel's
     // int32 sum, which cannot wrap then; the rest are sums mod 2^64 of a
-    // result that fits int64 (the true accumulator fits int32).
-    if (plan.col_in_floor_round) {
+    // result that fits int64 (the true accumulator fits int32). Only where
+    // the epilogue takes that path: 16 columns (col_in_floor_round plans
+    // have zmm panels) whose two blocks both allow the high-half floor form
+    // (Requant16::floor); the others add the column constant to the sums
+    // and read the constant unchanged (the 64-bit form, or the exact path).
+    const size_t group = size_t(n) / 16 * 2;
+    if (plan.col_in_floor_round && plan.requant_blocks[group].floor_path() &&
+        plan.requant_blocks[group + 1].floor_path()) {
       RequantBlock8& b = plan.requant_blocks[n / 8];
       const int lane = static_cast<int>(n % 8);
       int64_t& round = lane % 2 == 0 ? b.floor_round_even[lane / 2] : b.floor_round_odd[lane / 2];

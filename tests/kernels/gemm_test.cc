@@ -417,8 +417,13 @@ TEST_P(GemmVariantTest, HugeAccumulatorsWithExtremeShifts) {
 
 // The floor path of the requant epilogue (requant_block8.h): accumulators
 // on both sides of every output threshold of every column, and at the int32
-// extremes, with multipliers whose every lane allows the path.
-TEST_P(GemmVariantTest, FloorPathAtEveryOutputThreshold) {
+// extremes, with multipliers whose every lane allows the path: shifts of 38
+// to 44 (its high-half form), of 22 to 31 (its 64-bit form on AVX-512,
+// which clamps acc first; the exact path elsewhere), and of 28 to 35 (both
+// forms within 16 columns).
+enum class FloorForm { kHighHalf, kWide, kBoth };
+void floor_path_at_every_output_threshold(const std::string& variant, int32_t mult_lo, int32_t mult_hi,
+                                          int32_t shift_lo, int32_t shift_hi, FloorForm form) {
   std::mt19937 rng(31);
   const int32_t N = 64, M = 256;
   Problem p;
@@ -426,32 +431,58 @@ TEST_P(GemmVariantTest, FloorPathAtEveryOutputThreshold) {
             .dst_type = GemmDstType::kUint8, .dst_zp = 100, .qmin = 0, .qmax = 255};
   p.wei.assign(N, 1);
   for (int32_t n = 0; n < N; ++n) {
-    const Dyadic d{uniform(rng, 1 << 30, INT32_MAX) * (n % 3 == 0 ? -1 : 1), uniform(rng, 38, 44)};
-    ASSERT_TRUE(floor_lane_allowed(d, p.desc.dst_zp));
+    const Dyadic d{uniform(rng, mult_lo, mult_hi) * (n % 3 == 0 ? -1 : 1), uniform(rng, shift_lo, shift_hi)};
+    ASSERT_TRUE(floor_wide_lane_allowed(d, p.desc.dst_zp));
+    if (form != FloorForm::kBoth) {
+      ASSERT_EQ(floor_lane_allowed(d, p.desc.dst_zp), form == FloorForm::kHighHalf);
+    }
     p.requant.push_back(d);
   }
   std::vector<uint8_t> src(M);
   for (int32_t r = 0; r < M; ++r) src[r] = static_cast<uint8_t>(r);  // acc = r + bias
   // Rounds 0-3: column n's rows straddle the threshold between outputs h and
-  // h + 1, h = 64 * round + n - 101 covering [-101, 154]; round 4: the extremes.
+  // h + 1, h = 64 * round + n - 101 covering [-101, 154]; round 4: the
+  // extremes (the accumulators nearest -2^31 and 2^31 - 1 the planner admits).
   for (int round = 0; round <= 4; ++round) {
     p.bias.assign(N, 0);
     for (int32_t n = 0; n < N; ++n) {
       const Dyadic d = p.requant[n];
       const int64_t h = 64 * round + n - 101;
       const int128_t edge = (int128_t{2 * h + 1} << (d.e - 1)) / d.m;
-      p.bias[n] = round < 4 ? static_cast<int32_t>(edge - M / 2) : (n % 2 ? INT32_MAX - (M - 1) : INT32_MIN);
+      p.bias[n] = round < 4 ? static_cast<int32_t>(edge - M / 2) : (n % 2 ? INT32_MAX - (M - 1) : INT32_MIN + M);
     }
-    GemmPlanPtr plan = plan_for(p, GetParam());
+    GemmPlanPtr plan = plan_for(p, variant);
     if (!plan) {  // a nibble-weight variant: the same columns as 4-bit weights
       p.desc.weight_bits = 4;
-      plan = plan_for(p, GetParam());
+      plan = plan_for(p, variant);
     }
-    if (!plan) return;  // 4-bit sources only (the x4 variants)
+    if (!plan) {
+      ASSERT_EQ(round, 0) << variant << " refused round " << round;
+      return;  // 4-bit sources only (the x4 variants)
+    }
     for (int threads : {1, 2})
       EXPECT_EQ(run(*plan, p.desc, src, M, 1, N, threads), reference(p, src, M, 1, N))
-          << GetParam() << " round " << round;
+          << variant << " round " << round << " shifts " << shift_lo << ".." << shift_hi;
   }
+}
+
+TEST_P(GemmVariantTest, FloorPathAtEveryOutputThreshold) {
+  floor_path_at_every_output_threshold(GetParam(), 1 << 30, INT32_MAX, 38, 44, FloorForm::kHighHalf);
+}
+
+// Multipliers of 2^14..2^24 over 2^22..2^31: scales of 2^-17 to 4, as 4-bit
+// layers have (MobileNetV2's mixed-precision 1x1 convs: shifts of 29-31).
+TEST_P(GemmVariantTest, FloorPathBelowShift32AtEveryOutputThreshold) {
+  floor_path_at_every_output_threshold(GetParam(), 1 << 14, 1 << 24, 22, 31, FloorForm::kWide);
+  // Scales of 1 to 2^10: the int32 extremes give quotients beyond int32,
+  // which only the acc clamp keeps from wrapping.
+  floor_path_at_every_output_threshold(GetParam(), 1 << 24, 1 << 30, 20, 24, FloorForm::kWide);
+}
+
+// Both forms among the 16 columns of a zmm group: the column constant goes
+// into the floor constants only of groups that take the high-half form.
+TEST_P(GemmVariantTest, FloorPathFormsMixedAtEveryOutputThreshold) {
+  floor_path_at_every_output_threshold(GetParam(), 1 << 20, 1 << 28, 28, 35, FloorForm::kBoth);
 }
 
 // A K long enough that the kernel's raw sum of (src - src_min) * w leaves
