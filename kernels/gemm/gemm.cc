@@ -238,7 +238,7 @@ bool build_plan(GemmPlan& plan, const GemmVariant* v, const GemmWeights& w, cons
   plan.a_stride = round_up(size_t(plan.kp) * a_elem + (wd ? 0 : sizeof(int32_t)), 64);
   if (plan.a_stride % 256 == 0) plan.a_stride += 64;
   const size_t rows = activation_block_bytes() / plan.a_stride;
-  plan.mc = static_cast<int32_t>(std::clamp<size_t>(rows / v->mr * v->mr, v->mr, 512));
+  plan.mc = static_cast<int32_t>(std::clamp<size_t>(rows / v->mr * v->mr, v->mr, kGemmMaxBlockRows));
   plan.panel_scratch = w_elem != 0 && (d.M_hint == 0 || d.M_hint > v->mr);
   plan.rows_in_place = v->family == GemmFamily::kDp && v->packed_weight_bits == 8 && plan.src_offset == 0 &&
                        d.K % 8 == 0;

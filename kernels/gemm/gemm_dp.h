@@ -227,15 +227,15 @@ struct DpKernel {
   // the next. Byte panels only (the nibble direct path starts from packed
   // row sums, which an image has not).
   static bool takes_windows(const GemmPlan& plan) { return plan.variant->packed_weight_bits == 8; }
+  // origins: the tile's R window origins; steps [s0, s1) within
+  // [live_lo, live_hi) (GemmWindows::block_rows).
   template <int R>
-  __attribute__((always_inline)) static inline void window_sums(const GemmWindows& win, size_t m, const void* w,
-                                                                size_t s0, size_t s1, const int32_t* acc,
-                                                                bool accumulate, V (&c)[R][Vecs]) {
+  __attribute__((always_inline)) static inline void window_sums(const GemmWindows& win, const uint8_t* const* origins,
+                                                                const void* w, size_t s0, size_t s1,
+                                                                const int32_t* acc, bool accumulate,
+                                                                V (&c)[R][Vecs]) {
     const auto* wb = static_cast<const uint8_t*>(w);
     const size_t segment_steps = win.segment_steps;
-    const uint8_t* origins[R];
-    win.origins(m, R, origins);
-    win.live_steps(m, R, &s0, &s1);
     start_sums<R>(acc, accumulate, c);
     for (size_t t = s0 / segment_steps, first = t * segment_steps; first < s1; ++t, first += segment_steps) {
       const uint8_t* rows[R];
@@ -245,19 +245,19 @@ struct DpKernel {
     }
   }
   template <int R>
-  static void tile_windows(const GemmWindows& win, size_t m, const void* w, size_t s0, size_t s1, int32_t* acc,
-                           bool accumulate) {
+  static void tile_windows(const GemmWindows& win, const uint8_t* const* origins, const void* w, size_t s0,
+                           size_t s1, int32_t* acc, bool accumulate) {
     V c[R][Vecs];
-    window_sums<R>(win, m, w, s0, s1, acc, accumulate, c);
+    window_sums<R>(win, origins, w, s0, s1, acc, accumulate, c);
     store_sums<R>(c, acc);
   }
   // The same over a short whole K straight into the epilogue (tile_store).
   template <int R, class Epilogue>
-  static void tile_store_windows(const GemmWindows& win, size_t m, const void* w, size_t steps,
-                                 const Epilogue& epilogue, const GemmArgs& args) {
+  static void tile_store_windows(const GemmWindows& win, const uint8_t* const* origins, const void* w, size_t s0,
+                                 size_t s1, size_t m, const Epilogue& epilogue, const GemmArgs& args) {
     if constexpr (Vecs <= 2 && requires { &Vec::template store_regs<kNR, R>; }) {
       V c[R][Vecs];
-      window_sums<R>(win, m, w, 0, steps, nullptr, false, c);
+      window_sums<R>(win, origins, w, s0, s1, nullptr, false, c);
       Vec::template store_regs<kNR, R>(epilogue, c, m, args);
     }
   }

@@ -65,10 +65,12 @@ auto panel_epilogue(const GemmPlan& plan, size_t n0) {
 //                             in place, tile<MR>(plan, a, a_stride, w, s0, s1,
 //                             acc, accumulate)
 //   takes_windows(plan)       optional: the tiles can read GemmWindows in
-//                             place: tile_windows<MR>(windows, m, w, s0, s1,
-//                             acc, accumulate) for the tile of pixels m.., and
-//                             tile_store_windows<MR>(windows, m, w, steps,
-//                             epilogue, args) when the epilogue is fused
+//                             place: tile_windows<MR>(windows, origins, w, s0,
+//                             s1, acc, accumulate) for the tile whose pixels'
+//                             window origins are origins[0..MR), steps [s0, s1)
+//                             narrowed to the tile's live ones, and
+//                             tile_store_windows<MR>(windows, origins, w, s0,
+//                             s1, m, epilogue, args) when the epilogue is fused
 //   fuses_epilogue(plan, direct, steps) optional: true when a tile over the
 //                             whole K goes straight into its epilogue,
 //                             tile_store<MR>(plan, a, a_stride, w, steps, m0,
@@ -109,8 +111,9 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const size_t groups = (panels + group - 1) / group;
   // Direct convolution: the rows are read in place from an image
   // (GemmWindows).
+  constexpr bool kTakesWindows = requires { &Kernel::takes_windows; };
   const GemmWindows* windows = nullptr;
-  if constexpr (requires { &Kernel::takes_windows; }) windows = args.windows;
+  if constexpr (kTakesWindows) windows = args.windows;
   // With several threads and too few panel groups for about 4 items per
   // thread, shorter M blocks make up the difference (whole row tiles): a
   // 14x14 conv with 64 outputs is otherwise one block of one panel, all of it
@@ -148,10 +151,19 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
     uint8_t* rows_buf = slot + plan.scratch_bytes_per_thread;  // with a row source
     size_t packed_block = SIZE_MAX;
     const uint8_t* a_rows = a_buf;  // the current block's rows as the tiles read them
+    // Direct convolution: the block's window origins, and each tile's live
+    // steps (GemmWindows::block_rows).
+    constexpr size_t kOriginRows = kTakesWindows ? kGemmMaxBlockRows : 1;
+    const uint8_t* origins[kOriginRows];
+    size_t live_lo[kOriginRows / MR + 1], live_hi[kOriginRows / MR + 1];
     size_t a_stride = plan.a_stride;
     for (size_t item; !stop_requested(args.pool) && (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t mb = item / groups, g = item % groups;
       const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
+      if (windows != nullptr && packed_block != mb) {
+        windows->block_rows(m0, rows, MR, origins, live_lo, live_hi);
+        packed_block = mb;
+      }
       if (windows == nullptr && packed_block != mb) {
         // With a row source args.src is null: gather the block instead.
         const uint8_t* src_rows = rows_buf;
@@ -193,8 +205,11 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           with_row_count<MR>(n, [&](auto r) {
             constexpr int R = decltype(r)::value;
             if constexpr (requires { &Kernel::takes_windows; }) {
-              if (windows != nullptr)
-                return Kernel::template tile_windows<R>(*windows, m0 + r0, w, s0, s1, c, s0 > 0);
+              if (windows != nullptr) {
+                const size_t tile = r0 / MR;
+                return Kernel::template tile_windows<R>(*windows, origins + r0, w, std::max(s0, live_lo[tile]),
+                                                        std::min(s1, live_hi[tile]), c, s0 > 0);
+              }
             }
             if constexpr (requires { &Kernel::reads_rows_in_place; }) {
               if (in_place) return Kernel::template tile<R>(plan, a, a_stride, w, s0, s1, c, s0 > 0);
@@ -217,8 +232,12 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
               with_row_count<MR>(std::min<size_t>(MR, rows - r0), [&](auto r) {
                 constexpr int R = decltype(r)::value;
                 if constexpr (requires { &Kernel::takes_windows; }) {
-                  if (windows != nullptr)
-                    return Kernel::template tile_store_windows<R>(*windows, m0 + r0, w, steps, epilogue, args);
+                  if (windows != nullptr) {
+                    const size_t tile = r0 / MR;
+                    return Kernel::template tile_store_windows<R>(*windows, origins + r0, w, live_lo[tile],
+                                                                  std::min(steps, live_hi[tile]), m0 + r0, epilogue,
+                                                                  args);
+                  }
                 }
                 Kernel::template tile_store<R>(plan, a_rows + r0 * a_stride, a_stride, w, steps, m0 + r0, epilogue,
                                                args);

@@ -74,35 +74,53 @@ struct GemmWindows {
   const size_t* segment_rows = nullptr;
   size_t segment_count = 0, stride_h = 1, first_image_row = 0, image_rows = 0;
 
-  // Narrows the steps [*s0, *s1) of pixels [m, m + count) to those of
-  // segments that read an image row for at least one of the pixels.
-  void live_steps(size_t m, size_t count, size_t* s0, size_t* s1) const {
-    if (segment_rows == nullptr) return;
+  // The window origins of pixels m0 .. m0 + rows - 1 (one division for all
+  // of them: once per M block, not per tile and K block, where the
+  // divisions took 2-3 % of ResNet-18), and per tile of tile_rows pixels
+  // (the last one shorter) the steps [live_lo, live_hi) of the segments that
+  // read an image row for at least one of its pixels: all steps without
+  // segment_rows, or when the tile spans two images.
+  void block_rows(size_t m0, size_t rows, size_t tile_rows, const uint8_t** origin, size_t* live_lo,
+                  size_t* live_hi) const {
     const size_t pixels = out_h * out_w;
-    if (m / pixels != (m + count - 1) / pixels) return;  // two images: keep all
-    const size_t first = m % pixels / out_w, last = (m + count - 1) % pixels / out_w;
-    const size_t end_row = first_image_row + image_rows;
-    size_t lo = 0, hi = segment_count;
-    while (lo < hi && last * stride_h + segment_rows[lo] < first_image_row) ++lo;
-    while (hi > lo && first * stride_h + segment_rows[hi - 1] >= end_row) --hi;
-    *s0 = std::max(*s0, lo * segment_steps);
-    *s1 = std::min(*s1, hi * segment_steps);
-  }
-
-  // The window origins of pixels m, m + 1, ..., m + count - 1 (one division
-  // for all of them).
-  void origins(size_t m, size_t count, const uint8_t** out) const {
-    const size_t pixels = out_h * out_w;
-    size_t image_index = m / pixels, oh = m % pixels / out_w, ow = m % out_w;
-    for (size_t i = 0; i < count; ++i) {
-      out[i] = image + image_index * image_bytes + oh * row_step + ow * pixel_step;
-      if (++ow == out_w) {
-        ow = 0;
-        if (++oh == out_h) oh = 0, ++image_index;
+    size_t image_index = m0 / pixels, oh = m0 % pixels / out_w, ow = m0 % out_w;
+    const uint8_t* row_origin = image + image_index * image_bytes + oh * row_step;
+    for (size_t t0 = 0, tile = 0; t0 < rows; t0 += tile_rows, ++tile) {
+      const size_t first_oh = oh, first_image = image_index, last = std::min(rows, t0 + tile_rows) - 1;
+      size_t last_oh = oh, last_image = image_index;
+      for (size_t i = t0; i <= last; ++i) {
+        origin[i] = row_origin + ow * pixel_step;
+        last_oh = oh, last_image = image_index;
+        if (++ow == out_w) {
+          ow = 0;
+          if (++oh == out_h) oh = 0, ++image_index;
+          row_origin = image + image_index * image_bytes + oh * row_step;
+        }
       }
+      live_range(first_oh, last_oh, first_image != last_image, &live_lo[tile], &live_hi[tile]);
     }
   }
+
+ private:
+  // The steps of the segments that read an image row for a pixel in output
+  // rows [first, last] of one image (all of them across two images).
+  void live_range(size_t first, size_t last, bool two_images, size_t* lo_step, size_t* hi_step) const {
+    size_t lo = 0, hi = segment_count;
+    if (segment_rows != nullptr && !two_images) {
+      const size_t end_row = first_image_row + image_rows;
+      while (lo < hi && last * stride_h + segment_rows[lo] < first_image_row) ++lo;
+      while (hi > lo && first * stride_h + segment_rows[hi - 1] >= end_row) --hi;
+    } else {
+      hi = SIZE_MAX / segment_steps;
+    }
+    *lo_step = lo * segment_steps;
+    *hi_step = hi * segment_steps;
+  }
 };
+
+// Rows per M block of the GEMM drive at most (GemmPlan::mc; the direct
+// convolution keeps a block's window origins on the stack).
+inline constexpr size_t kGemmMaxBlockRows = 512;
 
 struct GemmArgs {
   const void* src;
