@@ -15,6 +15,10 @@
 namespace dyad::kernels {
 inline namespace DYAD_ISA_NAMESPACE {
 
+// The apply functions are always inlined: called once per row from an
+// epilogue loop, an out-of-line call reloads every constant from memory (GCC
+// stopped inlining apply_floor_wide when the GEMM drive grew, and 4-bit 1x1
+// convs took 25 us instead of 20).
 struct Requant16 {
   __m512i mult, mult_odd, acc_lo, acc_hi, offset, shift_even, shift_odd, round_even, round_odd;
   // The floor path (RequantBlock8), taken when both blocks allow it: its
@@ -47,7 +51,7 @@ struct Requant16 {
   }
 
   // round_shift of requant_avx2.h on 8 64-bit lanes.
-  static __m512i round_shift(__m512i t, __m512i shift, __m512i round) {
+  __attribute__((always_inline)) static inline __m512i round_shift(__m512i t, __m512i shift, __m512i round) {
     const __m512i bit = _mm512_and_si512(_mm512_srlv_epi64(t, shift), _mm512_set1_epi64(1));
     return _mm512_srlv_epi64(_mm512_add_epi64(_mm512_add_epi64(t, round), bit), shift);
   }
@@ -55,12 +59,14 @@ struct Requant16 {
   // dst_zp + rne(acc * m / 2^e) for 16 lanes, before the [qmin, qmax] clamp.
   // (The floor path's 64-bit form is the caller's choice: a third branch
   // here slowed the depthwise and register-tile epilogues that never take it.)
-  __m512i apply(__m512i acc) const { return floor ? apply_floor(acc) : apply_exact(acc); }
+  __attribute__((always_inline)) inline __m512i apply(__m512i acc) const {
+    return floor ? apply_floor(acc) : apply_exact(acc);
+  }
 
   // The floor path: the high halves of t + 2^(e-1) + dst_zp * 2^e (odd
   // dwords of the even and of the odd products, one two-source permute),
   // shifted by e - 32.
-  __m512i apply_floor(__m512i acc) const {
+  __attribute__((always_inline)) inline __m512i apply_floor(__m512i acc) const {
     const __m512i t_even = _mm512_add_epi64(_mm512_mul_epi32(acc, mult), floor_round_even);
     const __m512i t_odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult_odd), floor_round_odd);
     const __m512i high = _mm512_set_epi32(31, 15, 29, 13, 27, 11, 25, 9, 23, 7, 21, 5, 19, 3, 17, 1);
@@ -73,7 +79,7 @@ struct Requant16 {
   // dst_zp * 2^e shifted right by e in 64 bits (vpsravq), and the low halves
   // of the even and odd quotients gathered by one two-source permute: 10
   // operations per 16 lanes against the exact path's 17.
-  __m512i apply_floor_wide(__m512i acc) const {
+  __attribute__((always_inline)) inline __m512i apply_floor_wide(__m512i acc) const {
     acc = _mm512_max_epi32(_mm512_min_epi32(acc, acc_hi), acc_lo);
     const __m512i t_even = _mm512_add_epi64(_mm512_mul_epi32(acc, mult), floor_round_even);
     const __m512i t_odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult_odd), floor_round_odd);
@@ -82,7 +88,7 @@ struct Requant16 {
   }
 
   // requant8 of requant_avx2.h, step for step.
-  __m512i apply_exact(__m512i acc) const {
+  __attribute__((always_inline)) inline __m512i apply_exact(__m512i acc) const {
     acc = _mm512_max_epi32(_mm512_min_epi32(acc, acc_hi), acc_lo);
     const __m512i t_even = _mm512_mul_epi32(acc, mult);
     const __m512i t_odd = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult_odd);
