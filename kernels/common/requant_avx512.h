@@ -29,7 +29,7 @@ struct Requant16 {
 
   Requant16() = default;
   // Channels [0, 8) from `lo`, [8, 16) from `hi`.
-  Requant16(const RequantBlock8& lo, const RequantBlock8& hi) {
+  __attribute__((always_inline)) Requant16(const RequantBlock8& lo, const RequantBlock8& hi) {
     auto join = [](const void* a, const void* b) {
       return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(static_cast<const __m256i*>(a))),
                                 _mm256_load_si256(static_cast<const __m256i*>(b)), 1);

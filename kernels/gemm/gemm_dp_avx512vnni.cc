@@ -75,7 +75,7 @@ struct Zmm {
   enum class Path { kRaw, kFloorWithCol, kFloorWide, kRequant };
   struct Columns16 {
     Columns16() = default;
-    Columns16(const GemmPlan& plan, size_t n, size_t count)
+    __attribute__((always_inline)) Columns16(const GemmPlan& plan, size_t n, size_t count)
         : n0(n),
           mask(static_cast<__mmask16>((uint32_t{1} << std::min<size_t>(16, count)) - 1)),
           col(_mm512_loadu_si512(plan.col_const.data() + n)),
