@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/fully_connected_data.h"
 #include "engine/ops/gemm_select.h"
 #include "engine/ops/op.h"
 #include "engine/ops/quant_params.h"
@@ -29,11 +30,6 @@ void run(const void* op_data, const StepIO& io) {
   Kernel(p, static_cast<const Src*>(io.inputs[0]), d->weights.data(),
          d->bias.empty() ? nullptr : d->bias.data(), io.outputs[0], io.pool);
 }
-
-struct FullyConnectedGemmData {
-  GemmKernel gemm;
-  int64_t rows = 0, in_features = 0, out_features = 0;
-};
 
 void run_gemm(const void* op_data, const StepIO& io) {
   const auto* d = static_cast<const FullyConnectedGemmData*>(op_data);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/core/limits.h"
+#include "engine/ops/fully_connected_data.h"
 #include "engine/ops/int_gelu_data.h"
 #include "engine/ops/int_layernorm_data.h"
 #include "engine/ops/int_softmax_data.h"
@@ -102,6 +103,77 @@ bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused
                       avx512 ? run_fused<kernels::int_gelu_requantize__avx512>
                              : run_fused<kernels::int_gelu_requantize__avx2>,
                       data, bytes);
+  return true;
+}
+
+// fully_connected (the sparse GEMM's AVX-512 VNNI panel path, int32 out) +
+// int_gelu (AVX-512) + requantize: the GEMM hands each panel's int32 block
+// to int_gelu_requantize_rows__avx512, which writes the requantized bytes,
+// so the int32 tensor (BERT-base: 1.5 MB per FFN) is never stored and read
+// back. Bit for bit the three steps: the GEMM's int32 values are those it
+// would store, and the rows function is the fused GELU kernel's per-element
+// code on them.
+struct FcGeluRequantizeData {
+  std::shared_ptr<const void> owners[3];
+  const FullyConnectedGemmData* fc = nullptr;
+  kernels::IntGeluParams gelu;  // with its constants (owners[1])
+  const IntGeluData* gelu_data = nullptr;
+  const RequantizeData* requant = nullptr;
+  kernels::RequantizeWidePlan wide;
+  bool has_floor = false;
+  kernels::IntGeluRequantizeFloorPlan floor;
+  kernels::IntGeluRequantizeRows rows;  // points into this struct
+  kernels::VnmRowsEpilogue epilogue;
+};
+
+void gelu_rows_epilogue(const void* ctx, const int32_t* x, size_t x_stride, size_t t0, size_t rows, size_t n0,
+                        size_t count, void* y, size_t y_stride) {
+  const auto* d = static_cast<const FcGeluRequantizeData*>(ctx);
+  kernels::int_gelu_requantize_rows__avx512(d->rows, x, x_stride, rows, n0, count,
+                                            static_cast<uint8_t*>(y) + t0 * y_stride + n0, y_stride);
+}
+
+void run_fc_gelu_requantize(const void* op_data, const StepIO& io) {
+  const auto* d = static_cast<const FcGeluRequantizeData*>(op_data);
+  const FullyConnectedGemmData& fc = *d->fc;
+  fc.gemm.run_rows_epilogue(d->epilogue, io.inputs[0], static_cast<size_t>(fc.rows),
+                            static_cast<size_t>(fc.in_features), io.outputs[0], static_cast<size_t>(fc.out_features),
+                            io.pool, io.scratch);
+}
+
+bool fuse_fc_gelu_requantize(const Step& fc, const Step& gelu, const Step& requant, Step* fused) {
+  if (fc.op != OpType::kFullyConnected || gelu.op != OpType::kIntGelu || requant.op != OpType::kRequantize)
+    return false;
+  // Only the exact GEMM's steps hold a FullyConnectedGemmData.
+  if (fc.kernel_name.rfind("fully_connected:", 0) != 0 || gelu.kernel_name != "int_gelu__avx512") return false;
+  auto data = std::make_shared<FcGeluRequantizeData>();
+  data->fc = static_cast<const FullyConnectedGemmData*>(fc.op_data.get());
+  if (!data->fc->gemm.takes_rows_epilogue(static_cast<size_t>(data->fc->rows))) return false;
+  data->gelu_data = static_cast<const IntGeluData*>(gelu.op_data.get());
+  if (data->gelu_data->params.x_type != kernels::IntType::kS32) return false;
+  data->requant = static_cast<const RequantizeData*>(requant.op_data.get());
+  if (!wide_requantize(requant, data->gelu_data->params.channels, false, &data->wide)) return false;
+  data->gelu = data->gelu_data->with_constants();
+  data->has_floor = kernels::int_gelu_requantize_floor_plan(data->gelu, data->requant->params,
+                                                            data->requant->requant.data(), &data->floor, nullptr);
+  data->rows = {&data->gelu, &data->gelu_data->vec, &data->requant->params, &data->wide,
+                data->has_floor ? &data->floor : nullptr};
+  data->epilogue = {gelu_rows_epilogue, data.get()};
+  data->owners[0] = fc.op_data;
+  data->owners[1] = gelu.op_data;
+  data->owners[2] = requant.op_data;
+  const size_t bytes = wide_plan_bytes(data->wide) + data->floor.neg_shift.size() * 4 * sizeof(int64_t);
+  Step f = fused_step(fc, requant,
+                      fc.kernel_name + "+" + (data->has_floor ? "int_gelu_requantize_floor__avx512"
+                                                              : "int_gelu_requantize__avx512"),
+                      run_fc_gelu_requantize, data, bytes);
+  f.node_name = fc.node_name + "+" + gelu.node_name + "+" + requant.node_name;
+  f.scratch_bytes_per_thread = fc.scratch_bytes_per_thread;
+  f.macs = fc.macs + gelu.macs + requant.macs;
+  f.kept_macs = fc.kept_macs;
+  f.work = fc.work + gelu.work + requant.work;
+  f.op_data_bytes = fc.op_data_bytes + gelu.op_data_bytes + requant.op_data_bytes + bytes;
+  *fused = std::move(f);
   return true;
 }
 
@@ -252,7 +324,7 @@ bool fuse_attention(const Step& scores, const Step& softmax, const Step& context
 }  // namespace
 
 bool fuse_steps_triple(const Step& first, const Step& second, const Step& third, Step* fused) {
-  return fuse_attention(first, second, third, fused);
+  return fuse_attention(first, second, third, fused) || fuse_fc_gelu_requantize(first, second, third, fused);
 }
 
 bool fuse_steps_pair(const Step& first, const Step& second, Step* fused) {

@@ -10,6 +10,7 @@
 // (int_gelu_vec.cc, requantize_wide.cc), and the composition adds no rounding.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -60,5 +61,23 @@ void int_gelu_requantize__neon(const IntGeluParams& gelu, const IntGeluVecPlan& 
                                const RequantizeParams& requant, const RequantizeWidePlan& requant_plan,
                                const IntGeluRequantizeFloorPlan* floor_plan,
                                const void* x, void* y, ThreadPool* pool);
+
+// The same per-element function on a block of a GEMM's int32 output (the
+// fused epilogue of fully_connected + int_gelu + requantize, engine/ops/
+// fusion.cc): rows x count values, row t at x + t * x_stride, of channels
+// c0 .. c0 + count - 1 (gelu.x_type int32), written to y + t * y_stride.
+struct IntGeluRequantizeRows {
+  const IntGeluParams* gelu = nullptr;
+  const IntGeluVecPlan* gelu_plan = nullptr;
+  const RequantizeParams* requant = nullptr;
+  const RequantizeWidePlan* requant_plan = nullptr;
+  const IntGeluRequantizeFloorPlan* floor_plan = nullptr;  // null: the general path
+};
+void int_gelu_requantize_rows__avx512(const IntGeluRequantizeRows& args, const int32_t* x, size_t x_stride,
+                                      size_t rows, size_t c0, size_t count, uint8_t* y, size_t y_stride);
+void int_gelu_requantize_rows__avx2(const IntGeluRequantizeRows& args, const int32_t* x, size_t x_stride,
+                                    size_t rows, size_t c0, size_t count, uint8_t* y, size_t y_stride);
+void int_gelu_requantize_rows__neon(const IntGeluRequantizeRows& args, const int32_t* x, size_t x_stride,
+                                    size_t rows, size_t c0, size_t count, uint8_t* y, size_t y_stride);
 
 }  // namespace dyad::kernels

@@ -11,4 +11,9 @@ void int_gelu_requantize__avx512(const IntGeluParams& gelu, const IntGeluVecPlan
   int_gelu_requantize_simd<Simd>(gelu, gelu_plan, requant, requant_plan, floor_plan, x, y, pool);
 }
 
+void int_gelu_requantize_rows__avx512(const IntGeluRequantizeRows& args, const int32_t* x, size_t x_stride,
+                                      size_t rows, size_t c0, size_t count, uint8_t* y, size_t y_stride) {
+  int_gelu_requantize_rows_simd<Simd>(args, x, x_stride, rows, c0, count, y, y_stride);
+}
+
 }  // namespace dyad::kernels

@@ -14,9 +14,12 @@
 namespace dyad::kernels {
 inline namespace DYAD_ISA_NAMESPACE {
 
+// The n elements x[0, n) -> y[0, n), the first of channel c (< g.channels):
+// a whole tensor's chunk, or one row of a GEMM's output block (the fused
+// epilogue of int_gelu_requantize_rows__ISA).
 template <class S, class T>
 void int_gelu_requantize_range(const IntGeluParams& g, const IntGeluVecPlan& gk, const RequantizeParams& r,
-                               const RequantizeWidePlan& w, const T* x, uint8_t* y, size_t begin, size_t end) {
+                               const RequantizeWidePlan& w, const T* x, uint8_t* y, size_t n, size_t c) {
   using V = typename S::V;
   constexpr size_t kStep = S::kLanes32;
   const size_t gelu_channels = static_cast<size_t>(g.channels);
@@ -25,9 +28,9 @@ void int_gelu_requantize_range(const IntGeluParams& g, const IntGeluVecPlan& gk,
   const V zy = S::set1_32(static_cast<int32_t>(r.dst_zero_point));
   const V lo = S::set1_32(static_cast<int32_t>(r.dst_min));
   const V hi = S::set1_32(static_cast<int32_t>(r.dst_max));
-  size_t cg = begin % gelu_channels, cr = begin % r.channels;
-  size_t i = begin;
-  for (; i + kStep <= end; i += kStep) {
+  size_t cg = c, cr = r.channels == 1 ? 0 : c;
+  size_t i = 0;
+  for (; i + kStep <= n; i += kStep) {
     const V xv = S::load_s32(x + i);
     const V g0 = int_gelu_lanes<S>(S::widen_lo(xv), gk, cg);
     const V g1 = int_gelu_lanes<S>(S::widen_hi(xv), gk, cg + S::kLanes64);
@@ -39,7 +42,7 @@ void int_gelu_requantize_range(const IntGeluParams& g, const IntGeluVecPlan& gk,
     cr += kStep;
     cr = cr < r.channels ? cr : cr % r.channels;
   }
-  for (; i < end; ++i) {
+  for (; i < n; ++i) {
     const int64_t v = int_gelu_element(x[i], g.b_int[cg], g.c_int[cg], g.shift_int[cg]);
     y[i] = requantize_wide_element(r, v, w.requant[cr]);
     if (++cg == gelu_channels) cg = 0;
@@ -47,18 +50,29 @@ void int_gelu_requantize_range(const IntGeluParams& g, const IntGeluVecPlan& gk,
   }
 }
 
-// kLanes64 values of x (int64 lanes) -> y' = x * -(erf_i + shift_int),
-// channels [c, c + kLanes64) (int_gelu_requantize_floor.cc).
+// The floor path's constants of channels [c, c + kLanes64): the GELU's,
+// -shift_int and the requantize's.
 template <class S>
-DYAD_SIMD_INLINE typename S::V int_gelu_negated_lanes(typename S::V x, const IntGeluVecPlan& gk,
-                                                      const IntGeluRequantizeFloorPlan& k, size_t c) {
-  return S::mul_s32(x, S::sub64(S::load(&k.neg_shift[c]), int_gelu_erf_lanes<S>(x, gk, c)));
+struct IntGeluFloorLaneConstants {
+  IntGeluErfConstants<S> erf;
+  typename S::V neg_shift;
+  FloorLaneConstants<S> floor;
+  IntGeluFloorLaneConstants(const IntGeluVecPlan& gk, const IntGeluRequantizeFloorPlan& k, size_t c)
+      : erf(gk, c), neg_shift(S::load(&k.neg_shift[c])), floor(k.floor, c) {}
+};
+
+// kLanes64 values of x (int64 lanes) -> floor((y' * |m| + 2^(e-1)) / 2^e),
+// y' = x * -(erf_i + shift_int) (int_gelu_requantize_floor.cc), before the
+// zero point and clamp.
+template <class S>
+DYAD_SIMD_INLINE typename S::V int_gelu_requantize_floor_lanes(typename S::V x, const IntGeluFloorLaneConstants<S>& k) {
+  return floor_requantize_lanes<S>(S::mul_s32(x, S::sub64(k.neg_shift, int_gelu_erf_lanes<S>(x, k.erf))), k.floor);
 }
 
 template <class S, class T>
 void int_gelu_requantize_floor_range(const IntGeluParams& g, const IntGeluVecPlan& gk, const IntGeluRequantizeFloorPlan& k,
                                      const RequantizeParams& r, const RequantizeWidePlan& w, const T* x,
-                                     uint8_t* y, size_t begin, size_t end) {
+                                     uint8_t* y, size_t n, size_t c) {
   using V = typename S::V;
   constexpr size_t kStep = S::kLanes32;
   const size_t channels = static_cast<size_t>(g.channels);
@@ -66,18 +80,17 @@ void int_gelu_requantize_floor_range(const IntGeluParams& g, const IntGeluVecPla
   const V zy = S::set1_32(static_cast<int32_t>(r.dst_zero_point));
   const V lo = S::set1_32(static_cast<int32_t>(r.dst_min));
   const V hi = S::set1_32(static_cast<int32_t>(r.dst_max));
-  size_t c = begin % channels;
-  size_t i = begin;
-  for (; i + kStep <= end; i += kStep) {
+  size_t i = 0;
+  for (; i + kStep <= n; i += kStep) {
     const V xv = S::load_s32(x + i);
-    const V q0 = floor_requantize_lanes<S>(int_gelu_negated_lanes<S>(S::widen_lo(xv), gk, k, c), k.floor, c);
-    const V q1 = floor_requantize_lanes<S>(int_gelu_negated_lanes<S>(S::widen_hi(xv), gk, k, c + S::kLanes64),
-                                           k.floor, c + S::kLanes64);
+    const V q0 = int_gelu_requantize_floor_lanes<S>(S::widen_lo(xv), IntGeluFloorLaneConstants<S>(gk, k, c));
+    const V q1 = int_gelu_requantize_floor_lanes<S>(S::widen_hi(xv),
+                                                     IntGeluFloorLaneConstants<S>(gk, k, c + S::kLanes64));
     S::store_bytes(y + i, S::max32(S::min32(S::add32(S::narrow(q0, q1), zy), hi), lo), is_signed);
     c += kStep;
     c = c < channels ? c : c % channels;
   }
-  for (; i < end; ++i) {
+  for (; i < n; ++i) {
     const size_t cr = r.channels == 1 ? 0 : c;
     const int64_t v = int_gelu_element(x[i], g.b_int[c], g.c_int[c], g.shift_int[c]);
     y[i] = requantize_wide_element(r, v, w.requant[cr]);
@@ -98,15 +111,52 @@ void int_gelu_requantize_simd(const IntGeluParams& g, const IntGeluVecPlan& gk, 
       parallel_for(pool, tasks, [&](size_t t) {
         const size_t begin = t * kChunk;
         const size_t end = begin + kChunk < count ? begin + kChunk : count;
+        const T* xs = static_cast<const T*>(x) + begin;
+        uint8_t* ys = static_cast<uint8_t*>(y) + begin;
+        const size_t c = begin % static_cast<size_t>(g.channels);
         if (floor_plan != nullptr)
-          int_gelu_requantize_floor_range<S>(g, gk, *floor_plan, r, w, static_cast<const T*>(x),
-                                             static_cast<uint8_t*>(y), begin, end);
+          int_gelu_requantize_floor_range<S>(g, gk, *floor_plan, r, w, xs, ys, end - begin, c);
         else
-          int_gelu_requantize_range<S>(g, gk, r, w, static_cast<const T*>(x), static_cast<uint8_t*>(y), begin,
-                                       end);
+          int_gelu_requantize_range<S>(g, gk, r, w, xs, ys, end - begin, c);
       });
     }
   });
+}
+
+// rows x count int32 values, row t at x + t * x_stride, of the channels
+// from c0 on (taken modulo gelu.channels) -> y + t * y_stride.
+// On the floor path a block of one vector's channels keeps their constants
+// in registers for all its rows (a GEMM panel's block: 16 channels of up to
+// 504 tokens on AVX-512; called per row, the setup cost more than the GELU).
+template <class S>
+void int_gelu_requantize_rows_simd(const IntGeluRequantizeRows& a, const int32_t* x, size_t x_stride, size_t rows,
+                                   size_t c0, size_t count, uint8_t* y, size_t y_stride) {
+  using V = typename S::V;
+  c0 %= static_cast<size_t>(a.gelu->channels);
+  if (a.floor_plan != nullptr && count == S::kLanes32) {
+    const RequantizeParams& r = *a.requant;
+    const bool is_signed = r.dst_type == IntType::kS8;
+    const V zy = S::set1_32(static_cast<int32_t>(r.dst_zero_point));
+    const V lo = S::set1_32(static_cast<int32_t>(r.dst_min));
+    const V hi = S::set1_32(static_cast<int32_t>(r.dst_max));
+    const IntGeluFloorLaneConstants<S> k0(*a.gelu_plan, *a.floor_plan, c0);
+    const IntGeluFloorLaneConstants<S> k1(*a.gelu_plan, *a.floor_plan, c0 + S::kLanes64);
+    for (size_t t = 0; t < rows; ++t) {
+      const V xv = S::load_s32(x + t * x_stride);
+      const V q0 = int_gelu_requantize_floor_lanes<S>(S::widen_lo(xv), k0);
+      const V q1 = int_gelu_requantize_floor_lanes<S>(S::widen_hi(xv), k1);
+      S::store_bytes(y + t * y_stride, S::max32(S::min32(S::add32(S::narrow(q0, q1), zy), hi), lo), is_signed);
+    }
+    return;
+  }
+  for (size_t t = 0; t < rows; ++t) {
+    if (a.floor_plan != nullptr)
+      int_gelu_requantize_floor_range<S>(*a.gelu, *a.gelu_plan, *a.floor_plan, *a.requant, *a.requant_plan,
+                                         x + t * x_stride, y + t * y_stride, count, c0);
+    else
+      int_gelu_requantize_range<S>(*a.gelu, *a.gelu_plan, *a.requant, *a.requant_plan, x + t * x_stride,
+                                   y + t * y_stride, count, c0);
+  }
 }
 
 }  // namespace DYAD_ISA_NAMESPACE

@@ -13,18 +13,31 @@
 namespace dyad::kernels {
 inline namespace DYAD_ISA_NAMESPACE {
 
-// erf_i of kLanes64 values of x (int64 lanes, |x| <= 2^31), channels [c, c + kLanes64).
+// The erf constants of channels [c, c + kLanes64), loaded once where many
+// rows share them (the GEMM epilogue's column blocks).
 template <class S>
-DYAD_SIMD_INLINE typename S::V int_gelu_erf_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {
+struct IntGeluErfConstants {
+  typename S::V limit, b, c_int;
+  IntGeluErfConstants(const IntGeluVecPlan& k, size_t c)
+      : limit(S::load(&k.limit[c])), b(S::load(&k.b_int[c])), c_int(S::load(&k.c_int[c])) {}
+};
+
+// erf_i of kLanes64 values of x (int64 lanes, |x| <= 2^31).
+template <class S>
+DYAD_SIMD_INLINE typename S::V int_gelu_erf_lanes(typename S::V x, const IntGeluErfConstants<S>& k) {
   using V = typename S::V;
-  const V limit = S::load(&k.limit[c]);
-  const V b = S::load(&k.b_int[c]);
-  const V xc = S::max64(S::min64(x, limit), b);  // b_int = -limit
+  const V xc = S::max64(S::min64(x, k.limit), k.b);  // b_int = -limit
   const V sc = S::sign64(xc);
-  const V t = S::add64(S::sub64(S::xor_(xc, sc), sc), b);  // min(|x|, -b_int) + b_int
-  const V poly = S::add64(S::mul_s32(t, t), S::load(&k.c_int[c]));
+  const V t = S::add64(S::sub64(S::xor_(xc, sc), sc), k.b);  // min(|x|, -b_int) + b_int
+  const V poly = S::add64(S::mul_s32(t, t), k.c_int);
   const V sx = S::sign64(x);
   return S::srai64_14(S::sub64(S::xor_(poly, sx), sx));
+}
+
+// The same for channels [c, c + kLanes64), constants loaded here.
+template <class S>
+DYAD_SIMD_INLINE typename S::V int_gelu_erf_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {
+  return int_gelu_erf_lanes<S>(x, IntGeluErfConstants<S>(k, c));
 }
 
 // GELU of kLanes64 values of x (int64 lanes, |x| <= 2^31), channels [c, c + kLanes64).

@@ -34,17 +34,29 @@ DYAD_SIMD_INLINE typename S::V requantize_wide_lanes(typename S::V x, const Requ
   return S::sub64(S::xor_(q, sign), sign);
 }
 
+// The floor form's constants of channels [c, c + kLanes64), loaded once
+// where many rows share them (the GEMM epilogue's column blocks).
+template <class S>
+struct FloorLaneConstants {
+  typename S::V n, round, shift;
+  FloorLaneConstants(const FloorConstants& k, size_t c)
+      : n(S::load(&k.n[c])), round(S::load(&k.round[c])), shift(S::load(&k.shift[c])) {}
+};
+
 // kLanes64 values y' (int64 lanes) -> floor((y' * n + 2^(e-1)) / 2^e) in the
-// low 32 bits of each lane, constants of channels [c, c + kLanes64)
-// (the floor form of requantize_wide.h).
+// low 32 bits of each lane (the floor form of requantize_wide.h).
+template <class S>
+DYAD_SIMD_INLINE typename S::V floor_requantize_lanes(typename S::V y, const FloorLaneConstants<S>& k) {
+  using V = typename S::V;
+  const V high = S::mul_s32(S::template srli64<32>(y), k.n);  // (y' >> 32) * n
+  const V low = S::template srli64<32>(S::mul_u32(y, k.n));    // floor((y' mod 2^32) * n / 2^32)
+  return S::srlv64(S::add64(S::add64(high, low), k.round), k.shift);
+}
+
+// The same with the constants of channels [c, c + kLanes64), loaded here.
 template <class S>
 DYAD_SIMD_INLINE typename S::V floor_requantize_lanes(typename S::V y, const FloorConstants& k, size_t c) {
-  using V = typename S::V;
-  const V n = S::load(&k.n[c]);
-  const V high = S::mul_s32(S::template srli64<32>(y), n);  // (y' >> 32) * n
-  const V low = S::template srli64<32>(S::mul_u32(y, n));    // floor((y' mod 2^32) * n / 2^32)
-  const V t = S::add64(S::add64(high, low), S::load(&k.round[c]));
-  return S::srlv64(t, S::load(&k.shift[c]));
+  return floor_requantize_lanes<S>(y, FloorLaneConstants<S>(k, c));
 }
 
 // The floor form of requantize_wide_lanes (RequantizeWidePlan::has_floor).

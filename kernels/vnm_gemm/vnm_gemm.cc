@@ -328,8 +328,10 @@ const char* vnm_gemm_plan_variant_name(const VnmGemmPlan& plan) { return plan.va
 
 size_t vnm_gemm_scratch_bytes_per_thread(const VnmGemmPlan& plan) { return plan.scratch_bytes_per_thread; }
 
-bool vnm_gemm_run(const VnmGemmPlan& plan, const void* src, size_t tokens, size_t src_stride, void* dst,
-                  size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
+namespace {
+
+bool run_with(const VnmGemmPlan& plan, const VnmRowsEpilogue* epilogue, const void* src, size_t tokens,
+              size_t src_stride, void* dst, size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
   if (tokens == 0) return true;
   AlignedBytes owned;
   const size_t threads = pool ? static_cast<size_t>(pool->num_threads()) : 1;
@@ -337,8 +339,29 @@ bool vnm_gemm_run(const VnmGemmPlan& plan, const void* src, size_t tokens, size_
     if (!owned.allocate(threads * plan.scratch_bytes_per_thread)) return false;
     scratch = owned.data();
   }
-  plan.variant->run(plan, VnmArgs{src, tokens, src_stride, dst, dst_stride, pool, scratch});
+  plan.variant->run(plan, VnmArgs{src, tokens, src_stride, dst, dst_stride, pool, scratch, epilogue});
   return true;
+}
+
+}  // namespace
+
+bool vnm_gemm_run(const VnmGemmPlan& plan, const void* src, size_t tokens, size_t src_stride, void* dst,
+                  size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
+  return run_with(plan, nullptr, src, tokens, src_stride, dst, dst_stride, pool, scratch);
+}
+
+bool vnm_gemm_takes_rows_epilogue(const VnmGemmPlan& plan, size_t tokens) {
+  // The zmm panel driver stores each panel's int32 block where the epilogue
+  // reads it (vnm_gemm_avx512vnni.cc store_octets); the other drivers do not.
+  return plan.variant->isa == KernelIsa::kAvx512Vnni && plan.desc.dst_type == VnmDstType::kInt32 &&
+         tokens > static_cast<size_t>(plan.direct_max_tokens);
+}
+
+bool vnm_gemm_run_rows_epilogue(const VnmGemmPlan& plan, const VnmRowsEpilogue& epilogue, const void* src,
+                                size_t tokens, size_t src_stride, void* dst, size_t dst_stride, ThreadPool* pool,
+                                uint8_t* scratch) {
+  if (epilogue.fn == nullptr || !vnm_gemm_takes_rows_epilogue(plan, tokens)) return false;
+  return run_with(plan, &epilogue, src, tokens, src_stride, dst, dst_stride, pool, scratch);
 }
 
 std::vector<VnmGemmVariantInfo> vnm_gemm_variants() {

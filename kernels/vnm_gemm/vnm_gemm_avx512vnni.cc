@@ -132,7 +132,7 @@ inline void transpose_lanes(const __m512i z[4], __m512i y[4]) {
 // dst row t0: per token 16 channels as one zmm (the tiles' lane sums at
 // quad 2o).
 void store_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, int32_t quad, bool pair,
-                  const int32_t* acc, size_t t0, size_t rows) {
+                  int32_t* acc, size_t t0, size_t rows) {
   const VnmGemmDesc& d = plan.desc;
   const int64_t n0 = 8 * octet;
   if (n0 >= d.shape.n) return;  // all padding
@@ -143,11 +143,23 @@ void store_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, i
   const __m512i col = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(
                                              reinterpret_cast<const __m256i*>(lo.col_const))),
                                          _mm256_load_si256(reinterpret_cast<const __m256i*>(hi.col_const)), 1);
+  if (args.epilogue != nullptr) {
+    // The final int32 values go back over the sums (16 per token, the
+    // quad's slot), and the epilogue writes the outputs from there. (Copied
+    // side by side into an L1 block first: no faster.)
+    for (size_t t = 0; t < rows; ++t) {
+      int32_t* sums = tile_sums(acc, t, quad);
+      _mm512_storeu_si512(sums, _mm512_add_epi32(_mm512_loadu_si512(sums), col));
+    }
+    args.epilogue->fn(args.epilogue->ctx, tile_sums(acc, 0, quad), kPanelQuads * 16, t0, rows,
+                      static_cast<size_t>(n0), count, args.dst, args.dst_stride);
+    return;
+  }
   const bool requant = d.dst_type != VnmDstType::kInt32;
   const Requant16 rq(lo.rq, hi.rq);
   const __m512i qmin = _mm512_set1_epi32(d.qmin), qmax = _mm512_set1_epi32(d.qmax);
   for (size_t t = 0; t < rows; ++t) {
-    const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(tile_sums(const_cast<int32_t*>(acc), t, quad)), col);
+    const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(tile_sums(acc, t, quad)), col);
     const size_t row = (t0 + t) * args.dst_stride + n0;
     if (!requant) {
       _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + row, mask, a);

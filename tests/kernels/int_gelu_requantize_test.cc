@@ -8,6 +8,7 @@
 // the CPU cannot run is skipped with the ISA named.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -52,6 +53,18 @@ void run_variant(const std::string& isa, const IntGeluParams& g, const IntGeluVe
 #if defined(__aarch64__)
   else if (isa == "neon")
     int_gelu_requantize__neon(g, gplan, r, wplan, floor, x, y, pool);
+#endif
+}
+
+void run_rows_variant(const std::string& isa, const IntGeluRequantizeRows& a, const int32_t* x, size_t x_stride,
+                      size_t rows, size_t c0, size_t count, uint8_t* y, size_t y_stride) {
+  if (isa == "avx2")
+    int_gelu_requantize_rows__avx2(a, x, x_stride, rows, c0, count, y, y_stride);
+  else if (isa == "avx512")
+    int_gelu_requantize_rows__avx512(a, x, x_stride, rows, c0, count, y, y_stride);
+#if defined(__aarch64__)
+  else if (isa == "neon")
+    int_gelu_requantize_rows__neon(a, x, x_stride, rows, c0, count, y, y_stride);
 #endif
 }
 
@@ -164,6 +177,24 @@ bool expect_same(const std::string& isa, std::mt19937_64& rng, const Case& k) {
         break;
       }
     EXPECT_EQ(got[count], 0x3c) << path_name << " wrote past the end";
+    // The GEMM epilogue's entry (int32 inputs): the tensor as column blocks
+    // of 8 and of 16 channels (one vector's on AVX2 and AVX-512: the floor
+    // path keeps their constants in registers), the last ones shorter.
+    if (x_type != IntType::kS32) continue;
+    const IntGeluRequantizeRows args{&g, &gplan, &r, &wplan, path};
+    for (size_t width : {8, 16}) {
+      std::vector<uint8_t> blocks(count + 1, 0x3c);
+      for (size_t c0 = 0; c0 < channels; c0 += width)
+        run_rows_variant(isa, args, reinterpret_cast<const int32_t*>(x.data()) + c0, channels, rows, c0,
+                         std::min(width, channels - c0), blocks.data() + c0, channels);
+      for (size_t i = 0; i < count; ++i)
+        if (want[i] != blocks[i]) {
+          ADD_FAILURE() << isa << " " << path_name << " in column blocks of " << width << ": element " << i
+                        << " (channels " << channels << ") want " << int(want[i]) << " got " << int(blocks[i]);
+          break;
+        }
+      EXPECT_EQ(blocks[count], 0x3c) << path_name << " in column blocks wrote past the end";
+    }
   }
   return has_floor;
 }

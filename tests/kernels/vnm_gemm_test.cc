@@ -835,6 +835,67 @@ INSTANTIATE_TEST_SUITE_P(Vnni, VnmVnniTest, ::testing::Values("vnm_dp__avx512vnn
                          });
 #endif
 
+// The fused epilogue (vnm_gemm_run_rows_epilogue): an epilogue that copies
+// its int32 blocks to an int32 tensor (filled with a sentinel first) must
+// give the plain run's output over patterns with and without gathering,
+// tails of N and tokens, several token blocks, 4-bit values and 1-3 threads.
+// Token counts and plans the panel path does not take refuse.
+void copy_epilogue(const void*, const int32_t* x, size_t x_stride, size_t t0, size_t rows, size_t n0, size_t count,
+                   void* y, size_t y_stride) {
+  auto* out = static_cast<int32_t*>(y) + t0 * y_stride + n0;
+  for (size_t t = 0; t < rows; ++t)
+    for (size_t c = 0; c < count; ++c) out[t * y_stride + c] = x[t * x_stride + c];
+}
+
+TEST(VnmGemm, RowsEpilogueSeesEveryFinalInt32Once) {
+  if (!kernel_isa_present(KernelIsa::kAvx512Vnni))
+    GTEST_SKIP() << "this CPU lacks avx512vnni (the panel path's epilogue)";
+  std::mt19937 rng(91);
+  struct Case {
+    VnmShape shape;
+    size_t tokens;
+  };
+  const Case cases[] = {{{3072, 768, 64, 8, 8}, 128}, {{200, 96, 64, 5, 8}, 37}, {{40, 20016, 16, 4, 8}, 37},
+                        {{72, 64, 8, 16, 8}, 19},     {{250, 400, 64, 8, 4}, 65}};
+  for (const Case& c : cases) {
+    for (const SrcFormat& f : {kS8, kU8}) {
+      const Problem p = make_problem(rng, c.shape, f, VnmDstType::kInt32, c.shape.value_bits == 4 ? -8 : -128,
+                                     c.shape.value_bits == 4 ? 7 : 127);
+      std::string error;
+      VnmGemmPlanPtr plan = vnm_gemm_plan_variant(p.desc, p.weights(), "vnm_dp__avx512vnni", &error);
+      ASSERT_TRUE(plan) << error;
+      ASSERT_TRUE(vnm_gemm_takes_rows_epilogue(*plan, c.tokens));
+      const size_t src_stride = c.shape.k + 1, dst_stride = c.shape.n + 3;
+      const auto src = random_src(rng, f, c.tokens, src_stride);
+      std::vector<int32_t> want(c.tokens * dst_stride, 0x5A5A5A5A), got(want);
+      ASSERT_TRUE(vnm_gemm_run(*plan, src.data(), c.tokens, src_stride, want.data(), dst_stride, nullptr));
+      for (int threads : {1, 2, 3}) {
+        std::fill(got.begin(), got.end(), 0x5A5A5A5A);
+        const VnmRowsEpilogue epilogue{copy_epilogue, nullptr};
+        ThreadPool pool(threads);
+        ASSERT_TRUE(vnm_gemm_run_rows_epilogue(*plan, epilogue, src.data(), c.tokens, src_stride, got.data(),
+                                               dst_stride, &pool));
+        ASSERT_EQ(got, want) << describe(c.shape, f, VnmDstType::kInt32) << " tokens " << c.tokens << " threads "
+                             << threads;
+      }
+    }
+  }
+  // Refusals: the GEMV path's token counts, and an int8 plan.
+  const Problem p = make_problem(rng, {64, 64, 64, 8, 8}, kS8, VnmDstType::kInt32, -128, 127);
+  std::string error;
+  VnmGemmPlanPtr plan = vnm_gemm_plan_variant(p.desc, p.weights(), "vnm_dp__avx512vnni", &error);
+  ASSERT_TRUE(plan) << error;
+  EXPECT_FALSE(vnm_gemm_takes_rows_epilogue(*plan, 1));
+  std::vector<int32_t> dst(64);
+  std::vector<uint8_t> src(64);
+  const VnmRowsEpilogue epilogue{copy_epilogue, nullptr};
+  EXPECT_FALSE(vnm_gemm_run_rows_epilogue(*plan, epilogue, src.data(), 1, 64, dst.data(), 64, nullptr));
+  const Problem q = make_problem(rng, {64, 64, 64, 8, 8}, kS8, VnmDstType::kInt8, -128, 127);
+  plan = vnm_gemm_plan_variant(q.desc, q.weights(), "vnm_dp__avx512vnni", &error);
+  ASSERT_TRUE(plan) << error;
+  EXPECT_FALSE(vnm_gemm_takes_rows_epilogue(*plan, 128));
+}
+
 #if defined(__aarch64__)
 // On ARM: DYAD_ISA=neon (no SDOT) leaves the reference, dotprod and above
 // pick the SDOT variant, which takes a -128 weight with a 256-value source.
