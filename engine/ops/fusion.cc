@@ -106,11 +106,11 @@ bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused
   return true;
 }
 
-// fully_connected (the sparse GEMM's AVX-512 VNNI panel path, int32 out) +
-// int_gelu (AVX-512) + requantize: the GEMM hands each panel's int32 block
-// to int_gelu_requantize_rows__avx512, which writes the requantized bytes,
-// so the int32 tensor (BERT-base: 1.5 MB per FFN) is never stored and read
-// back. Bit for bit the three steps: the GEMM's int32 values are those it
+// fully_connected (int32 out; the zmm VNNI GEMM, or the sparse GEMM's
+// AVX-512 VNNI panel path) + int_gelu (AVX-512) + requantize: the GEMM hands
+// each block of int32 values to int_gelu_requantize_rows__avx512, which
+// writes the requantized bytes, so the int32 tensor (BERT-base: 1.5 MB per
+// FFN) is never stored and read back. Bit for bit the three steps: the GEMM's int32 values are those it
 // would store, and the rows function is the fused GELU kernel's per-element
 // code on them.
 struct FcGeluRequantizeData {
@@ -123,14 +123,14 @@ struct FcGeluRequantizeData {
   bool has_floor = false;
   kernels::IntGeluRequantizeFloorPlan floor;
   kernels::IntGeluRequantizeRows rows;  // points into this struct
-  kernels::VnmRowsEpilogue epilogue;
+  kernels::Int32RowsEpilogue epilogue;
 };
 
-void gelu_rows_epilogue(const void* ctx, const int32_t* x, size_t x_stride, size_t t0, size_t rows, size_t n0,
+void gelu_rows_epilogue(const void* ctx, const int32_t* x, size_t x_stride, size_t m0, size_t rows, size_t n0,
                         size_t count, void* y, size_t y_stride) {
   const auto* d = static_cast<const FcGeluRequantizeData*>(ctx);
   kernels::int_gelu_requantize_rows__avx512(d->rows, x, x_stride, rows, n0, count,
-                                            static_cast<uint8_t*>(y) + t0 * y_stride + n0, y_stride);
+                                            static_cast<uint8_t*>(y) + m0 * y_stride + n0, y_stride);
 }
 
 void run_fc_gelu_requantize(const void* op_data, const StepIO& io) {

@@ -21,10 +21,10 @@ bool fuse_steps_pair(const Step& first, const Step& second, Step* fused);
 // input:
 //  - matmul (Q·Kᵀ, int32) + int_softmax (+ optional mask) + matmul (·V),
 //    vector variants, one head at a time (kernels/attention/attention_fused.h).
-//  - fully_connected (the V:N:M GEMM's AVX-512 VNNI panel path, int32 out)
-//    + int_gelu (AVX-512) + requantize to int8/uint8: the GEMM's epilogue
-//    runs the fused GELU on each int32 block (kernels/vnm_gemm/vnm_gemm.h
-//    VnmRowsEpilogue, kernels/int_gelu/int_gelu_requantize.h).
+//  - fully_connected (int32 out, on the zmm VNNI GEMM or the V:N:M GEMM's
+//    AVX-512 VNNI panel path) + int_gelu (AVX-512) + requantize to
+//    int8/uint8: the GEMM's epilogue runs the fused GELU on each int32 block
+//    (kernels/common/rows_epilogue.h, kernels/int_gelu/int_gelu_requantize.h).
 bool fuse_steps_triple(const Step& first, const Step& second, const Step& third, Step* fused);
 
 }  // namespace dyad

@@ -110,13 +110,17 @@ void GemmKernel::run(const void* src, size_t rows, size_t src_stride, void* dst,
 }
 
 bool GemmKernel::takes_rows_epilogue(size_t rows) const {
-  return sparse_ != nullptr && kernels::vnm_gemm_takes_rows_epilogue(*sparse_, rows);
+  if (sparse_ != nullptr) return kernels::vnm_gemm_takes_rows_epilogue(*sparse_, rows);
+  return dense_ != nullptr && kernels::gemm_takes_rows_epilogue(*dense_, rows);
 }
 
-void GemmKernel::run_rows_epilogue(const kernels::VnmRowsEpilogue& epilogue, const void* src, size_t rows,
+void GemmKernel::run_rows_epilogue(const kernels::Int32RowsEpilogue& epilogue, const void* src, size_t rows,
                                    size_t src_stride, void* dst, size_t dst_stride, kernels::ThreadPool* pool,
                                    uint8_t* scratch) const {
-  kernels::vnm_gemm_run_rows_epilogue(*sparse_, epilogue, src, rows, src_stride, dst, dst_stride, pool, scratch);
+  if (sparse_ != nullptr)
+    kernels::vnm_gemm_run_rows_epilogue(*sparse_, epilogue, src, rows, src_stride, dst, dst_stride, pool, scratch);
+  else
+    kernels::gemm_run_rows_epilogue(*dense_, epilogue, src, rows, src_stride, dst, dst_stride, pool, scratch);
 }
 
 size_t GemmKernel::row_source_scratch_bytes_per_thread() const {

@@ -46,11 +46,12 @@ class GemmKernel {
                 kernels::ThreadPool* pool, uint8_t* scratch) const;
   // The dense plan, or null (a direct convolution runs it: kernels/conv2d/conv_direct.h).
   const kernels::GemmPlan* dense_plan() const { return dense_.get(); }
-  // A fused epilogue on the int32 output (kernels/vnm_gemm/vnm_gemm.h
-  // VnmRowsEpilogue): whether a run of `rows` rows takes one (the sparse
-  // plan's AVX-512 VNNI panel path), and that run, writing dst through it.
+  // A fused epilogue on the int32 output (kernels/common/rows_epilogue.h):
+  // whether a run of `rows` rows takes one (the dense zmm VNNI variants, the
+  // sparse plan's AVX-512 VNNI panel path), and that run, writing dst
+  // through it.
   bool takes_rows_epilogue(size_t rows) const;
-  void run_rows_epilogue(const kernels::VnmRowsEpilogue& epilogue, const void* src, size_t rows, size_t src_stride,
+  void run_rows_epilogue(const kernels::Int32RowsEpilogue& epilogue, const void* src, size_t rows, size_t src_stride,
                          void* dst, size_t dst_stride, kernels::ThreadPool* pool, uint8_t* scratch) const;
 
  private:

@@ -301,8 +301,10 @@ const char* gemm_plan_variant_name(const GemmPlan& plan) { return plan.variant->
 
 size_t gemm_scratch_bytes_per_thread(const GemmPlan& plan) { return plan.scratch_bytes_per_thread; }
 
-bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride, void* dst,
-              size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
+namespace {
+
+bool run_with(const GemmPlan& plan, const Int32RowsEpilogue* epilogue, const void* src, size_t M,
+              size_t src_stride, void* dst, size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
   if (M == 0) return true;
   AlignedBytes owned;
   const size_t threads = pool ? static_cast<size_t>(pool->num_threads()) : 1;
@@ -312,8 +314,29 @@ bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride
   }
   GemmArgs args{src, M, src_stride, dst, dst_stride, pool, scratch};
   args.slice_bytes = plan.scratch_bytes_per_thread;
+  args.rows_epilogue = epilogue;
   plan.variant->run(plan, args);
   return true;
+}
+
+}  // namespace
+
+bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride, void* dst,
+              size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
+  return run_with(plan, nullptr, src, M, src_stride, dst, dst_stride, pool, scratch);
+}
+
+bool gemm_takes_rows_epilogue(const GemmPlan& plan, size_t M) {
+  // The zmm epilogue's memory form hands each tile's int32 values over
+  // (gemm_dp_avx512vnni.cc Zmm::store_rows); the other variants do not.
+  return M > 0 && plan.variant->family == GemmFamily::kDp && plan.variant->isa == GemmIsa::kAvx512Vnni &&
+         plan.desc.dst_type == GemmDstType::kInt32;
+}
+
+bool gemm_run_rows_epilogue(const GemmPlan& plan, const Int32RowsEpilogue& epilogue, const void* src, size_t M,
+                            size_t src_stride, void* dst, size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
+  if (epilogue.fn == nullptr || !gemm_takes_rows_epilogue(plan, M)) return false;
+  return run_with(plan, &epilogue, src, M, src_stride, dst, dst_stride, pool, scratch);
 }
 
 size_t gemm_row_source_scratch_bytes_per_thread(const GemmPlan& plan) {

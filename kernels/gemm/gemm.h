@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "kernels/common/requant.h"
+#include "kernels/common/rows_epilogue.h"
 
 namespace dyad::kernels {
 
@@ -96,6 +97,18 @@ size_t gemm_scratch_bytes_per_thread(const GemmPlan& plan);
 // allocates it and returns false (writing nothing) if that fails.
 bool gemm_run(const GemmPlan& plan, const void* src, size_t M, size_t src_stride, void* dst,
               size_t dst_stride, ThreadPool* pool, uint8_t* scratch = nullptr);
+
+// Whether gemm_run_rows_epilogue runs this plan for M rows: the zmm VNNI
+// variants (kDp on AVX-512) with an int32 dst.
+bool gemm_takes_rows_epilogue(const GemmPlan& plan, size_t M);
+
+// gemm_run with `epilogue` (kernels/common/rows_epilogue.h) writing dst
+// (row stride dst_stride, in the epilogue's elements) from each register
+// tile's int32 values. False, writing nothing, when the plan does not take
+// it or scratch allocation fails.
+bool gemm_run_rows_epilogue(const GemmPlan& plan, const Int32RowsEpilogue& epilogue, const void* src, size_t M,
+                            size_t src_stride, void* dst, size_t dst_stride, ThreadPool* pool,
+                            uint8_t* scratch = nullptr);
 
 // Source rows made on demand (implicit GEMM): fill(ctx, m0, rows, out,
 // out_stride) writes rows [m0, m0 + rows) of the M x K source, K bytes each,

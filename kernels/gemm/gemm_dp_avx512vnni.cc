@@ -132,6 +132,7 @@ struct Zmm {
   // 16 columns (a switch, as in store_regs), never per row.
   template <int NR>
   static void store_rows(const Epilogue<NR>& epilogue, const int32_t* acc, int mr, size_t m0, const GemmArgs& args) {
+    if (args.rows_epilogue != nullptr) return rows_epilogue<NR>(epilogue, acc, mr, m0, args);
     for (int j = 0; j < epilogue.groups; ++j) {
       const Columns16& cols = epilogue.cols[j];
       switch (cols.path) {
@@ -140,6 +141,21 @@ struct Zmm {
         case Path::kFloorWide: mem_rows<Path::kFloorWide, NR>(cols, acc + 16 * j, mr, m0, args); break;
         case Path::kRequant: mem_rows<Path::kRequant, NR>(cols, acc + 16 * j, mr, m0, args); break;
       }
+    }
+  }
+  static constexpr int kMaxTileRows = 12;  // the tallest register tile below (12 x 32, 12 x 16)
+  // A fused epilogue (gemm_run_rows_epilogue, int32 plans): per 16 columns
+  // the tile's final int32 values (sums + column constant) side by side in
+  // L1, handed over as one block.
+  template <int NR>
+  static void rows_epilogue(const Epilogue<NR>& epilogue, const int32_t* acc, int mr, size_t m0, const GemmArgs& args) {
+    alignas(64) int32_t block[kMaxTileRows * 16];
+    for (int j = 0; j < epilogue.groups; ++j) {
+      const Columns16& cols = epilogue.cols[j];
+      for (int r = 0; r < mr; ++r)
+        _mm512_store_si512(block + 16 * r, _mm512_add_epi32(_mm512_loadu_si512(acc + r * NR + 16 * j), cols.col));
+      args.rows_epilogue->fn(args.rows_epilogue->ctx, block, 16, m0, static_cast<size_t>(mr), cols.n0,
+                             std::min<size_t>(16, epilogue.ncols - 16 * j), args.dst, args.dst_stride);
     }
   }
   template <Path P, int NR>

@@ -133,7 +133,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   if constexpr (requires { &Kernel::reads_rows_in_place; }) in_place = Kernel::reads_rows_in_place(plan);
   bool fused = false;  // one K block: each tile goes straight into its epilogue
   if constexpr (requires { &Kernel::fuses_epilogue; })
-    fused = k_blocks == 1 && Kernel::fuses_epilogue(plan, direct, steps);
+    fused = k_blocks == 1 && Kernel::fuses_epilogue(plan, direct, steps) && args.rows_epilogue == nullptr;
   // Weight prefetch (below): a slice of the next panel before each tile,
   // sized once per call for a full M block; none for few rows (the direct
   // path streams with its own prefetch) or small weights.

@@ -134,6 +134,7 @@ struct GemmArgs {
   const GemmRowSource* rows = nullptr;  // set: source rows come from rows->fill, not src
   const GemmWindows* windows = nullptr;  // set: source rows are read in place from windows->image
   size_t slice_bytes = 0;
+  const Int32RowsEpilogue* rows_epilogue = nullptr;  // only where gemm_takes_rows_epilogue
 };
 
 using GemmRunFn = void (*)(const GemmPlan& plan, const GemmArgs& args);

@@ -330,7 +330,7 @@ size_t vnm_gemm_scratch_bytes_per_thread(const VnmGemmPlan& plan) { return plan.
 
 namespace {
 
-bool run_with(const VnmGemmPlan& plan, const VnmRowsEpilogue* epilogue, const void* src, size_t tokens,
+bool run_with(const VnmGemmPlan& plan, const Int32RowsEpilogue* epilogue, const void* src, size_t tokens,
               size_t src_stride, void* dst, size_t dst_stride, ThreadPool* pool, uint8_t* scratch) {
   if (tokens == 0) return true;
   AlignedBytes owned;
@@ -357,7 +357,7 @@ bool vnm_gemm_takes_rows_epilogue(const VnmGemmPlan& plan, size_t tokens) {
          tokens > static_cast<size_t>(plan.direct_max_tokens);
 }
 
-bool vnm_gemm_run_rows_epilogue(const VnmGemmPlan& plan, const VnmRowsEpilogue& epilogue, const void* src,
+bool vnm_gemm_run_rows_epilogue(const VnmGemmPlan& plan, const Int32RowsEpilogue& epilogue, const void* src,
                                 size_t tokens, size_t src_stride, void* dst, size_t dst_stride, ThreadPool* pool,
                                 uint8_t* scratch) {
   if (epilogue.fn == nullptr || !vnm_gemm_takes_rows_epilogue(plan, tokens)) return false;

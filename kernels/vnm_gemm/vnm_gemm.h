@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "kernels/common/requant.h"
+#include "kernels/common/rows_epilogue.h"
 #include "kernels/vnm_gemm/vnm_format.h"
 
 namespace dyad::kernels {
@@ -89,27 +90,14 @@ size_t vnm_gemm_scratch_bytes_per_thread(const VnmGemmPlan& plan);
 bool vnm_gemm_run(const VnmGemmPlan& plan, const void* src, size_t tokens, size_t src_stride, void* dst,
                   size_t dst_stride, ThreadPool* pool, uint8_t* scratch = nullptr);
 
-// A fused epilogue on the int32 output (dst_type kInt32 plans): the run
-// hands it blocks of final int32 values (bias and zero-point terms added) as
-// they are summed: rows x count values, row t at x + t * x_stride, of tokens
-// t0 .. t0 + rows - 1 and channels n0 .. n0 + count - 1; it writes those
-// outputs of y (the run's dst, row stride y_stride) in its own element type.
-// The int32 tensor is never stored (engine/ops/fusion.cc: fully_connected +
-// int_gelu + requantize).
-struct VnmRowsEpilogue {
-  void (*fn)(const void* ctx, const int32_t* x, size_t x_stride, size_t t0, size_t rows, size_t n0, size_t count,
-             void* y, size_t y_stride) = nullptr;
-  const void* ctx = nullptr;
-};
-
 // Whether vnm_gemm_run_rows_epilogue runs this plan for `tokens` tokens: the
 // AVX-512 VNNI panel path (more than the GEMV path's tokens) of an int32 plan.
 bool vnm_gemm_takes_rows_epilogue(const VnmGemmPlan& plan, size_t tokens);
 
-// vnm_gemm_run with `epilogue` writing dst (row stride dst_stride, in the
-// epilogue's elements). False, writing nothing, when the plan does not take
+// vnm_gemm_run with `epilogue` (kernels/common/rows_epilogue.h) writing dst
+// (row stride dst_stride, in the epilogue's elements). False, writing nothing, when the plan does not take
 // it (vnm_gemm_takes_rows_epilogue) or scratch allocation fails.
-bool vnm_gemm_run_rows_epilogue(const VnmGemmPlan& plan, const VnmRowsEpilogue& epilogue, const void* src,
+bool vnm_gemm_run_rows_epilogue(const VnmGemmPlan& plan, const Int32RowsEpilogue& epilogue, const void* src,
                                 size_t tokens, size_t src_stride, void* dst, size_t dst_stride, ThreadPool* pool,
                                 uint8_t* scratch = nullptr);
 

@@ -44,7 +44,7 @@ struct VnmArgs {
   size_t dst_stride;
   ThreadPool* pool;
   uint8_t* scratch;  // num_threads slices of plan.scratch_bytes_per_thread
-  const VnmRowsEpilogue* epilogue = nullptr;  // only where vnm_gemm_takes_rows_epilogue
+  const Int32RowsEpilogue* epilogue = nullptr;  // only where vnm_gemm_takes_rows_epilogue
 };
 
 using VnmRunFn = void (*)(const VnmGemmPlan& plan, const VnmArgs& args);

@@ -591,6 +591,59 @@ TEST_P(GemmVariantTest, GemvHintRunWithManyRows) {
   }
 }
 
+// The fused epilogue (gemm_run_rows_epilogue): an epilogue that writes the
+// bitwise complements of its int32 blocks to an int32 tensor must give the
+// plain run's output complemented (so a path that bypassed it would show),
+// over N tails, M tails, short and long K (the
+// register-tile path is off with an epilogue), GEMV runs, and 1-3 threads.
+// Variants other than the zmm VNNI ones refuse, and so do int8 plans (the
+// 4-bit-weight variants refuse these 8-bit problems).
+void inverting_rows_epilogue(const void*, const int32_t* x, size_t x_stride, size_t m0, size_t rows, size_t n0,
+                             size_t count, void* y, size_t y_stride) {
+  auto* out = static_cast<int32_t*>(y) + m0 * y_stride + n0;
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < count; ++c) out[r * y_stride + c] = ~x[r * x_stride + c];
+}
+
+TEST_P(GemmVariantTest, RowsEpilogueSeesEveryFinalInt32Once) {
+  std::mt19937 rng(77);
+  const Int32RowsEpilogue epilogue{inverting_rows_epilogue, nullptr};
+  bool ran = false;
+  for (const SrcFormat& f : {kS8, kU8}) {
+    for (int32_t N : {8, 16, 40, 64, 100, 3072}) {
+      for (int32_t K : {16, 64, 768}) {
+        Problem p = make_problem(rng, N, K, f, 8, GemmDstType::kInt32);
+        GemmPlanPtr plan = plan_for(p, GetParam());
+        if (!plan) continue;
+        for (size_t M : {1, 5, 13, 128}) {
+          const bool takes = gemm_takes_rows_epilogue(*plan, M);
+          EXPECT_EQ(takes, std::string(GetParam()).find("avx512vnni") != std::string::npos) << GetParam();
+          std::vector<uint8_t> src(M * (K + 3));
+          for (uint8_t& b : src) b = static_cast<uint8_t>(uniform(rng, f.min, f.max));
+          const size_t dst_stride = N + 1;
+          const std::vector<uint8_t> want = run(*plan, p.desc, src, M, K + 3, dst_stride, 1);
+          for (int threads : {1, 3}) {
+            std::vector<int32_t> got(M * dst_stride, ~int32_t(0xA5A5A5A5));  // run()'s fill inverted
+            ThreadPool pool(threads);
+            ASSERT_EQ(gemm_run_rows_epilogue(*plan, epilogue, src.data(), M, K + 3, got.data(), dst_stride, &pool),
+                      takes);
+            if (!takes) continue;
+            ran = true;
+            for (int32_t& v : got) v = ~v;
+            ASSERT_EQ(std::memcmp(got.data(), want.data(), want.size()), 0)
+                << GetParam() << " N " << N << " K " << K << " M " << M << " threads " << threads;
+          }
+        }
+      }
+    }
+  }
+  if (!ran) return;
+  Problem q = make_problem(rng, 64, 64, kS8, 8, GemmDstType::kInt8);
+  GemmPlanPtr plan = plan_for(q, GetParam());
+  ASSERT_TRUE(plan);
+  EXPECT_FALSE(gemm_takes_rows_epilogue(*plan, 128));
+}
+
 INSTANTIATE_TEST_SUITE_P(Gemm, GemmVariantTest, ::testing::ValuesIn(variant_names()),
                          [](const auto& param_info) { return param_info.param; });
 

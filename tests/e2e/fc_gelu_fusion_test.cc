@@ -1,11 +1,12 @@
-// fully_connected (V:N:M sparse, int32 out) + int_gelu + requantize run as one
-// step (engine/ops/fusion.cc: the sparse GEMM's epilogue runs the fused GELU
-// on each int32 block) where the AVX-512 VNNI panel path takes them: the
-// outputs equal those of DYAD_KERNELS=ref (every op on its reference kernel,
-// unfused), at 1 and 3 threads, for token counts on both sides of the GEMV
-// path (which keeps the steps apart). The GELU and requantize constants are
-// the I-BERT toy encoder's first FFN (models/examples/ibert_toy.json, 128
-// channels, the floor path) and variants of them that take the general path.
+// fully_connected (int32 out) + int_gelu + requantize run as one step
+// (engine/ops/fusion.cc: the GEMM's epilogue runs the fused GELU on each
+// int32 block) where the zmm VNNI GEMM or the V:N:M GEMM's AVX-512 VNNI
+// panel path takes them: the outputs equal those of DYAD_KERNELS=ref (every
+// op on its reference kernel, unfused), at 1 and 3 threads, with dense and
+// with 64:2:8 sparse weights, for token counts on both sides of the sparse
+// GEMV path (which keeps the steps apart). The GELU and requantize constants
+// are the I-BERT toy encoder's first FFN (models/examples/ibert_toy.json,
+// 128 channels, the floor path) and a variant that takes the general path.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -53,10 +54,10 @@ void append(std::vector<uint8_t>* bin, const std::vector<uint8_t>& bytes, json* 
 }
 
 // x int8 [1, tokens, 32] -> fully_connected (w [128, 32] pruned to 64:2:8,
-// stored sparse) -> int32 -> int_gelu -> int64 -> requantize -> int8.
-// general_requant: multipliers whose odd part is small (the floor path of
-// the fused GELU + requantize refuses them).
-Built build(int64_t tokens, bool general_requant) {
+// stored sparse or dense) -> int32 -> int_gelu -> int64 -> requantize ->
+// int8. general_requant: multipliers whose odd part is small (the floor path
+// of the fused GELU + requantize refuses them).
+Built build(int64_t tokens, bool sparse, bool general_requant) {
   constexpr int32_t kN = 128, kK = 32;
   std::mt19937 rng(11);
   std::uniform_int_distribution<int> dist(-127, 127);
@@ -64,11 +65,13 @@ Built build(int64_t tokens, bool general_requant) {
   for (int8_t& v : w) v = static_cast<int8_t>(dist(rng));
   const kernels::VnmShape shape{kN, kK, 64, 8, 8};
   EXPECT_EQ(kernels::vnm_prune_magnitude(shape, w.data(), w.data()), "");
-  std::vector<uint8_t> packed;
-  EXPECT_EQ(kernels::vnm_pack(shape, w.data(), &packed), "");
+  std::vector<uint8_t> packed(w.begin(), w.end());
+  json wt = {{"name", "w"}, {"dtype", "int8"}, {"shape", {kN, kK}}, {"scale", 0.01}};
+  if (sparse) {
+    EXPECT_EQ(kernels::vnm_pack(shape, w.data(), &packed), "");
+    wt["sparsity"] = {{"pattern", "vnm"}, {"v", 64}, {"n", 2}, {"m", 8}};
+  }
   Built out;
-  json wt = {{"name", "w"}, {"dtype", "int8"}, {"shape", {kN, kK}}, {"scale", 0.01},
-             {"sparsity", {{"pattern", "vnm"}, {"v", 64}, {"n", 2}, {"m", 8}}}};
   append(&out.bin, packed, &wt["data"]);
   std::vector<uint8_t> bias(size_t{kN} * 4);
   for (int32_t i = 0; i < kN; ++i) {
@@ -133,32 +136,38 @@ std::vector<uint8_t> run(const std::shared_ptr<const Model>& model, int threads)
   return std::vector<uint8_t>(y, y + session->output_bytes(0));
 }
 
-TEST(VnmGeluFusion, FusedStepEqualsTheReferenceSteps) {
+TEST(FcGeluFusion, FusedStepEqualsTheReferenceSteps) {
   const bool avx512vnni = kernels::kernel_isa_usable(kernels::KernelIsa::kAvx512Vnni);
   int fused_runs = 0;
-  for (bool general : {false, true}) {
-    for (int64_t tokens : {3, 4, 5, 37, 128}) {
-      SCOPED_TRACE("tokens " + std::to_string(tokens) + (general ? " general requant" : " floor requant"));
-      const Built m = build(tokens, general);
-      const std::shared_ptr<const Model> reference = load(m, true);
-      const std::shared_ptr<const Model> model = load(m, false);
-      if (!reference || !model) return;
-      const std::vector<uint8_t> want = run(reference, 1);
-      const std::vector<Step>& steps = model->plan().steps;
-      const bool fused = steps.size() == 1;
-      if (fused) {
-        EXPECT_EQ(steps[0].kernel_name,
-                  std::string("fully_connected:vnm_dp__avx512vnni+") +
-                      (general ? "int_gelu_requantize__avx512" : "int_gelu_requantize_floor__avx512"));
-        ++fused_runs;
+  for (bool sparse : {true, false}) {
+    for (bool general : {false, true}) {
+      for (int64_t tokens : {3, 4, 5, 37, 128}) {
+        SCOPED_TRACE(std::string(sparse ? "64:2:8" : "dense") + " tokens " + std::to_string(tokens) +
+                     (general ? " general requant" : " floor requant"));
+        const Built m = build(tokens, sparse, general);
+        const std::shared_ptr<const Model> reference = load(m, true);
+        const std::shared_ptr<const Model> model = load(m, false);
+        if (!reference || !model) return;
+        const std::vector<uint8_t> want = run(reference, 1);
+        const std::vector<Step>& steps = model->plan().steps;
+        const bool fused = steps.size() == 1;
+        if (fused) {
+          const std::string& name = steps[0].kernel_name;
+          EXPECT_EQ(name.rfind(sparse ? "fully_connected:vnm_dp__avx512vnni+" : "fully_connected:gemm_x8_", 0), 0u)
+              << name;
+          const std::string gelu = general ? "+int_gelu_requantize__avx512" : "+int_gelu_requantize_floor__avx512";
+          EXPECT_EQ(name.substr(name.size() - std::min(name.size(), gelu.size())), gelu) << name;
+          ++fused_runs;
+        }
+        // The dense zmm GEMM takes the fusion at any token count, the
+        // sparse one past its GEMV path (4 tokens).
+        EXPECT_EQ(fused, avx512vnni && (!sparse || tokens > 4)) << steps[0].kernel_name;
+        for (int threads : {1, 3}) EXPECT_EQ(run(model, threads), want) << "threads " << threads;
       }
-      // The panel path (more than 4 tokens) on AVX-512 VNNI takes the fusion.
-      EXPECT_EQ(fused, avx512vnni && tokens > 4) << steps[0].kernel_name;
-      for (int threads : {1, 3}) EXPECT_EQ(run(model, threads), want) << "threads " << threads;
     }
   }
-  if (!avx512vnni) GTEST_SKIP() << "this CPU lacks avx512vnni: the unfused steps ran, the fused one did not";
-  EXPECT_EQ(fused_runs, 6);
+  if (!avx512vnni) GTEST_SKIP() << "this CPU lacks avx512vnni: the unfused steps ran, the fused ones did not";
+  EXPECT_EQ(fused_runs, 6 + 10);
 }
 
 }  // namespace
