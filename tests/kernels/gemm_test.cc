@@ -18,6 +18,7 @@
 #include "kernels/common/cpu.h"
 #include "kernels/common/requant_block8.h"
 #include "kernels/common/thread_pool.h"
+#include "tests/kernels/inverting_rows_epilogue.h"
 #include "tests/kernels/scoped_env.h"
 
 namespace dyad::kernels {
@@ -598,13 +599,6 @@ TEST_P(GemmVariantTest, GemvHintRunWithManyRows) {
 // register-tile path is off with an epilogue), GEMV runs, and 1-3 threads.
 // Variants other than the zmm VNNI ones refuse, and so do int8 plans (the
 // 4-bit-weight variants refuse these 8-bit problems).
-void inverting_rows_epilogue(const void*, const int32_t* x, size_t x_stride, size_t m0, size_t rows, size_t n0,
-                             size_t count, void* y, size_t y_stride) {
-  auto* out = static_cast<int32_t*>(y) + m0 * y_stride + n0;
-  for (size_t r = 0; r < rows; ++r)
-    for (size_t c = 0; c < count; ++c) out[r * y_stride + c] = ~x[r * x_stride + c];
-}
-
 TEST_P(GemmVariantTest, RowsEpilogueSeesEveryFinalInt32Once) {
   std::mt19937 rng(77);
   const Int32RowsEpilogue epilogue{inverting_rows_epilogue, nullptr};

@@ -28,6 +28,7 @@
 #include "kernels/common/cpu.h"
 #include "kernels/common/thread_pool.h"
 #include "kernels/gemm/gemm.h"
+#include "tests/kernels/inverting_rows_epilogue.h"
 #include "tests/kernels/scoped_env.h"
 
 namespace dyad::kernels {
@@ -841,13 +842,6 @@ INSTANTIATE_TEST_SUITE_P(Vnni, VnmVnniTest, ::testing::Values("vnm_dp__avx512vnn
 // patterns with and without gathering,
 // tails of N and tokens, several token blocks, 4-bit values and 1-3 threads.
 // Token counts and plans the panel path does not take refuse.
-void inverting_epilogue(const void*, const int32_t* x, size_t x_stride, size_t t0, size_t rows, size_t n0,
-                        size_t count, void* y, size_t y_stride) {
-  auto* out = static_cast<int32_t*>(y) + t0 * y_stride + n0;
-  for (size_t t = 0; t < rows; ++t)
-    for (size_t c = 0; c < count; ++c) out[t * y_stride + c] = ~x[t * x_stride + c];
-}
-
 TEST(VnmGemm, RowsEpilogueSeesEveryFinalInt32Once) {
   if (!kernel_isa_present(KernelIsa::kAvx512Vnni))
     GTEST_SKIP() << "this CPU lacks avx512vnni (the panel path's epilogue)";
@@ -872,7 +866,7 @@ TEST(VnmGemm, RowsEpilogueSeesEveryFinalInt32Once) {
       ASSERT_TRUE(vnm_gemm_run(*plan, src.data(), c.tokens, src_stride, want.data(), dst_stride, nullptr));
       for (int threads : {1, 2, 3}) {
         std::fill(got.begin(), got.end(), ~0x5A5A5A5A);
-        const Int32RowsEpilogue epilogue{inverting_epilogue, nullptr};
+        const Int32RowsEpilogue epilogue{inverting_rows_epilogue, nullptr};
         ThreadPool pool(threads);
         ASSERT_TRUE(vnm_gemm_run_rows_epilogue(*plan, epilogue, src.data(), c.tokens, src_stride, got.data(),
                                                dst_stride, &pool));
@@ -890,7 +884,7 @@ TEST(VnmGemm, RowsEpilogueSeesEveryFinalInt32Once) {
   EXPECT_FALSE(vnm_gemm_takes_rows_epilogue(*plan, 1));
   std::vector<int32_t> dst(64);
   std::vector<uint8_t> src(64);
-  const Int32RowsEpilogue epilogue{inverting_epilogue, nullptr};
+  const Int32RowsEpilogue epilogue{inverting_rows_epilogue, nullptr};
   EXPECT_FALSE(vnm_gemm_run_rows_epilogue(*plan, epilogue, src.data(), 1, 64, dst.data(), 64, nullptr));
   const Problem q = make_problem(rng, {64, 64, 64, 8, 8}, kS8, VnmDstType::kInt8, -128, 127);
   plan = vnm_gemm_plan_variant(q.desc, q.weights(), "vnm_dp__avx512vnni", &error);
