@@ -110,9 +110,9 @@ bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused
 // AVX-512 VNNI panel path) + int_gelu (AVX-512) + requantize: the GEMM hands
 // each block of int32 values to int_gelu_requantize_rows__avx512, which
 // writes the requantized bytes, so the int32 tensor (BERT-base: 1.5 MB per
-// FFN) is never stored and read back. Bit for bit the three steps: the GEMM's int32 values are those it
-// would store, and the rows function is the fused GELU kernel's per-element
-// code on them.
+// FFN) is never stored and read back. Bit for bit the three steps: the
+// GEMM's int32 values are those it would store, and the rows function is the
+// fused GELU kernel's per-element code on them.
 struct FcGeluRequantizeData {
   std::shared_ptr<const void> owners[3];
   const FullyConnectedGemmData* fc = nullptr;

@@ -311,7 +311,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
   // Raw int32 outputs are stored per register tile, as soon as they are
   // final: stored a panel at a time (a token block's rows, 128 B each, 12 KB
   // apart for BERT-base's FFN, all in one L1 set), they missed with nothing
-  // to overlap, and the 1.5 MB int32 FFN output took 460 us against 307
+  // to overlap, and the 1.5 MB int32 FFN output took 460 us against 281
   // per tile and 280 with int8 outputs (AMD EPYC Zen 5; prefetching the
   // lines for writing did not help). Requantized outputs keep the panel's
   // stores: per tile, building their constants cost 10-15 %.
