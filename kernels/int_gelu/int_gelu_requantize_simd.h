@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/common/isa_namespace.h"
 #include "kernels/common/thread_pool.h"
@@ -50,23 +51,39 @@ void int_gelu_requantize_range(const IntGeluParams& g, const IntGeluVecPlan& gk,
   }
 }
 
-// The floor path's constants of channels [c, c + kLanes64): the GELU's,
-// -shift_int and the requantize's.
-template <class S>
-struct IntGeluFloorLaneConstants {
-  IntGeluErfConstants<S> erf;
-  typename S::V neg_shift;
-  FloorLaneConstants<S> floor;
-  IntGeluFloorLaneConstants(const IntGeluVecPlan& gk, const IntGeluRequantizeFloorPlan& k, size_t c)
-      : erf(gk, c), neg_shift(S::load(&k.neg_shift[c])), floor(k.floor, c) {}
+// The floor path over one vector of kLanes32 values (channels [c, c +
+// kLanes32)): erf_i by `Erf` (IntGeluErf32 or IntGeluErf64), then per
+// 64-bit half y' = x * -(erf_i + shift_int) and floor((y' * |m| + 2^(e-1)) /
+// 2^e) (int_gelu_requantize_floor.cc), narrowed, before the zero point and
+// clamp. Its constants, built once where many rows share them.
+template <class S, class Erf>
+struct IntGeluFloorVector {
+  using V = typename S::V;
+  Erf erf;
+  V neg_shift_lo, neg_shift_hi;
+  FloorLaneConstants<S> floor_lo, floor_hi;
+  IntGeluFloorVector(const IntGeluVecPlan& gk, const IntGeluRequantizeFloorPlan& k, size_t c)
+      : erf(gk, c),
+        neg_shift_lo(S::load(&k.neg_shift[c])),
+        neg_shift_hi(S::load(&k.neg_shift[c + S::kLanes64])),
+        floor_lo(k.floor, c),
+        floor_hi(k.floor, c + S::kLanes64) {}
+  DYAD_SIMD_INLINE V apply(V xv) const {
+    V erf_lo, erf_hi;
+    erf.halves(xv, &erf_lo, &erf_hi);
+    const V q0 = floor_requantize_lanes<S>(S::mul_s32(S::widen_lo(xv), S::sub64(neg_shift_lo, erf_lo)), floor_lo);
+    const V q1 = floor_requantize_lanes<S>(S::mul_s32(S::widen_hi(xv), S::sub64(neg_shift_hi, erf_hi)), floor_hi);
+    return S::narrow(q0, q1);
+  }
 };
 
-// kLanes64 values of x (int64 lanes) -> floor((y' * |m| + 2^(e-1)) / 2^e),
-// y' = x * -(erf_i + shift_int) (int_gelu_requantize_floor.cc), before the
-// zero point and clamp.
-template <class S>
-DYAD_SIMD_INLINE typename S::V int_gelu_requantize_floor_lanes(typename S::V x, const IntGeluFloorLaneConstants<S>& k) {
-  return floor_requantize_lanes<S>(S::mul_s32(x, S::sub64(k.neg_shift, int_gelu_erf_lanes<S>(x, k.erf))), k.floor);
+// f(std::type_identity<Erf>): the erf form the plan allows.
+template <class S, class F>
+DYAD_SIMD_INLINE void with_erf_form(const IntGeluVecPlan& gk, F f) {
+  if (gk.erf32)
+    f(std::type_identity<IntGeluErf32<S>>{});
+  else
+    f(std::type_identity<IntGeluErf64<S>>{});
 }
 
 template <class S, class T>
@@ -81,15 +98,15 @@ void int_gelu_requantize_floor_range(const IntGeluParams& g, const IntGeluVecPla
   const V lo = S::set1_32(static_cast<int32_t>(r.dst_min));
   const V hi = S::set1_32(static_cast<int32_t>(r.dst_max));
   size_t i = 0;
-  for (; i + kStep <= n; i += kStep) {
-    const V xv = S::load_s32(x + i);
-    const V q0 = int_gelu_requantize_floor_lanes<S>(S::widen_lo(xv), IntGeluFloorLaneConstants<S>(gk, k, c));
-    const V q1 = int_gelu_requantize_floor_lanes<S>(S::widen_hi(xv),
-                                                     IntGeluFloorLaneConstants<S>(gk, k, c + S::kLanes64));
-    S::store_bytes(y + i, S::max32(S::min32(S::add32(S::narrow(q0, q1), zy), hi), lo), is_signed);
-    c += kStep;
-    c = c < channels ? c : c % channels;
-  }
+  with_erf_form<S>(gk, [&](auto form) {
+    using Erf = typename decltype(form)::type;
+    for (; i + kStep <= n; i += kStep) {
+      const V q = IntGeluFloorVector<S, Erf>(gk, k, c).apply(S::load_s32(x + i));
+      S::store_bytes(y + i, S::max32(S::min32(S::add32(q, zy), hi), lo), is_signed);
+      c += kStep;
+      c = c < channels ? c : c % channels;
+    }
+  });
   for (; i < n; ++i) {
     const size_t cr = r.channels == 1 ? 0 : c;
     const int64_t v = int_gelu_element(x[i], g.b_int[c], g.c_int[c], g.shift_int[c]);
@@ -139,14 +156,13 @@ void int_gelu_requantize_rows_simd(const IntGeluRequantizeRows& a, const int32_t
     const V zy = S::set1_32(static_cast<int32_t>(r.dst_zero_point));
     const V lo = S::set1_32(static_cast<int32_t>(r.dst_min));
     const V hi = S::set1_32(static_cast<int32_t>(r.dst_max));
-    const IntGeluFloorLaneConstants<S> k0(*a.gelu_plan, *a.floor_plan, c0);
-    const IntGeluFloorLaneConstants<S> k1(*a.gelu_plan, *a.floor_plan, c0 + S::kLanes64);
-    for (size_t t = 0; t < rows; ++t) {
-      const V xv = S::load_s32(x + t * x_stride);
-      const V q0 = int_gelu_requantize_floor_lanes<S>(S::widen_lo(xv), k0);
-      const V q1 = int_gelu_requantize_floor_lanes<S>(S::widen_hi(xv), k1);
-      S::store_bytes(y + t * y_stride, S::max32(S::min32(S::add32(S::narrow(q0, q1), zy), hi), lo), is_signed);
-    }
+    with_erf_form<S>(*a.gelu_plan, [&](auto form) {
+      const IntGeluFloorVector<S, typename decltype(form)::type> k(*a.gelu_plan, *a.floor_plan, c0);
+      for (size_t t = 0; t < rows; ++t) {
+        const V q = k.apply(S::load_s32(x + t * x_stride));
+        S::store_bytes(y + t * y_stride, S::max32(S::min32(S::add32(q, zy), hi), lo), is_signed);
+      }
+    });
     return;
   }
   for (size_t t = 0; t < rows; ++t) {

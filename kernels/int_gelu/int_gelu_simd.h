@@ -40,6 +40,42 @@ DYAD_SIMD_INLINE typename S::V int_gelu_erf_lanes(typename S::V x, const IntGelu
   return int_gelu_erf_lanes<S>(x, IntGeluErfConstants<S>(k, c));
 }
 
+// erf_i of the kLanes32 int32 values of one vector, for plans with erf32
+// (int_gelu_vec.h, the exactness argument in int_gelu_vec.cc): the steps of
+// int_gelu_erf_lanes on twice the lanes, for channels [c, c + kLanes32).
+// Both forms give the kLanes64-lane halves a GELU needs next (widen_lo /
+// widen_hi of the 32-bit one).
+template <class S>
+struct IntGeluErf32 {
+  using V = typename S::V;
+  V limit, b, c_int;
+  IntGeluErf32(const IntGeluVecPlan& k, size_t c)
+      : limit(S::load(&k.limit32[c])), b(S::load(&k.b_int32[c])), c_int(S::load(&k.c_int32[c])) {}
+  DYAD_SIMD_INLINE void halves(V x, V* lo, V* hi) const {
+    const V sign_shift = S::set1_32(31);
+    const V xc = S::max32(S::min32(x, limit), b);
+    const V sc = S::srav32(xc, sign_shift);
+    const V t = S::add32(S::sub32(S::xor_(xc, sc), sc), b);  // min(|x|, -b_int) + b_int
+    const V poly = S::add32(S::mullo32(t, t), c_int);
+    const V sx = S::srav32(x, sign_shift);
+    const V erf = S::srav32(S::sub32(S::xor_(poly, sx), sx), S::set1_32(14));
+    *lo = S::widen_lo(erf);
+    *hi = S::widen_hi(erf);
+  }
+};
+
+// The 64-bit form over the same vector: two halves of kLanes64 lanes.
+template <class S>
+struct IntGeluErf64 {
+  using V = typename S::V;
+  IntGeluErfConstants<S> lo_half, hi_half;
+  IntGeluErf64(const IntGeluVecPlan& k, size_t c) : lo_half(k, c), hi_half(k, c + S::kLanes64) {}
+  DYAD_SIMD_INLINE void halves(V x, V* lo, V* hi) const {
+    *lo = int_gelu_erf_lanes<S>(S::widen_lo(x), lo_half);
+    *hi = int_gelu_erf_lanes<S>(S::widen_hi(x), hi_half);
+  }
+};
+
 // GELU of kLanes64 values of x (int64 lanes, |x| <= 2^31), channels [c, c + kLanes64).
 template <class S>
 DYAD_SIMD_INLINE typename S::V int_gelu_lanes(typename S::V x, const IntGeluVecPlan& k, size_t c) {

@@ -12,6 +12,8 @@
 //    value (the reference's saturation never triggers).
 #include "kernels/int_gelu/int_gelu_vec.h"
 
+#include <cstdint>
+
 #include "kernels/common/requant.h"  // int128_t
 
 namespace dyad::kernels {
@@ -46,6 +48,24 @@ bool int_gelu_vec_plan(const IntGeluParams& p, IntGeluVecPlan* out, const char**
     k.b_int[j] = p.b_int[c];
     k.c_int[j] = p.c_int[c];
     k.shift_int[j] = p.shift_int[c];
+  }
+  // The 32-bit erf (int_gelu_erf32 in int_gelu_simd.h): t in [b_int, 0] with
+  // |b_int| <= 46340 makes t * t <= 46340^2 < 2^31 one exact int32 product;
+  // poly = t * t + c_int lies between c_int and b_int^2 + c_int, so with both
+  // ends within +-(2^31 - 1) poly and -poly are exact int32 values, and the
+  // arithmetic shift by 14 of the same value is the same in 32 or 64 bits.
+  k.erf32 = true;
+  for (int64_t c = 0; c < p.channels && k.erf32; ++c) {
+    const int64_t b = p.b_int[c], cc = p.c_int[c], top = b * b + cc;  // |b| <= 2^31: b * b fits int64
+    k.erf32 = b >= -46340 && b <= 0 && cc >= -INT32_MAX && cc <= INT32_MAX && top >= -INT32_MAX && top <= INT32_MAX;
+  }
+  if (k.erf32) {
+    for (auto* v : {&k.limit32, &k.b_int32, &k.c_int32}) v->resize(n);
+    for (size_t j = 0; j < n; ++j) {
+      k.limit32[j] = static_cast<int32_t>(k.limit[j]);
+      k.b_int32[j] = static_cast<int32_t>(k.b_int[j]);
+      k.c_int32[j] = static_cast<int32_t>(k.c_int[j]);
+    }
   }
   *out = std::move(k);
   return true;

@@ -19,6 +19,13 @@ struct IntGeluVecPlan {
   // channels + kIntGeluVecPad entries each; entry j is channel j % channels.
   std::vector<int64_t> limit;  // -b_int
   std::vector<int64_t> b_int, c_int, shift_int;
+  // erf_i in 32-bit lanes (twice the lanes of the 64-bit form): when every
+  // channel has |b_int| <= 46340 and both ends of the polynomial, c_int and
+  // b_int^2 + c_int, within +-(2^31 - 1), so t * t, poly and its negation
+  // are exact in int32 (BERT's GELU input scales, 3e-5 .. 1e-2, give
+  // |b_int| <= 59000; most layers qualify). The same entries as above.
+  bool erf32 = false;
+  std::vector<int32_t> limit32, b_int32, c_int32;
 };
 
 // False when the vector variants do not apply (the constants must already

@@ -4,7 +4,8 @@
 // random ones, per-tensor and per-channel requant, int8/uint8 outputs with
 // zero points and activation clamps, int8/int16/int32 inputs, channel counts
 // that are not multiples of the vector width, 1-4 threads; the 64-bit-lane
-// path always, and the floor path wherever its plan takes the case. A variant
+// path always, and the floor path wherever its plan takes the case (its erf_i
+// in 32-bit lanes where the GELU plan allows, else 64-bit ones). A variant
 // the CPU cannot run is skipped with the ISA named.
 #include <gtest/gtest.h>
 
@@ -68,6 +69,10 @@ void run_rows_variant(const std::string& isa, const IntGeluRequantizeRows& a, co
 #endif
 }
 
+// Plans whose erf_i runs in 32-bit lanes (int_gelu_vec.h erf32) and in
+// 64-bit ones, over the cases so far.
+int erf32_plans = 0, erf64_plans = 0;
+
 // One random case, through the 64-bit-lane path and (where its plan takes the
 // case) the floor path. Returns whether the floor path ran.
 bool expect_same(const std::string& isa, std::mt19937_64& rng, const Case& k) {
@@ -101,6 +106,7 @@ bool expect_same(const std::string& isa, std::mt19937_64& rng, const Case& k) {
     ADD_FAILURE() << why;
     return false;
   }
+  ++(gplan.erf32 ? erf32_plans : erf64_plans);
 
   RequantizeParams r;
   r.count = rows * channels;
@@ -231,6 +237,9 @@ TEST_P(IntGeluRequantize, FloorPathMatchesGeluThenRequantize) {
         ++index;
       }
   EXPECT_EQ(floor_cases, index) << "cases the floor plan never took";
+  // Scales below about 3.8e-5 give |b_int| > 46340: both erf forms ran.
+  EXPECT_GT(erf32_plans, 0);
+  EXPECT_GT(erf64_plans, 0);
 }
 
 // The floor plan refuses what it cannot compute exactly, naming why.
