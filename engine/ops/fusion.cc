@@ -106,7 +106,6 @@ bool fuse_int_gelu_requantize(const Step& gelu, const Step& requant, Step* fused
   return true;
 }
 
-#if !defined(__aarch64__)
 // fully_connected (int32 out; the zmm VNNI GEMM, or the sparse GEMM's
 // AVX-512 VNNI panel path) + int_gelu (AVX-512) + requantize: the GEMM hands
 // each block of int32 values to int_gelu_requantize_rows__avx512, which
@@ -177,11 +176,6 @@ bool fuse_fc_gelu_requantize(const Step& fc, const Step& gelu, const Step& requa
   *fused = std::move(f);
   return true;
 }
-#else
-// No GEMM epilogue takes the GELU on 64-bit ARM (the rule needs the AVX-512
-// GEMMs' fused epilogue).
-bool fuse_fc_gelu_requantize(const Step&, const Step&, const Step&, Step*) { return false; }
-#endif
 
 struct IntLayerNormRequantizeData {
   std::shared_ptr<const void> ln_owner, requant_owner;
