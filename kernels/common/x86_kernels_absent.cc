@@ -101,6 +101,14 @@ void int_gelu_requantize__avx512(const IntGeluParams&, const IntGeluVecPlan&, co
                                  ThreadPool*) {
   DYAD_ABSENT(int_gelu_requantize__avx512);
 }
+void int_gelu_requantize_rows__avx2(const IntGeluRequantizeRows&, const int32_t*, size_t, size_t, size_t, size_t,
+                                    uint8_t*, size_t) {
+  DYAD_ABSENT(int_gelu_requantize_rows__avx2);
+}
+void int_gelu_requantize_rows__avx512(const IntGeluRequantizeRows&, const int32_t*, size_t, size_t, size_t, size_t,
+                                      uint8_t*, size_t) {
+  DYAD_ABSENT(int_gelu_requantize_rows__avx512);
+}
 void int_layernorm_requantize__avx512(const IntLayerNormParams&, const RequantizeParams&, const RequantizeWidePlan&,
                                       const void*, void*, ThreadPool*) {
   DYAD_ABSENT(int_layernorm_requantize__avx512);
