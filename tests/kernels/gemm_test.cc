@@ -597,8 +597,8 @@ TEST_P(GemmVariantTest, GemvHintRunWithManyRows) {
 // plain run's output complemented (so a path that bypassed it would show),
 // over N tails, M tails, short and long K (the
 // register-tile path is off with an epilogue), GEMV runs, and 1-3 threads.
-// Variants other than the zmm VNNI ones refuse, and so do int8 plans (the
-// 4-bit-weight variants refuse these 8-bit problems).
+// Variants other than the zmm VNNI ones refuse, and so do int8 plans; the
+// 4-bit-weight variants run the problems with 4-bit weights.
 TEST_P(GemmVariantTest, RowsEpilogueSeesEveryFinalInt32Once) {
   std::mt19937 rng(77);
   const Int32RowsEpilogue epilogue{inverting_rows_epilogue, nullptr};
@@ -606,7 +606,8 @@ TEST_P(GemmVariantTest, RowsEpilogueSeesEveryFinalInt32Once) {
   for (const SrcFormat& f : {kS8, kU8}) {
     for (int32_t N : {8, 16, 40, 64, 100, 3072}) {
       for (int32_t K : {16, 64, 768}) {
-        Problem p = make_problem(rng, N, K, f, 8, GemmDstType::kInt32);
+        const int wbits = N % 16 == 0 ? 4 : 8;  // 4-bit weights: the nibble variants' panels too
+        Problem p = make_problem(rng, N, K, f, wbits, GemmDstType::kInt32);
         GemmPlanPtr plan = plan_for(p, GetParam());
         if (!plan) continue;
         for (size_t M : {1, 5, 13, 128}) {
@@ -632,7 +633,7 @@ TEST_P(GemmVariantTest, RowsEpilogueSeesEveryFinalInt32Once) {
     }
   }
   if (!ran) return;
-  Problem q = make_problem(rng, 64, 64, kS8, 8, GemmDstType::kInt8);
+  Problem q = make_problem(rng, 64, 64, kS8, 4, GemmDstType::kInt8);  // 4-bit weights: every variant plans them
   GemmPlanPtr plan = plan_for(q, GetParam());
   ASSERT_TRUE(plan);
   EXPECT_FALSE(gemm_takes_rows_epilogue(*plan, 128));
