@@ -56,8 +56,10 @@ bool int_gelu_vec_plan(const IntGeluParams& p, IntGeluVecPlan* out, const char**
   // arithmetic shift by 14 of the same value is the same in 32 or 64 bits.
   k.erf32 = true;
   for (int64_t c = 0; c < p.channels && k.erf32; ++c) {
-    const int64_t b = p.b_int[c], cc = p.c_int[c], top = b * b + cc;  // |b| <= 2^31: b * b fits int64
-    k.erf32 = b >= -46340 && b <= 0 && cc >= -INT32_MAX && cc <= INT32_MAX && top >= -INT32_MAX && top <= INT32_MAX;
+    const int64_t b = p.b_int[c], cc = p.c_int[c];
+    // b is bounded first, so b * b + cc cannot wrap whatever the constants.
+    k.erf32 = b >= -46340 && b <= 0 && cc >= -INT32_MAX && cc <= INT32_MAX && b * b + cc <= INT32_MAX &&
+              b * b + cc >= -INT32_MAX;
   }
   if (k.erf32) {
     for (auto* v : {&k.limit32, &k.b_int32, &k.c_int32}) v->resize(n);
