@@ -43,6 +43,9 @@ constexpr ConvShape kConvShapes[] = {
 
 constexpr bench::GemmConfig kConvConfigs[] = {
     {"W8A8", 0, 255, 128, 8},
+    // ResNet's activations (uint8 after a ReLU, zero point 0): the padding
+    // is u = 0, and the taps over it are skipped (kernels/gemm/gemm_windows.h).
+    {"W8A8zp0", 0, 255, 0, 8},
     {"W4A8", 0, 255, 128, 4},
     {"W4A4", 0, 15, 0, 4},
 };

@@ -82,6 +82,35 @@ Segments segments_of(const Conv2dParams& p) {
 
 constexpr size_t kMaxSegments = 4096;
 
+// With u = 0 padding: the taps of each pixel column that read image
+// columns, as steps of a segment (GemmWindows::column_lo), where segments are
+// kernel rows of whole-quad taps (in_c a multiple of 4, adjacent taps) and
+// some column has padding taps; the tables (2 * out_w entries) at `table`.
+void skip_padding_columns(const Conv2dParams& p, size_t* table, GemmWindows* windows) {
+  if (p.dilation_w != 1 || p.in_c % 4 != 0) return;
+  const size_t columns = static_cast<size_t>(p.out_w), tap_steps = static_cast<size_t>(p.in_c) / 4;
+  size_t* lo = table;
+  size_t* hi = table + columns;
+  size_t full_lo = columns, full_hi = columns;
+  for (size_t ow = 0; ow < columns; ++ow) {
+    // Padded column x = ow * stride_w + kw is image column x - pad_left.
+    const int64_t x0 = static_cast<int64_t>(ow) * p.stride_w - p.pad_left;
+    const int64_t first = std::clamp<int64_t>(-x0, 0, p.kernel_w);
+    const int64_t last = std::clamp<int64_t>(p.in_w - x0, first, p.kernel_w);
+    lo[ow] = static_cast<size_t>(first) * tap_steps;
+    hi[ow] = static_cast<size_t>(last) * tap_steps;
+    const bool full = first == 0 && last == p.kernel_w;
+    if (full && full_lo == columns) full_lo = ow;
+    if (full) full_hi = ow + 1;
+  }
+  if (full_lo == columns) full_hi = columns;  // no full column: every column is an edge
+  if (full_lo == 0 && full_hi == columns) return;  // no padding columns
+  windows->column_lo = lo;
+  windows->column_hi = hi;
+  windows->full_lo = full_lo;
+  windows->full_hi = full_hi;
+}
+
 // The batch's padded images plus slack for the last segment's padding
 // quads, a 64-byte multiple; the segment offsets follow.
 size_t image_bytes(const Conv2dParams& p) {
@@ -108,9 +137,10 @@ std::vector<int8_t> conv_direct_weights(const Conv2dParams& p, const std::vector
 
 size_t conv_direct_shared_scratch_bytes(const Conv2dParams& p) {
   // One more entry for a K padding step past the last segment (gemm.cc
-  // rounds K up to 8); two tables: offsets and padded rows.
-  const size_t entries = segments_of(p).count + 1;
-  return image_bytes(p) + (2 * entries * sizeof(size_t) + 63) / 64 * 64;
+  // rounds K up to 8); two tables: offsets and padded rows; then the two
+  // of each pixel column's live taps.
+  const size_t entries = segments_of(p).count + 1, columns = static_cast<size_t>(p.out_w);
+  return image_bytes(p) + (2 * (entries + columns) * sizeof(size_t) + 63) / 64 * 64;
 }
 
 bool conv_direct_suits(const GemmPlan& plan, const Conv2dParams& p) {
@@ -183,6 +213,7 @@ void conv_direct_run(const GemmPlan& plan, const Conv2dParams& p, const uint8_t*
     windows.stride_h = static_cast<size_t>(p.stride_h);
     windows.first_image_row = static_cast<size_t>(p.pad_top);
     windows.image_rows = static_cast<size_t>(p.in_h);
+    skip_padding_columns(p, rows_below + s.count + 1, &windows);
   }
 
   const size_t M = static_cast<size_t>(p.batch * p.out_h * p.out_w);

@@ -189,8 +189,9 @@ template <class Kernel>
 struct WithEpilogue : Kernel {
   // The kernel's own per-panel epilogue (gemm_drive.h panel_epilogue).
   template <class Epilogue>
-  static void store_rows(const GemmPlan& plan, const Epilogue& epilogue, const int32_t* acc, int mr, size_t m0,
-                         const GemmArgs& args) {
+  __attribute__((always_inline)) static inline void store_rows(const GemmPlan& plan, const Epilogue& epilogue,
+                                                               const int32_t* acc, int mr, size_t m0,
+                                                               const GemmArgs& args) {
     Kernel::store_rows(plan, epilogue, acc, mr, m0, args);
   }
   static void store_rows(const GemmPlan& plan, const int32_t* acc, int mr, size_t m0, size_t n0,

@@ -70,7 +70,7 @@ struct DpKernel {
     return typename Vec::template Epilogue<kNR>(plan, n0);
   }
   template <class Epilogue>
-  static void store_rows(const GemmPlan&, const Epilogue& epilogue, const int32_t* acc, int mr, size_t m0,
+  __attribute__((always_inline)) static inline void store_rows(const GemmPlan&, const Epilogue& epilogue, const int32_t* acc, int mr, size_t m0,
                          const GemmArgs& args) {
     Vec::template store_rows<kNR>(epilogue, acc, mr, m0, args);
   }
@@ -227,37 +227,41 @@ struct DpKernel {
   // the next. Byte panels only (the nibble direct path starts from packed
   // row sums, which an image has not).
   static bool takes_windows(const GemmPlan& plan) { return plan.variant->packed_weight_bits == 8; }
-  // origins: the tile's R window origins; steps [s0, s1) within
-  // [live_lo, live_hi) (GemmWindows::block_rows).
+  // origins: the tile's R window origins; of steps [s0, s1) only the
+  // tile's live ones, and of each segment only its steps [col_lo, col_hi)
+  // (GemmWindows::block_tiles: the others' products are 0).
   template <int R>
-  __attribute__((always_inline)) static inline void window_sums(const GemmWindows& win, const uint8_t* const* origins,
-                                                                const void* w, size_t s0, size_t s1,
-                                                                const int32_t* acc, bool accumulate,
-                                                                V (&c)[R][Vecs]) {
+  __attribute__((always_inline)) static inline void window_sums(const GemmWindows& win, const WindowTile& tile,
+                                                                const uint8_t* const* origins, const void* w,
+                                                                size_t s0, size_t s1, const int32_t* acc,
+                                                                bool accumulate, V (&c)[R][Vecs]) {
     const auto* wb = static_cast<const uint8_t*>(w);
     const size_t segment_steps = win.segment_steps;
+    s0 = std::max(s0, tile.lo_step);
+    s1 = std::min(s1, tile.hi_step);
     start_sums<R>(acc, accumulate, c);
     for (size_t t = s0 / segment_steps, first = t * segment_steps; first < s1; ++t, first += segment_steps) {
       const uint8_t* rows[R];
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) rows[r] = origins[r] + win.segment_offsets[t];
-      add_steps<R, false>(rows, first, wb, std::max(s0, first), std::min(s1, first + segment_steps), c);
+      add_steps<R, false>(rows, first, wb, std::max(s0, first + tile.col_lo), std::min(s1, first + tile.col_hi), c);
     }
   }
   template <int R>
-  static void tile_windows(const GemmWindows& win, const uint8_t* const* origins, const void* w, size_t s0,
-                           size_t s1, int32_t* acc, bool accumulate) {
+  static void tile_windows(const GemmWindows& win, const WindowTile& tile, const uint8_t* const* origins,
+                           const void* w, size_t s0, size_t s1, int32_t* acc, bool accumulate) {
     V c[R][Vecs];
-    window_sums<R>(win, origins, w, s0, s1, acc, accumulate, c);
+    window_sums<R>(win, tile, origins, w, s0, s1, acc, accumulate, c);
     store_sums<R>(c, acc);
   }
   // The same over a short whole K straight into the epilogue (tile_store).
   template <int R, class Epilogue>
-  static void tile_store_windows(const GemmWindows& win, const uint8_t* const* origins, const void* w, size_t s0,
-                                 size_t s1, size_t m, const Epilogue& epilogue, const GemmArgs& args) {
+  static void tile_store_windows(const GemmWindows& win, const WindowTile& tile, const uint8_t* const* origins,
+                                 const void* w, size_t steps, size_t m, const Epilogue& epilogue,
+                                 const GemmArgs& args) {
     if constexpr (Vecs <= 2 && requires { &Vec::template store_regs<kNR, R>; }) {
       V c[R][Vecs];
-      window_sums<R>(win, origins, w, s0, s1, nullptr, false, c);
+      window_sums<R>(win, tile, origins, w, 0, steps, nullptr, false, c);
       Vec::template store_regs<kNR, R>(epilogue, c, m, args);
     }
   }

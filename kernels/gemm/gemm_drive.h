@@ -65,12 +65,13 @@ auto panel_epilogue(const GemmPlan& plan, size_t n0) {
 //                             in place, tile<MR>(plan, a, a_stride, w, s0, s1,
 //                             acc, accumulate)
 //   takes_windows(plan)       optional: the tiles can read GemmWindows in
-//                             place: tile_windows<MR>(windows, origins, w, s0,
-//                             s1, acc, accumulate) for the tile whose pixels'
-//                             window origins are origins[0..MR), steps [s0, s1)
-//                             narrowed to the tile's live ones, and
-//                             tile_store_windows<MR>(windows, origins, w, s0,
-//                             s1, m, epilogue, args) when the epilogue is fused
+//                             place: tile_windows<R>(windows, tile, origins, w,
+//                             s0, s1, acc, accumulate) for the WindowTile whose
+//                             pixels' window origins are origins[0..R), steps
+//                             [s0, s1) (the kernel narrows them to the tile's
+//                             live ones), and tile_store_windows<R>(windows,
+//                             tile, origins, w, steps, m, epilogue, args) when
+//                             the epilogue is fused
 //   fuses_epilogue(plan, direct, steps) optional: true when a tile over the
 //                             whole K goes straight into its epilogue,
 //                             tile_store<MR>(plan, a, a_stride, w, steps, m0,
@@ -133,7 +134,8 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   if constexpr (requires { &Kernel::reads_rows_in_place; }) in_place = Kernel::reads_rows_in_place(plan);
   bool fused = false;  // one K block: each tile goes straight into its epilogue
   if constexpr (requires { &Kernel::fuses_epilogue; })
-    fused = k_blocks == 1 && Kernel::fuses_epilogue(plan, direct, steps) && args.rows_epilogue == nullptr;
+    fused = k_blocks == 1 && Kernel::fuses_epilogue(plan, direct, steps) && args.rows_epilogue == nullptr &&
+            !(windows != nullptr && windows->column_lo != nullptr);  // column tiles store row by row
   // Weight prefetch (below): a slice of the next panel before each tile,
   // sized once per call for a full M block; none for few rows (the direct
   // path streams with its own prefetch) or small weights.
@@ -151,17 +153,18 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
     uint8_t* rows_buf = slot + plan.scratch_bytes_per_thread;  // with a row source
     size_t packed_block = SIZE_MAX;
     const uint8_t* a_rows = a_buf;  // the current block's rows as the tiles read them
-    // Direct convolution: the block's window origins, and each tile's live
-    // steps (GemmWindows::block_rows).
+    // Direct convolution: the block's window origins and register tiles
+    // (GemmWindows::block_tiles).
     constexpr size_t kOriginRows = kTakesWindows ? kGemmMaxBlockRows : 1;
     const uint8_t* origins[kOriginRows];
-    size_t live_lo[kOriginRows / MR + 1], live_hi[kOriginRows / MR + 1];
+    WindowTile window_tiles[kOriginRows];
+    size_t window_tile_count = 0;
     size_t a_stride = plan.a_stride;
     for (size_t item; !stop_requested(args.pool) && (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t mb = item / groups, g = item % groups;
       const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
       if (windows != nullptr && packed_block != mb) {
-        windows->block_rows(m0, rows, MR, origins, live_lo, live_hi);
+        window_tile_count = windows->block_tiles(m0, rows, MR, origins, window_tiles);
         packed_block = mb;
       }
       if (windows == nullptr && packed_block != mb) {
@@ -198,18 +201,17 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           const size_t end = std::min(plan.panel_bytes, prefetched + prefetch_per_call);
           for (; prefetched < end; prefetched += 64) __builtin_prefetch(next_panel + prefetched, 0, 2);
         };
-        auto run_tile = [&](size_t r0, size_t n, size_t s0, size_t s1) {
+        // A tile: rows [r0, r0 + n) of the block; with windows, also the
+        // WindowTile of them.
+        auto run_tile = [&](size_t r0, size_t n, const WindowTile* wt, size_t s0, size_t s1) __attribute__((always_inline)) {
           prefetch_slice();
           const uint8_t* a = a_rows + r0 * a_stride;
           int32_t* c = acc + r0 * NR;
           with_row_count<MR>(n, [&](auto r) {
             constexpr int R = decltype(r)::value;
             if constexpr (requires { &Kernel::takes_windows; }) {
-              if (windows != nullptr) {
-                const size_t tile = r0 / MR;
-                return Kernel::template tile_windows<R>(*windows, origins + r0, w, std::max(s0, live_lo[tile]),
-                                                        std::min(s1, live_hi[tile]), c, s0 > 0);
-              }
+              if (wt != nullptr)
+                return Kernel::template tile_windows<R>(*windows, *wt, origins + r0, w, s0, s1, c, s0 > 0);
             }
             if constexpr (requires { &Kernel::reads_rows_in_place; }) {
               if (in_place) return Kernel::template tile<R>(plan, a, a_stride, w, s0, s1, c, s0 > 0);
@@ -218,31 +220,50 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           });
         };
         const auto epilogue = panel_epilogue<Kernel>(plan, p * NR);
-        auto store_tile_rows = [&](size_t r0, size_t n) {
-          if constexpr (std::is_same_v<decltype(epilogue), const size_t>) {
-            Kernel::store_rows(plan, acc + r0 * NR, static_cast<int>(n), m0 + r0, epilogue, args);
+        // A column tile's rows are one pixel column, out_w output rows
+        // apart: stored row by row (the few edge columns' tiles only; a copy
+        // of args with a wider row stride made GCC reload the epilogue's
+        // constants after every byte store, in every tile). One call of the
+        // epilogue: with more, GCC kept it out of line, 6 % slower.
+        auto store_tile_rows = [&](size_t r0, size_t n, const WindowTile* wt) __attribute__((always_inline)) {
+          const bool column = wt != nullptr && wt->dst_column != WindowTile::kRowTile;
+          const size_t m = wt == nullptr ? m0 + r0 : wt->dst_row, step = column ? 1 : n;
+          for (size_t i = 0; i < n; i += step) {
+            const size_t row = column ? (m + i) * windows->out_w + wt->dst_column : m;
+            if constexpr (std::is_same_v<decltype(epilogue), const size_t>) {
+              Kernel::store_rows(plan, acc + (r0 + i) * NR, static_cast<int>(step), row, epilogue, args);
+            } else {
+              Kernel::store_rows(plan, epilogue, acc + (r0 + i) * NR, static_cast<int>(step), row, args);
+            }
+          }
+        };
+        // Every tile of the block in order: f(r0, n, window tile or null).
+        auto for_each_tile = [&](auto f) __attribute__((always_inline)) {
+          if (windows != nullptr) {
+            // (The bound MR, which block_tiles keeps, tells GCC that the
+            // epilogue's row loop is short: it then unrolls it with the
+            // constants in registers, else it reloaded them for every row.)
+            for (size_t i = 0; i < window_tile_count; ++i)
+              f(window_tiles[i].r0, std::min<size_t>(MR, window_tiles[i].rows), &window_tiles[i]);
           } else {
-            Kernel::store_rows(plan, epilogue, acc + r0 * NR, static_cast<int>(n), m0 + r0, args);
+            for (size_t r0 = 0; r0 < rows; r0 += MR) f(r0, std::min<size_t>(MR, rows - r0), nullptr);
           }
         };
         if constexpr (requires { &Kernel::template tile_store<MR, decltype(epilogue)>; }) {
           if (fused) {
-            for (size_t r0 = 0; r0 < rows; r0 += MR) {
+            for_each_tile([&](size_t r0, size_t n, const WindowTile* wt) __attribute__((always_inline)) {
               prefetch_slice();
-              with_row_count<MR>(std::min<size_t>(MR, rows - r0), [&](auto r) {
+              with_row_count<MR>(n, [&](auto r) {
                 constexpr int R = decltype(r)::value;
                 if constexpr (requires { &Kernel::takes_windows; }) {
-                  if (windows != nullptr) {
-                    const size_t tile = r0 / MR;
-                    return Kernel::template tile_store_windows<R>(*windows, origins + r0, w, live_lo[tile],
-                                                                  std::min(steps, live_hi[tile]), m0 + r0, epilogue,
-                                                                  args);
-                  }
+                  if (wt != nullptr)
+                    return Kernel::template tile_store_windows<R>(*windows, *wt, origins + r0, w, steps, wt->dst_row,
+                                                                  epilogue, args);
                 }
                 Kernel::template tile_store<R>(plan, a_rows + r0 * a_stride, a_stride, w, steps, m0 + r0, epilogue,
                                                args);
               });
-            }
+            });
             continue;
           }
         }
@@ -250,11 +271,10 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         // its sums are in L1 (a whole M block's sums, mc x NR int32, are not).
         for (size_t s0 = 0; s0 < steps; s0 += k_block) {
           const size_t s1 = std::min(steps, s0 + k_block);
-          for (size_t r0 = 0, n; r0 < rows; r0 += n) {
-            n = std::min<size_t>(MR, rows - r0);
-            run_tile(r0, n, s0, s1);
-            if (s1 == steps) store_tile_rows(r0, n);
-          }
+          for_each_tile([&](size_t r0, size_t n, const WindowTile* wt) __attribute__((always_inline)) {
+            run_tile(r0, n, wt, s0, s1);
+            if (s1 == steps) store_tile_rows(r0, n, wt);
+          });
         }
       }
     }

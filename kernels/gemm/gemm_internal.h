@@ -13,6 +13,7 @@
 #include "kernels/common/aligned_bytes.h"
 #include "kernels/common/requant_block8.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/gemm/gemm_windows.h"
 
 namespace dyad::kernels {
 
@@ -47,75 +48,6 @@ enum class GemmFamily : uint8_t {
   // operands, with row and column pairs interleaved per 8 k
   // (gemm_smmla_i8mm.cc, gemm_pack.cc); the same int32 bound.
   kSmmla,
-};
-
-// Direct convolution (kernels/conv2d/conv_direct.cc): the source rows are
-// the windows of output pixels, which the tiles read where they lie in a
-// padded copy of the image (already src - src_offset) instead of a packed
-// block. Row m = output pixel (image, oh, ow) has its window origin at
-// image + (m / (out_h * out_w)) * image_bytes + oh * row_step + ow *
-// pixel_step. Its k values come in segments of segment_steps k quads (a
-// kernel row of adjacent taps, or one tap), segment t starting
-// segment_offsets[t] bytes past the origin; the weights' K runs over the
-// segments in order.
-struct GemmWindows {
-  const uint8_t* image = nullptr;
-  size_t image_bytes = 0;
-  size_t out_h = 0, out_w = 0;
-  size_t row_step = 0, pixel_step = 0;
-  const size_t* segment_offsets = nullptr;
-  size_t segment_steps = 0;
-  // Optional (null: none skipped): when the padding rows hold u = 0, a tile
-  // skips the segments whose window row, padded row oh * stride_h +
-  // segment_rows[t], lies outside the image rows [first_image_row,
-  // first_image_row + image_rows) for every one of its pixels (their
-  // products are all 0). Such segments are the first and the last few of a
-  // window, so the rest are one range of steps.
-  const size_t* segment_rows = nullptr;
-  size_t segment_count = 0, stride_h = 1, first_image_row = 0, image_rows = 0;
-
-  // The window origins of pixels m0 .. m0 + rows - 1 (one division for all
-  // of them: once per M block, not per tile and K block, where the
-  // divisions took 2-3 % of ResNet-18), and per tile of tile_rows pixels
-  // (the last one shorter) the steps [live_lo, live_hi) of the segments that
-  // read an image row for at least one of its pixels: all steps without
-  // segment_rows, or when the tile spans two images.
-  void block_rows(size_t m0, size_t rows, size_t tile_rows, const uint8_t** origin, size_t* live_lo,
-                  size_t* live_hi) const {
-    const size_t pixels = out_h * out_w;
-    size_t image_index = m0 / pixels, oh = m0 % pixels / out_w, ow = m0 % out_w;
-    const uint8_t* row_origin = image + image_index * image_bytes + oh * row_step;
-    for (size_t t0 = 0, tile = 0; t0 < rows; t0 += tile_rows, ++tile) {
-      const size_t first_oh = oh, first_image = image_index, last = std::min(rows, t0 + tile_rows) - 1;
-      size_t last_oh = oh, last_image = image_index;
-      for (size_t i = t0; i <= last; ++i) {
-        origin[i] = row_origin + ow * pixel_step;
-        last_oh = oh, last_image = image_index;
-        if (++ow == out_w) {
-          ow = 0;
-          if (++oh == out_h) oh = 0, ++image_index;
-          row_origin = image + image_index * image_bytes + oh * row_step;
-        }
-      }
-      live_range(first_oh, last_oh, first_image != last_image, &live_lo[tile], &live_hi[tile]);
-    }
-  }
-
- private:
-  // The steps of the segments that read an image row for a pixel in output
-  // rows [first, last] of one image (all of them across two images).
-  void live_range(size_t first, size_t last, bool two_images, size_t* lo_step, size_t* hi_step) const {
-    size_t lo = 0, hi = segment_count;
-    if (segment_rows != nullptr && !two_images) {
-      const size_t end_row = first_image_row + image_rows;
-      while (lo < hi && last * stride_h + segment_rows[lo] < first_image_row) ++lo;
-      while (hi > lo && first * stride_h + segment_rows[hi - 1] >= end_row) --hi;
-    } else {
-      hi = SIZE_MAX / segment_steps;
-    }
-    *lo_step = lo * segment_steps;
-    *hi_step = hi * segment_steps;
-  }
 };
 
 // Rows per M block of the GEMM drive at most (GemmPlan::mc; the direct

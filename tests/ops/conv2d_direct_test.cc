@@ -3,7 +3,7 @@
 // input. Random shapes (stems with 3 channels too), windows, strides,
 // dilations, paddings, batches, signed and unsigned inputs (so the copy's
 // u = x - src_offset and its zero-point padding both matter; with a zero
-// point of 0 the kernel rows that read only padding are skipped), int8 / uint8 /
+// point of 0 the kernel rows and columns that read only padding are skipped), int8 / uint8 /
 // int32 outputs, 4-bit weights and 1-3 threads, each against the reference
 // conv (DYAD_KERNELS=ref) bit for bit, under each VNNI instruction set the
 // CPU has (zmm and ymm tiles), and on AVX2 where the implicit GEMM runs.
@@ -83,6 +83,21 @@ const DirectCase kCases[] = {
     {1, 3, 16, 20, 20, 7, 7, 2, 1, 3, "uint8", "uint8", "int8", true},
     {1, 8, 16, 9, 9, 3, 3, 1, 3, 3, "uint8", "int32", "int8", true},
     {3, 8, 16, 3, 5, 3, 3, 1, 1, 2, "uint8", "uint8", "int8", true},
+    // padding columns skipped too (channels a multiple of 4, adjacent taps):
+    // the edge columns tiled down the column, near-equal tiles (7 as 4 +
+    // 3), two images; a 5x5 window (two edge columns a side, each with its
+    // own taps) with int32 outputs; a one-column map (no full column); a
+    // padding wider than the window (columns and rows of padding only);
+    // K blocks that split kernel rows; a 1x3 window; a map tall enough for
+    // several M blocks per thread
+    {2, 16, 24, 7, 7, 3, 3, 1, 1, 1, "uint8", "uint8", "int8", true},
+    {2, 8, 40, 11, 9, 5, 5, 1, 1, 2, "uint8", "int32", "int8", true},
+    {1, 4, 16, 6, 1, 3, 3, 1, 1, 1, "uint8", "int8", "int8", true},
+    {1, 4, 16, 4, 4, 3, 3, 1, 1, 3, "uint8", "uint8", "int8", true},
+    {1, 256, 64, 5, 5, 3, 3, 1, 1, 1, "uint8", "uint8", "int8", true},
+    {1, 8, 32, 5, 5, 1, 3, 1, 1, 1, "uint8", "int8", "int8", true},
+    {1, 16, 64, 40, 40, 3, 3, 1, 1, 1, "uint8", "uint8", "int8", true},
+    {1, 12, 16, 10, 6, 3, 3, 2, 1, 1, "uint8", "int32", "int4", true},
 };
 
 // Every case under one dispatch cap; `direct` says whether the direct
