@@ -82,8 +82,14 @@ auto panel_epilogue(const GemmPlan& plan, size_t n0) {
 // one task, in a fixed order, so the result does not depend on the thread
 // count. K blocks keep a panel's slice of weights in L1 while all row tiles
 // of the block pass over it.
-template <class Kernel>
-void drive(const GemmPlan& plan, const GemmArgs& args) {
+//
+// Direct convolutions (args.windows) run their own instantiation
+// (kWindows): their tiles come from GemmWindows::block_tiles. Kept apart,
+// the other GEMMs' code stays as it was: one drive for both made GCC compile
+// some epilogues of plain GEMMs worse (MobileNetV2's 1x1 convs up to 50 %
+// slower, which ones depending on the inlining).
+template <class Kernel, bool kWindows>
+void drive_tiles(const GemmPlan& plan, const GemmArgs& args) {
   constexpr int MR = Kernel::kMR, NR = Kernel::kNV * 8;
   const size_t M = args.M;
   const size_t threads = args.pool ? static_cast<size_t>(args.pool->num_threads()) : 1;
@@ -112,9 +118,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   const size_t groups = (panels + group - 1) / group;
   // Direct convolution: the rows are read in place from an image
   // (GemmWindows).
-  constexpr bool kTakesWindows = requires { &Kernel::takes_windows; };
-  const GemmWindows* windows = nullptr;
-  if constexpr (kTakesWindows) windows = args.windows;
+  const GemmWindows* windows = kWindows ? args.windows : nullptr;
   // With several threads and too few panel groups for about 4 items per
   // thread, shorter M blocks make up the difference (whole row tiles): a
   // 14x14 conv with 64 outputs is otherwise one block of one panel, all of it
@@ -135,7 +139,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
   bool fused = false;  // one K block: each tile goes straight into its epilogue
   if constexpr (requires { &Kernel::fuses_epilogue; })
     fused = k_blocks == 1 && Kernel::fuses_epilogue(plan, direct, steps) && args.rows_epilogue == nullptr &&
-            !(windows != nullptr && windows->column_lo != nullptr);  // column tiles store row by row
+            !(kWindows && windows->column_lo != nullptr);  // column tiles store row by row
   // Weight prefetch (below): a slice of the next panel before each tile,
   // sized once per call for a full M block; none for few rows (the direct
   // path streams with its own prefetch) or small weights.
@@ -155,19 +159,18 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
     const uint8_t* a_rows = a_buf;  // the current block's rows as the tiles read them
     // Direct convolution: the block's window origins and register tiles
     // (GemmWindows::block_tiles).
-    constexpr size_t kOriginRows = kTakesWindows ? kGemmMaxBlockRows : 1;
+    constexpr size_t kOriginRows = kWindows ? kGemmMaxBlockRows : 1;
     const uint8_t* origins[kOriginRows];
     WindowTile window_tiles[kOriginRows];
-    size_t window_tile_count = 0;
     size_t a_stride = plan.a_stride;
     for (size_t item; !stop_requested(args.pool) && (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const size_t mb = item / groups, g = item % groups;
       const size_t m0 = mb * mc, rows = std::min(mc, M - m0);
-      if (windows != nullptr && packed_block != mb) {
-        window_tile_count = windows->block_tiles(m0, rows, MR, origins, window_tiles);
+      if (kWindows && packed_block != mb) {
+        windows->block_tiles(m0, rows, MR, origins, window_tiles);
         packed_block = mb;
       }
-      if (windows == nullptr && packed_block != mb) {
+      if (!kWindows && packed_block != mb) {
         // With a row source args.src is null: gather the block instead.
         const uint8_t* src_rows = rows_buf;
         if (args.rows != nullptr)
@@ -209,10 +212,7 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           int32_t* c = acc + r0 * NR;
           with_row_count<MR>(n, [&](auto r) {
             constexpr int R = decltype(r)::value;
-            if constexpr (requires { &Kernel::takes_windows; }) {
-              if (wt != nullptr)
-                return Kernel::template tile_windows<R>(*windows, *wt, origins + r0, w, s0, s1, c, s0 > 0);
-            }
+            if constexpr (kWindows) return Kernel::template tile_windows<R>(*windows, *wt, origins + r0, w, s0, s1, c, s0 > 0);
             if constexpr (requires { &Kernel::reads_rows_in_place; }) {
               if (in_place) return Kernel::template tile<R>(plan, a, a_stride, w, s0, s1, c, s0 > 0);
             }
@@ -220,50 +220,31 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
           });
         };
         const auto epilogue = panel_epilogue<Kernel>(plan, p * NR);
-        // A column tile's rows are one pixel column, out_w output rows
-        // apart: stored row by row (the few edge columns' tiles only; a copy
-        // of args with a wider row stride made GCC reload the epilogue's
-        // constants after every byte store, in every tile). One call of the
-        // epilogue: with more, GCC kept it out of line, 6 % slower.
-        auto store_tile_rows = [&](size_t r0, size_t n, const WindowTile* wt) __attribute__((always_inline)) {
-          const bool column = wt != nullptr && wt->dst_column != WindowTile::kRowTile;
-          const size_t m = wt == nullptr ? m0 + r0 : wt->dst_row, step = column ? 1 : n;
-          for (size_t i = 0; i < n; i += step) {
-            const size_t row = column ? (m + i) * windows->out_w + wt->dst_column : m;
-            if constexpr (std::is_same_v<decltype(epilogue), const size_t>) {
-              Kernel::store_rows(plan, acc + (r0 + i) * NR, static_cast<int>(step), row, epilogue, args);
-            } else {
-              Kernel::store_rows(plan, epilogue, acc + (r0 + i) * NR, static_cast<int>(step), row, args);
-            }
-          }
-        };
-        // Every tile of the block in order: f(r0, n, window tile or null).
-        auto for_each_tile = [&](auto f) __attribute__((always_inline)) {
-          if (windows != nullptr) {
-            // (The bound MR, which block_tiles keeps, tells GCC that the
-            // epilogue's row loop is short: it then unrolls it with the
-            // constants in registers, else it reloaded them for every row.)
-            for (size_t i = 0; i < window_tile_count; ++i)
-              f(window_tiles[i].r0, std::min<size_t>(MR, window_tiles[i].rows), &window_tiles[i]);
+        auto store_rows = [&](size_t r0, size_t n, size_t m) __attribute__((always_inline)) {
+          if constexpr (std::is_same_v<decltype(epilogue), const size_t>) {
+            Kernel::store_rows(plan, acc + r0 * NR, static_cast<int>(n), m, epilogue, args);
           } else {
-            for (size_t r0 = 0; r0 < rows; r0 += MR) f(r0, std::min<size_t>(MR, rows - r0), nullptr);
+            Kernel::store_rows(plan, epilogue, acc + r0 * NR, static_cast<int>(n), m, args);
           }
         };
         if constexpr (requires { &Kernel::template tile_store<MR, decltype(epilogue)>; }) {
           if (fused) {
-            for_each_tile([&](size_t r0, size_t n, const WindowTile* wt) __attribute__((always_inline)) {
+            for (size_t r0 = 0, i = 0; r0 < rows; ++i) {
+              const size_t n = std::min<size_t>(MR, kWindows ? window_tiles[i].rows : rows - r0);
               prefetch_slice();
               with_row_count<MR>(n, [&](auto r) {
                 constexpr int R = decltype(r)::value;
-                if constexpr (requires { &Kernel::takes_windows; }) {
-                  if (wt != nullptr)
-                    return Kernel::template tile_store_windows<R>(*windows, *wt, origins + r0, w, steps, wt->dst_row,
-                                                                  epilogue, args);
+                if constexpr (kWindows) {
+                  const WindowTile& wt = window_tiles[i];
+                  Kernel::template tile_store_windows<R>(*windows, wt, origins + r0, w, steps, wt.dst_row, epilogue,
+                                                         args);
+                } else {
+                  Kernel::template tile_store<R>(plan, a_rows + r0 * a_stride, a_stride, w, steps, m0 + r0, epilogue,
+                                                 args);
                 }
-                Kernel::template tile_store<R>(plan, a_rows + r0 * a_stride, a_stride, w, steps, m0 + r0, epilogue,
-                                               args);
               });
-            });
+              r0 += n;
+            }
             continue;
           }
         }
@@ -271,15 +252,45 @@ void drive(const GemmPlan& plan, const GemmArgs& args) {
         // its sums are in L1 (a whole M block's sums, mc x NR int32, are not).
         for (size_t s0 = 0; s0 < steps; s0 += k_block) {
           const size_t s1 = std::min(steps, s0 + k_block);
-          for_each_tile([&](size_t r0, size_t n, const WindowTile* wt) __attribute__((always_inline)) {
-            run_tile(r0, n, wt, s0, s1);
-            if (s1 == steps) store_tile_rows(r0, n, wt);
-          });
+          if constexpr (kWindows) {
+            // The tiles of block_tiles, their rows bounded by MR (which it
+            // keeps: GCC then unrolls the epilogue's row loop with the
+            // constants in registers, else it reloaded them for every row).
+            // A column tile's rows are one pixel column, out_w output rows
+            // apart: stored row by row (a copy of args with a wider row
+            // stride made GCC reload the epilogue's constants after every
+            // byte store, in every tile).
+            for (size_t r0 = 0, n, i = 0; r0 < rows; r0 += n, ++i) {
+              const WindowTile& wt = window_tiles[i];
+              n = std::min<size_t>(MR, wt.rows);
+              run_tile(r0, n, &wt, s0, s1);
+              if (s1 != steps) continue;
+              if (wt.dst_column == WindowTile::kRowTile) {
+                store_rows(r0, n, wt.dst_row);
+              } else {
+                for (size_t j = 0; j < n; ++j) store_rows(r0 + j, 1, (wt.dst_row + j) * windows->out_w + wt.dst_column);
+              }
+            }
+          } else {
+            for (size_t r0 = 0, n; r0 < rows; r0 += n) {
+              n = std::min<size_t>(MR, rows - r0);
+              run_tile(r0, n, nullptr, s0, s1);
+              if (s1 == steps) store_rows(r0, n, m0 + r0);
+            }
+          }
         }
       }
     }
   };
   parallel_for(args.pool, threads, task);
+}
+
+template <class Kernel>
+void drive(const GemmPlan& plan, const GemmArgs& args) {
+  if constexpr (requires { &Kernel::takes_windows; }) {
+    if (args.windows != nullptr) return drive_tiles<Kernel, true>(plan, args);
+  }
+  drive_tiles<Kernel, false>(plan, args);
 }
 
 }  // namespace DYAD_ISA_NAMESPACE
