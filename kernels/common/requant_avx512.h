@@ -66,11 +66,21 @@ struct Requant16 {
   // The floor path: the high halves of t + 2^(e-1) + dst_zp * 2^e (odd
   // dwords of the even and of the odd products, one two-source permute),
   // shifted by e - 32.
-  __attribute__((always_inline)) inline __m512i apply_floor(__m512i acc) const {
-    const __m512i t_even = _mm512_add_epi64(_mm512_mul_epi32(acc, mult), floor_round_even);
-    const __m512i t_odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult_odd), floor_round_odd);
-    const __m512i high = _mm512_set_epi32(31, 15, 29, 13, 27, 11, 25, 9, 23, 7, 21, 5, 19, 3, 17, 1);
-    return _mm512_srav_epi32(_mm512_permutex2var_epi32(t_even, high, t_odd), floor_shift);
+  __attribute__((always_inline)) inline __m512i apply_floor(__m512i acc) const { return floor_form().apply(acc); }
+
+  // The floor path's high-half form alone: its 5 constants, for epilogues
+  // that keep several groups' constants in registers.
+  struct FloorForm {
+    __m512i mult, mult_odd, round_even, round_odd, shift;
+    __attribute__((always_inline)) inline __m512i apply(__m512i acc) const {
+      const __m512i t_even = _mm512_add_epi64(_mm512_mul_epi32(acc, mult), round_even);
+      const __m512i t_odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult_odd), round_odd);
+      const __m512i high = _mm512_set_epi32(31, 15, 29, 13, 27, 11, 25, 9, 23, 7, 21, 5, 19, 3, 17, 1);
+      return _mm512_srav_epi32(_mm512_permutex2var_epi32(t_even, high, t_odd), shift);
+    }
+  };
+  __attribute__((always_inline)) inline FloorForm floor_form() const {
+    return {mult, mult_odd, floor_round_even, floor_round_odd, floor_shift};
   }
 
   // The floor path's 64-bit form, for blocks with shifts below 32 (4-bit

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/common/pack_bytes_avx512.h"
 #include "kernels/common/requant_avx512.h"
 #include "kernels/gemm/gemm_dp.h"
 
@@ -93,6 +94,13 @@ struct Zmm {
       static const RequantBlock8 kUnused{};
       return plan.desc.dst_type == GemmDstType::kInt32 ? kUnused : plan.requant_blocks[n / 8];
     }
+    // The requantized sums (not yet clamped), on a requantizing path.
+    template <Path P>
+    __attribute__((always_inline)) __m512i quantize(__m512i sums) const {
+      return P == Path::kFloorWithCol ? rq.apply_floor(sums)
+             : P == Path::kFloorWide  ? rq.apply_floor_wide(_mm512_add_epi32(sums, col))
+                                      : rq.apply(_mm512_add_epi32(sums, col));
+    }
     // Row m's sums of these columns.
     template <Path P>
     __attribute__((always_inline)) void store(__m512i sums, size_t m, const GemmArgs& args) const {
@@ -100,11 +108,8 @@ struct Zmm {
       if constexpr (P == Path::kRaw) {
         _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + at, mask, _mm512_add_epi32(sums, col));
       } else {
-        const __m512i q = P == Path::kFloorWithCol ? rq.apply_floor(sums)
-                          : P == Path::kFloorWide  ? rq.apply_floor_wide(_mm512_add_epi32(sums, col))
-                                                   : rq.apply(_mm512_add_epi32(sums, col));
         _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + at, mask,
-                             _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, qmin), qmax)));
+                             _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(quantize<P>(sums), qmin), qmax)));
       }
     }
     size_t n0;
@@ -121,10 +126,16 @@ struct Zmm {
     Epilogue(const GemmPlan& p, size_t n) : plan(&p), n0(n), ncols(std::min<size_t>(NR, p.desc.N - n)) {
       groups = static_cast<int>((ncols + 15) / 16);
       for (int j = 0; j < groups; ++j) cols[j] = Columns16(p, n0 + 16 * j, ncols - 16 * j);
+      // 8-bit outputs of 2 or 4 groups on the floor path with the column
+      // constant inside (the usual one) are packed (BytePacker).
+      packs = groups == 2 || groups == 4;
+      for (int j = 0; j < groups; ++j) packs = packs && cols[j].path == Path::kFloorWithCol;
+      is_signed = p.desc.dst_type == GemmDstType::kInt8;
     }
     const GemmPlan* plan;
     size_t n0, ncols;
     int groups;
+    bool packs = false, is_signed = false;
     Columns16 cols[NR / 16];
   };
 
@@ -137,6 +148,9 @@ struct Zmm {
   __attribute__((always_inline)) static inline void store_rows(const Epilogue<NR>& epilogue, const int32_t* acc,
                                                                int mr, size_t m0, const GemmArgs& args) {
     if (args.rows_epilogue != nullptr) return rows_epilogue<NR>(epilogue, acc, mr, m0, args);
+    if constexpr (NR >= 32) {
+      if (epilogue.packs) return packed_rows<NR>(epilogue, acc, mr, m0, args);
+    }
     for (int j = 0; j < epilogue.groups; ++j) {
       const Columns16& cols = epilogue.cols[j];
       switch (cols.path) {
@@ -162,6 +176,35 @@ struct Zmm {
                              std::min<size_t>(16, epilogue.ncols - 16 * j), args.dst, args.dst_stride);
     }
   }
+  // The same with the 8-bit outputs of a row's groups packed into one
+  // store (Epilogue::packs: every group on the floor path with the column
+  // constant inside), their constants in registers for all rows. Out of
+  // line: inlined into every drive, it slowed the others' epilogues.
+  template <int NR>
+  static void packed_rows(const Epilogue<NR>& e, const int32_t* acc, int mr, size_t m0, const GemmArgs& args) {
+    if constexpr (NR >= 64) {
+      if (e.groups == 4)
+        return e.is_signed ? packed_mem_rows<4, true, NR>(e, acc, mr, m0, args)
+                           : packed_mem_rows<4, false, NR>(e, acc, mr, m0, args);
+    }
+    e.is_signed ? packed_mem_rows<2, true, NR>(e, acc, mr, m0, args) : packed_mem_rows<2, false, NR>(e, acc, mr, m0, args);
+  }
+  template <int G, bool kSigned, int NR>
+  static void packed_mem_rows(const Epilogue<NR>& e, const int32_t* acc, int mr, size_t m0, const GemmArgs& args) {
+    const BytePacker<kSigned> packer(e.plan->desc.qmin, e.plan->desc.qmax);
+    const __mmask64 mask = first_bytes(e.ncols);
+    Requant16::FloorForm form[G];
+#pragma GCC unroll 4
+    for (int j = 0; j < G; ++j) form[j] = e.cols[j].rq.floor_form();
+    uint8_t* dst = static_cast<uint8_t*>(args.dst) + m0 * args.dst_stride + e.n0;
+    for (int r = 0; r < mr; ++r) {
+      __m512i q[G];
+#pragma GCC unroll 4
+      for (int j = 0; j < G; ++j) q[j] = form[j].apply(_mm512_loadu_si512(acc + r * NR + 16 * j));
+      _mm512_mask_storeu_epi8(dst + r * args.dst_stride, mask, packer.template pack<G>(q));
+    }
+  }
+
   template <Path P, int NR>
   __attribute__((always_inline)) static inline void mem_rows(const Columns16& cols, const int32_t* acc, int mr, size_t m0, const GemmArgs& args) {
     for (int r = 0; r < mr; ++r) cols.template store<P>(_mm512_loadu_si512(acc + r * NR), m0 + r, args);
