@@ -32,6 +32,7 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/common/pack_bytes_avx512.h"
 #include "kernels/common/requant_avx512.h"
 #include "kernels/vnm_gemm/vnm_gemm_avx2.h"
 
@@ -171,6 +172,49 @@ void store_octets(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet, i
     const __m512i v = _mm512_min_epi32(_mm512_max_epi32(rq.apply(a), qmin), qmax);
     _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + row, mask, _mm512_cvtepi32_epi8(v));
   }
+}
+
+// A full panel's requantized outputs (4 octets, 32 channels), when both of
+// its 16-channel groups take the floor path: per token the two groups'
+// values (the sums at quads 0 and 4) packed into one 32-byte store
+// (BytePacker). store_panel returns false when the panel
+// is not such a one (store_octets then stores each group).
+template <bool kSigned>
+void store_panel_packed(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet0, const Requant16 (&rq)[2],
+                        const __m512i (&col)[2], int32_t* acc, size_t t0, size_t rows) {
+  const VnmGemmDesc& d = plan.desc;
+  const int64_t n0 = 8 * octet0;
+  const BytePacker<kSigned> packer(d.qmin, d.qmax);
+  const __mmask64 mask = first_bytes(static_cast<size_t>(std::min<int64_t>(32, d.shape.n - n0)));
+  const Requant16::FloorForm form[2] = {rq[0].floor_form(), rq[1].floor_form()};
+  for (size_t t = 0; t < rows; ++t) {
+    const __m512i q[2] = {form[0].apply(_mm512_add_epi32(_mm512_loadu_si512(tile_sums(acc, t, 0)), col[0])),
+                          form[1].apply(_mm512_add_epi32(_mm512_loadu_si512(tile_sums(acc, t, 4)), col[1]))};
+    _mm512_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + (t0 + t) * args.dst_stride + n0, mask,
+                            packer.template pack<2>(q));
+  }
+}
+bool store_panel(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet0, int32_t octets, int32_t* acc,
+                 size_t t0, size_t rows) {
+  const VnmGemmDesc& d = plan.desc;
+  if (octets != 4 || args.epilogue != nullptr || d.dst_type == VnmDstType::kInt32 || 8 * octet0 + 16 >= d.shape.n)
+    return false;
+  Requant16 rq[2];
+  __m512i col[2];
+  for (int g = 0; g < 2; ++g) {
+    const VnmEpilogue8& lo = plan.epilogue[octet0 + 2 * g];
+    const VnmEpilogue8& hi = plan.epilogue[octet0 + 2 * g + 1];
+    rq[g] = Requant16(lo.rq, hi.rq);
+    if (!rq[g].floor) return false;
+    col[g] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(lo.col_const))),
+                                _mm256_load_si256(reinterpret_cast<const __m256i*>(hi.col_const)), 1);
+  }
+  if (d.dst_type == VnmDstType::kInt8) {
+    store_panel_packed<true>(plan, args, octet0, rq, col, acc, t0, rows);
+  } else {
+    store_panel_packed<false>(plan, args, octet0, rq, col, acc, t0, rows);
+  }
+  return true;
 }
 
 // The controls of octets a and b (rows 0..7, 8..15) at one group pair: the
@@ -377,7 +421,7 @@ void run_panels(const VnmGemmPlan& plan, const VnmArgs& args) {
             }
           }
         }
-        if (!store_per_tile)
+        if (!store_per_tile && !store_panel(plan, args, panel.octet0, panel.octets, acc, t0, rows))
           for (int32_t o = 0; o < panel.octets; o += 2) {
             const bool pair = o + 1 < panel.octets;
             store_octets(plan, args, panel.octet0 + o, 2 * o, pair, acc, t0, rows);
