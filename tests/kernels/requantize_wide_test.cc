@@ -193,6 +193,47 @@ TEST_P(RequantizeWide, EveryInputTypeWithZeroPoints) {
       }
 }
 
+// One requant pair (for 1 or 8 channels) from 8-bit inputs to 8-bit outputs (the AVX-512
+// variant's table path where the CPU has VBMI): every input byte, 4-bit and
+// full 8-bit clamps, zero points at the ends, counts with every tail of a
+// 64-byte vector and more than one task's chunk, 1 and 3 threads.
+TEST_P(RequantizeWide, EightBitInputsEveryByte) {
+  if (GetParam() == "avx512" && !cpu_features().avx512_vbmi)
+    GTEST_SKIP() << "this CPU lacks AVX-512 VBMI: the AVX-512 variant's table path is untested here";
+  std::mt19937_64 rng(12);
+  int index = 0;
+  for (IntType src : {IntType::kS8, IntType::kU8})
+    for (IntType dst : {IntType::kS8, IntType::kU8})
+      for (const Dyadic d : {Dyadic{1518500250, 31}, Dyadic{-(1 << 30), 33}, Dyadic{INT32_MAX, 36}, Dyadic{7, 1},
+                             Dyadic{1 << 30, 30}})
+        for (size_t count : {size_t{1}, size_t{63}, size_t{65}, size_t{16384 * 2 + 129}}) {
+          RequantizeParams p;
+          p.src_type = src;
+          p.dst_type = dst;
+          p.src_zero_point = index % 3 == 0 ? int_type_min(src) : index % 3 == 1 ? int_type_max(src) : 3;
+          p.dst_zero_point = dst == IntType::kU8 ? 8 : 0;
+          // 4-bit outputs (the mixed models' requant4 steps) or the full range.
+          p.dst_min = index % 2 ? int_type_min(dst) : (dst == IntType::kU8 ? 0 : -8);
+          p.dst_max = index % 2 ? int_type_max(dst) : (dst == IntType::kU8 ? 15 : 7);
+          p.count = count;
+          std::vector<int64_t> every;
+          for (int64_t v = int_type_min(src); v <= int_type_max(src); ++v) every.push_back(v);
+          std::shuffle(every.begin(), every.end(), rng);
+          EXPECT_TRUE(expect_same(p, {d}, index % 2 ? 3 : 1, rng, &every)) << index;
+          // The same pair for each of 8 channels (as the engine passes a
+          // per-tensor requantize), and once a channel that differs.
+          if (count % 8 == 1) {
+            p.count = count - 1;
+            p.channels = 8;
+            std::vector<Dyadic> pairs(8, d);
+            EXPECT_TRUE(expect_same(p, pairs, 1, rng, &every)) << index;
+            pairs[5] = Dyadic{d.m / 2 + 1, d.e};
+            EXPECT_TRUE(expect_same(p, pairs, 1, rng, &every)) << index;
+          }
+          ++index;
+        }
+}
+
 TEST_P(RequantizeWide, PerChannelOddCountsAndThreads) {
   // int64 (the 64-bit path) and int8 / int32 (the int32 path where the
   // channel count allows it, else the 64-bit one).
