@@ -221,6 +221,14 @@ struct Zmm {
 #pragma GCC unroll 4
     for (int j = 0; j < NR / 16; ++j) {
       if (j >= epilogue.groups) continue;
+      if (epilogue.cols[j].path == Path::kFloorWithCol) {
+        // The usual path: its 5 constants copied from the panel's into
+        // locals first (a byte store cannot alias a local), a third of the
+        // cost of building the group's constants here.
+        const Requant16::FloorForm form = epilogue.cols[j].rq.floor_form();
+        floor_reg_rows(form, epilogue, j, sums, m0, args);
+        continue;
+      }
       // Built here, not read from the panel's: read through a reference, the
       // constants were loaded again after every row's store (a byte store
       // may alias them), which doubled the time of MobileNetV2's K = 16
@@ -233,6 +241,20 @@ struct Zmm {
         case Path::kRequant: reg_rows<Path::kRequant>(cols, sums, j, m0, args); break;
       }
     }
+  }
+  template <int NR, int R>
+  __attribute__((always_inline)) static inline void floor_reg_rows(const Requant16::FloorForm form,
+                                                                   const Epilogue<NR>& epilogue, int j,
+                                                                   const __m512i (&sums)[R][NR / 16], size_t m0,
+                                                                   const GemmArgs& args) {
+    const __m512i qmin = _mm512_set1_epi32(epilogue.plan->desc.qmin), qmax = _mm512_set1_epi32(epilogue.plan->desc.qmax);
+    const __mmask16 mask = epilogue.cols[j].mask;
+    uint8_t* dst = static_cast<uint8_t*>(args.dst) + m0 * args.dst_stride + epilogue.cols[j].n0;
+    const size_t stride = args.dst_stride;
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r)
+      _mm_mask_storeu_epi8(dst + r * stride, mask,
+                           _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(form.apply(sums[r][j]), qmin), qmax)));
   }
   template <Path P, int R, int V>
   __attribute__((always_inline)) static inline void reg_rows(const Columns16& cols, const __m512i (&sums)[R][V], int j,
