@@ -70,8 +70,9 @@ struct DpKernel {
     return typename Vec::template Epilogue<kNR>(plan, n0);
   }
   template <class Epilogue>
-  __attribute__((always_inline)) static inline void store_rows(const GemmPlan&, const Epilogue& epilogue, const int32_t* acc, int mr, size_t m0,
-                         const GemmArgs& args) {
+  __attribute__((always_inline)) static inline void store_rows(const GemmPlan&, const Epilogue& epilogue,
+                                                               const int32_t* acc, int mr, size_t m0,
+                                                               const GemmArgs& args) {
     Vec::template store_rows<kNR>(epilogue, acc, mr, m0, args);
   }
 

@@ -187,7 +187,8 @@ struct Zmm {
         return e.is_signed ? packed_mem_rows<4, true, NR>(e, acc, mr, m0, args)
                            : packed_mem_rows<4, false, NR>(e, acc, mr, m0, args);
     }
-    e.is_signed ? packed_mem_rows<2, true, NR>(e, acc, mr, m0, args) : packed_mem_rows<2, false, NR>(e, acc, mr, m0, args);
+    e.is_signed ? packed_mem_rows<2, true, NR>(e, acc, mr, m0, args)
+                : packed_mem_rows<2, false, NR>(e, acc, mr, m0, args);
   }
   template <int G, bool kSigned, int NR>
   static void packed_mem_rows(const Epilogue<NR>& e, const int32_t* acc, int mr, size_t m0, const GemmArgs& args) {
@@ -206,7 +207,8 @@ struct Zmm {
   }
 
   template <Path P, int NR>
-  __attribute__((always_inline)) static inline void mem_rows(const Columns16& cols, const int32_t* acc, int mr, size_t m0, const GemmArgs& args) {
+  __attribute__((always_inline)) static inline void mem_rows(const Columns16& cols, const int32_t* acc, int mr,
+                                                             size_t m0, const GemmArgs& args) {
     for (int r = 0; r < mr; ++r) cols.template store<P>(_mm512_loadu_si512(acc + r * NR), m0 + r, args);
   }
 
@@ -247,14 +249,16 @@ struct Zmm {
                                                                    const Epilogue<NR>& epilogue, int j,
                                                                    const __m512i (&sums)[R][NR / 16], size_t m0,
                                                                    const GemmArgs& args) {
-    const __m512i qmin = _mm512_set1_epi32(epilogue.plan->desc.qmin), qmax = _mm512_set1_epi32(epilogue.plan->desc.qmax);
+    const __m512i qmin = _mm512_set1_epi32(epilogue.plan->desc.qmin);
+    const __m512i qmax = _mm512_set1_epi32(epilogue.plan->desc.qmax);
     const __mmask16 mask = epilogue.cols[j].mask;
     uint8_t* dst = static_cast<uint8_t*>(args.dst) + m0 * args.dst_stride + epilogue.cols[j].n0;
     const size_t stride = args.dst_stride;
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r)
-      _mm_mask_storeu_epi8(dst + r * stride, mask,
-                           _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(form.apply(sums[r][j]), qmin), qmax)));
+      _mm_mask_storeu_epi8(
+          dst + r * stride, mask,
+          _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(form.apply(sums[r][j]), qmin), qmax)));
   }
   template <Path P, int R, int V>
   __attribute__((always_inline)) static inline void reg_rows(const Columns16& cols, const __m512i (&sums)[R][V], int j,

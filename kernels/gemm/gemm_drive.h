@@ -206,13 +206,15 @@ void drive_tiles(const GemmPlan& plan, const GemmArgs& args) {
         };
         // A tile: rows [r0, r0 + n) of the block; with windows, also the
         // WindowTile of them.
-        auto run_tile = [&](size_t r0, size_t n, const WindowTile* wt, size_t s0, size_t s1) __attribute__((always_inline)) {
+        auto run_tile = [&](size_t r0, size_t n, const WindowTile* wt, size_t s0, size_t s1)
+                            __attribute__((always_inline)) {
           prefetch_slice();
           const uint8_t* a = a_rows + r0 * a_stride;
           int32_t* c = acc + r0 * NR;
           with_row_count<MR>(n, [&](auto r) {
             constexpr int R = decltype(r)::value;
-            if constexpr (kWindows) return Kernel::template tile_windows<R>(*windows, *wt, origins + r0, w, s0, s1, c, s0 > 0);
+            if constexpr (kWindows)
+              return Kernel::template tile_windows<R>(*windows, *wt, origins + r0, w, s0, s1, c, s0 > 0);
             if constexpr (requires { &Kernel::reads_rows_in_place; }) {
               if (in_place) return Kernel::template tile<R>(plan, a, a_stride, w, s0, s1, c, s0 > 0);
             }

@@ -206,8 +206,9 @@ bool store_panel(const VnmGemmPlan& plan, const VnmArgs& args, int64_t octet0, i
     const VnmEpilogue8& hi = plan.epilogue[octet0 + 2 * g + 1];
     rq[g] = Requant16(lo.rq, hi.rq);
     if (!rq[g].floor) return false;
-    col[g] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(lo.col_const))),
-                                _mm256_load_si256(reinterpret_cast<const __m256i*>(hi.col_const)), 1);
+    const auto* col_lo = reinterpret_cast<const __m256i*>(lo.col_const);
+    const auto* col_hi = reinterpret_cast<const __m256i*>(hi.col_const);
+    col[g] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(col_lo)), _mm256_load_si256(col_hi), 1);
   }
   if (d.dst_type == VnmDstType::kInt8) {
     store_panel_packed<true>(plan, args, octet0, rq, col, acc, t0, rows);

@@ -75,14 +75,15 @@ const DirectCase kCases[] = {
     {1, 3, 16, 23, 21, 7, 7, 2, 1, 3, "int8", "uint8", "int8"},
     {2, 3, 32, 15, 16, 3, 3, 2, 1, 1, "uint8", "int8", "int8"},
     {1, 6, 24, 12, 12, 3, 3, 1, 2, 2, "int8", "int8", "int4"},
-    // padding rows skipped: ResNet's 7x7 maps (tiles of one output row,
-    // and tiles across two), a stride-2 window, a stem, a dilated window,
-    // two images in one tile
+    // padding rows skipped: ResNet's 7x7 maps, a stride-2 window; whole-pixel
+    // tiles that span output rows where the columns cannot be skipped (a
+    // stem, a dilated window, 6 channels with two images in one tile)
     {1, 32, 64, 7, 7, 3, 3, 1, 1, 1, "uint8", "uint8", "int8", true},
     {1, 16, 32, 14, 14, 3, 3, 2, 1, 1, "uint8", "int8", "int8", true},
     {1, 3, 16, 20, 20, 7, 7, 2, 1, 3, "uint8", "uint8", "int8", true},
     {1, 8, 16, 9, 9, 3, 3, 1, 3, 3, "uint8", "int32", "int8", true},
     {3, 8, 16, 3, 5, 3, 3, 1, 1, 2, "uint8", "uint8", "int8", true},
+    {3, 6, 16, 3, 5, 3, 3, 1, 1, 2, "uint8", "uint8", "int8", true},
     // padding columns skipped too (channels a multiple of 4, adjacent taps):
     // the edge columns tiled down the column, near-equal tiles (7 as 4 +
     // 3), two images; a 5x5 window (two edge columns a side, each with its
