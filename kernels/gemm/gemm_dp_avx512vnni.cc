@@ -101,6 +101,12 @@ struct Zmm {
              : P == Path::kFloorWide  ? rq.apply_floor_wide(_mm512_add_epi32(sums, col))
                                       : rq.apply(_mm512_add_epi32(sums, col));
     }
+    // 16 requantized values clamped into their 8-bit container, whose
+    // truncating vpmovdb then keeps each one (int8 and uint8 alike).
+    __attribute__((always_inline)) static void store_bytes(uint8_t* at, __mmask16 mask, __m512i q, __m512i qmin,
+                                                           __m512i qmax) {
+      _mm_mask_storeu_epi8(at, mask, _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, qmin), qmax)));
+    }
     // Row m's sums of these columns.
     template <Path P>
     __attribute__((always_inline)) void store(__m512i sums, size_t m, const GemmArgs& args) const {
@@ -108,8 +114,7 @@ struct Zmm {
       if constexpr (P == Path::kRaw) {
         _mm512_mask_storeu_epi32(static_cast<int32_t*>(args.dst) + at, mask, _mm512_add_epi32(sums, col));
       } else {
-        _mm_mask_storeu_epi8(static_cast<uint8_t*>(args.dst) + at, mask,
-                             _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(quantize<P>(sums), qmin), qmax)));
+        store_bytes(static_cast<uint8_t*>(args.dst) + at, mask, quantize<P>(sums), qmin, qmax);
       }
     }
     size_t n0;
@@ -256,9 +261,7 @@ struct Zmm {
     const size_t stride = args.dst_stride;
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r)
-      _mm_mask_storeu_epi8(
-          dst + r * stride, mask,
-          _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(form.apply(sums[r][j]), qmin), qmax)));
+      Columns16::store_bytes(dst + r * stride, mask, form.apply(sums[r][j]), qmin, qmax);
   }
   template <Path P, int R, int V>
   __attribute__((always_inline)) static inline void reg_rows(const Columns16& cols, const __m512i (&sums)[R][V], int j,

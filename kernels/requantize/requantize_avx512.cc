@@ -75,8 +75,6 @@ __attribute__((target("avx512vbmi"))) void table_path_range(const RequantizeAvx5
   }
 }
 
-bool is_byte(IntType t) { return t == IntType::kS8 || t == IntType::kU8; }
-
 }  // namespace
 
 RequantizeAvx512PlanPtr requantize_avx512_plan(const RequantizeParams& p, const Dyadic* requant) {
@@ -87,7 +85,7 @@ RequantizeAvx512PlanPtr requantize_avx512_plan(const RequantizeParams& p, const 
   bool one_pair = true;
   for (size_t c = 1; c < p.channels; ++c)
     one_pair = one_pair && requant[c].m == requant[0].m && requant[c].e == requant[0].e;
-  if (one_pair && is_byte(p.src_type) && is_byte(p.dst_type) && cpu_features().avx512_vbmi) {
+  if (one_pair && int_type_bytes(p.src_type) == 1 && int_type_bytes(p.dst_type) == 1 && cpu_features().avx512_vbmi) {
     plan->table_path = true;
     for (int b = 0; b < 256; ++b) {
       const int64_t x = p.src_type == IntType::kS8 ? static_cast<int8_t>(b) : b;
@@ -115,24 +113,19 @@ RequantizeAvx512PlanPtr requantize_avx512_plan(const RequantizeParams& p, const 
 
 void requantize__avx512(const RequantizeParams& p, const RequantizeAvx512Plan& plan, const void* src, void* dst,
                         ThreadPool* pool) {
-  if (plan.table_path) {
-    const size_t tasks = (p.count + kChunkElements - 1) / kChunkElements;
-    parallel_for(pool, tasks, [&](size_t t) {
-      const size_t begin = t * kChunkElements;
-      table_path_range(plan, static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), begin,
-                       std::min(p.count, begin + kChunkElements));
-    });
-    return;
-  }
-  if (!plan.int32_path) {
+  if (!plan.table_path && !plan.int32_path) {
     requantize_wide<Simd>(p, plan.wide, src, dst, pool);
     return;
   }
+  // The table and int32 paths: chunks of kChunkElements over the threads.
   const size_t tasks = (p.count + kChunkElements - 1) / kChunkElements;
   parallel_for(pool, tasks, [&](size_t t) {
-    const size_t begin = t * kChunkElements;
-    const size_t end = begin + kChunkElements < p.count ? begin + kChunkElements : p.count;
-    int32_path_range(p, plan, src, static_cast<uint8_t*>(dst), begin, end);
+    const size_t begin = t * kChunkElements, end = std::min(p.count, begin + kChunkElements);
+    if (plan.table_path) {
+      table_path_range(plan, static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), begin, end);
+    } else {
+      int32_path_range(p, plan, src, static_cast<uint8_t*>(dst), begin, end);
+    }
   });
 }
 
